@@ -1,0 +1,43 @@
+# The two commands a newcomer needs:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+
+.PHONY: demo test install lint typecheck pytest asyncapi clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@# The demo and the tests draw Vietnamese PDFs: they need a TrueType font with its glyphs.
+	@test -f $(FONT) || test -n "$$KIEMCHUNG_PDF_FONT" || \
+		{ command -v apt-get >/dev/null && (apt-get install -y -q fonts-dejavu-core >/dev/null 2>&1 || \
+		  (apt-get update -q >/dev/null && apt-get install -y -q fonts-dejavu-core >/dev/null)); } || \
+		echo "warning: install fonts-dejavu-core or set KIEMCHUNG_PDF_FONT to a TTF with Vietnamese glyphs"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kiemchung demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy contracts criteria services kiemchung tests bench
+
+pytest: $(STAMP)
+	@# pytest exits 5 when it collected nothing: that is a failure here, never a pass.
+	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected: failing"; exit 1; fi; exit $$rc
+
+test: lint typecheck pytest
+
+asyncapi: $(STAMP)
+	$(BIN)/kiemchung asyncapi --write contracts/asyncapi.json
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

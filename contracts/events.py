@@ -1,0 +1,250 @@
+"""Version 1 of every event kiemchung consumes or produces.
+
+A breaking change gets a new model with `schema_version: Literal[2]` beside the old one; the old
+one stays until no producer sends it (see tests/contracts/test_compatibility.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.envelope import Event
+from contracts.report import VerificationReport
+from contracts.vocabulary import Level
+
+CriterionCode = str
+MAX_SEARCH_TEXT_CHARS = 100_000
+YEAR_MIN = 2000
+YEAR_MAX = 2100
+_CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+_SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class UnitRegistered(Event):
+    """A unit to be scored: its level, council and which leaves do not apply to it."""
+
+    TYPE: ClassVar[str] = "UnitRegistered"
+    VERSION: ClassVar[int] = 1
+    type: Literal["UnitRegistered"] = "UnitRegistered"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1)
+    level: Level
+    council_id: str = Field(min_length=1, description="The appraisal council that scores this unit")
+    criteria_set: str = Field(min_length=1, description="Id of the criteria set, e.g. demo-department")
+    ranked: bool = True
+    not_applicable: list[str] = Field(default_factory=list, description="Criterion codes not scored")
+
+
+class DocumentLinked(Event):
+    """A unit linked an e-office document to a criterion leaf as evidence for a year."""
+
+    TYPE: ClassVar[str] = "DocumentLinked"
+    VERSION: ClassVar[int] = 1
+    type: Literal["DocumentLinked"] = "DocumentLinked"
+    schema_version: Literal[1] = 1
+
+    link_id: UUID
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    document_id: str = Field(min_length=1, description="The document's id in the e-office system")
+    fetch_url: str = Field(min_length=1, description="Claim check: where to fetch the PDF")
+    sha256: str | None = Field(default=None, pattern=_SHA256_PATTERN)
+    number: str | None = Field(default=None, description='Number and notation, e.g. "15/KH-UBND"')
+    issuer: str | None = None
+    issued_on: date | None = None
+    title: str = ""
+    linked_by: str = Field(min_length=1)
+
+
+class DocumentUnlinked(Event):
+    TYPE: ClassVar[str] = "DocumentUnlinked"
+    VERSION: ClassVar[int] = 1
+    type: Literal["DocumentUnlinked"] = "DocumentUnlinked"
+    schema_version: Literal[1] = 1
+
+    link_id: UUID
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    unlinked_by: str = Field(min_length=1)
+
+
+class SelfScoreEntered(Event):
+    TYPE: ClassVar[str] = "SelfScoreEntered"
+    VERSION: ClassVar[int] = 1
+    type: Literal["SelfScoreEntered"] = "SelfScoreEntered"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    explanation: str | None = None
+    entered_by: str = Field(min_length=1)
+
+
+class EvidenceVerified(Event):
+    """The verifier's verdict on one linked document."""
+
+    TYPE: ClassVar[str] = "EvidenceVerified"
+    VERSION: ClassVar[int] = 1
+    type: Literal["EvidenceVerified"] = "EvidenceVerified"
+    schema_version: Literal[1] = 1
+
+    link_id: UUID
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    document_id: str
+    fetch_url: str
+    title: str = ""
+    issuer: str | None = None
+    report: VerificationReport
+    text: str = Field(default="", max_length=MAX_SEARCH_TEXT_CHARS)
+
+
+class Submitted(Event):
+    """The unit pressed "Gửi đi": its self-assessment is final."""
+
+    TYPE: ClassVar[str] = "Submitted"
+    VERSION: ClassVar[int] = 1
+    type: Literal["Submitted"] = "Submitted"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    submitted_by: str = Field(min_length=1)
+
+
+class AppraisalRecorded(Event):
+    TYPE: ClassVar[str] = "AppraisalRecorded"
+    VERSION: ClassVar[int] = 1
+    type: Literal["AppraisalRecorded"] = "AppraisalRecorded"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    comment: str = ""
+    round: int = Field(default=1, ge=1)
+    council_id: str = Field(min_length=1)
+    appraised_by: str = Field(min_length=1)
+
+
+class SupplementRequested(Event):
+    TYPE: ClassVar[str] = "SupplementRequested"
+    VERSION: ClassVar[int] = 1
+    type: Literal["SupplementRequested"] = "SupplementRequested"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_codes: list[CriterionCode] = Field(min_length=1)
+    until: date
+    council_id: str = Field(min_length=1)
+    document_number: str = Field(min_length=1, description="The council's written request")
+
+
+class SurveyPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    unit_id: str = Field(min_length=1, max_length=100)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+
+
+class SurveyResultsImported(Event):
+    TYPE: ClassVar[str] = "SurveyResultsImported"
+    VERSION: ClassVar[int] = 1
+    type: Literal["SurveyResultsImported"] = "SurveyResultsImported"
+    schema_version: Literal[1] = 1
+
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    source: str = Field(min_length=1, description="e.g. SIPAS 2024")
+    results: list[SurveyPoints] = Field(min_length=1)
+
+
+class Published(Event):
+    TYPE: ClassVar[str] = "Published"
+    VERSION: ClassVar[int] = 1
+    type: Literal["Published"] = "Published"
+    schema_version: Literal[1] = 1
+
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    level: Level
+    decision_number: str = Field(min_length=1)
+
+
+class ComponentScore(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: CriterionCode
+    maximum: Decimal
+    achieved: Decimal
+    index: Decimal | None = Field(description="achieved / maximum x 100; None when nothing applies")
+
+
+class ScoreUpdated(Event):
+    """A unit's running score; `version` only grows per unit and year."""
+
+    TYPE: ClassVar[str] = "ScoreUpdated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["ScoreUpdated"] = "ScoreUpdated"
+    schema_version: Literal[1] = 1
+
+    unit_id: str
+    year: int
+    level: Level
+    version: int = Field(ge=1)
+    maximum: Decimal = Field(description="Applicable maximum")
+    self_assessed: Decimal
+    verified: Decimal
+    appraised: Decimal | None = None
+    survey: Decimal
+    achieved: Decimal
+    index: Decimal
+    projected_index: Decimal
+    components: list[ComponentScore] = Field(default_factory=list)
+
+
+class RankEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    unit_id: str
+    index: Decimal
+    rank: int | None = Field(description="None for units evaluated but not ranked")
+
+
+class RankingUpdated(Event):
+    TYPE: ClassVar[str] = "RankingUpdated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["RankingUpdated"] = "RankingUpdated"
+    schema_version: Literal[1] = 1
+
+    year: int
+    level: Level
+    version: int = Field(ge=1)
+    entries: list[RankEntry]
+    not_ranked: list[RankEntry] = Field(default_factory=list)
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    UnitRegistered,
+    DocumentLinked,
+    DocumentUnlinked,
+    SelfScoreEntered,
+    EvidenceVerified,
+    Submitted,
+    AppraisalRecorded,
+    SupplementRequested,
+    SurveyResultsImported,
+    Published,
+    ScoreUpdated,
+    RankingUpdated,
+)

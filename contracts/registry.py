@@ -1,0 +1,50 @@
+"""Parse raw bytes into the right event model, or say exactly why not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.envelope import Event
+from contracts.errors import ContractError, ContractReason
+from contracts.events import ALL_EVENTS
+
+EVENT_MODELS: dict[tuple[str, int], type[Event]] = {(m.TYPE, m.VERSION): m for m in ALL_EVENTS}
+KNOWN_TYPES: frozenset[str] = frozenset(t for t, _ in EVENT_MODELS)
+
+
+def parse_event(raw: bytes | str) -> Event:
+    try:
+        data: Any = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ContractError(ContractReason.MALFORMED_JSON, str(exc)) from exc
+    return parse_event_dict(data)
+
+
+def parse_event_dict(data: Any) -> Event:
+    if not isinstance(data, dict):
+        raise ContractError(ContractReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(data).__name__}")
+    event_type = data.get("type")
+    version = data.get("schema_version")
+    if event_type not in KNOWN_TYPES:
+        raise ContractError(ContractReason.UNKNOWN_TYPE, f"unknown event type {event_type!r}")
+    model = EVENT_MODELS.get((str(event_type), version)) if isinstance(version, int) else None
+    if model is None:
+        raise ContractError(
+            ContractReason.UNKNOWN_SCHEMA_VERSION, f"{event_type} has no schema_version {version!r}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(ContractReason.INVALID_PAYLOAD, _summarise(exc)) from exc
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:10]]
+    return "; ".join(parts)
+
+
+def serialise(event: Event) -> bytes:
+    return event.model_dump_json().encode("utf-8")

@@ -1,0 +1,1 @@
+"""Buses that carry contract events between services: in-process and RabbitMQ."""

@@ -1,0 +1,117 @@
+"""One SQLAlchemy metadata for every service's tables, and the engine factory.
+
+Embedded: a SQLite file in WAL mode. Distributed: PostgreSQL, schema managed by Alembic
+(kiemchung/migrations). The same table definitions serve both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Ids that fit SQLite's INTEGER PRIMARY KEY autoincrement and PostgreSQL's BIGSERIAL alike.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+inbox = Table(
+    "messaging_inbox",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "messaging_outbox",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("producer", String(64), nullable=False),
+    Column("routing_key", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_outbox_unpublished", outbox.c.producer, outbox.c.published_at, outbox.c.id)
+
+dead_letters = Table(
+    "messaging_dead_letters",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Imported for their side effect of registering tables on `metadata`.
+_TABLE_MODULES = ("services.evidence_verifier.store", "services.indexer.store", "services.scoring.store")
+
+
+def load_all_tables() -> MetaData:
+    import importlib
+
+    for module in _TABLE_MODULES:
+        importlib.import_module(module)
+    return metadata
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def create_schema(engine: Engine) -> None:
+    """Embedded runtime and tests: create every table directly.
+
+    The distributed runtime runs Alembic migrations instead (`kiemchung db upgrade`).
+    """
+    load_all_tables().create_all(engine)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+JsonType = JSON

@@ -1,0 +1,63 @@
+"""Typed settings, read once from the environment (prefix KIEMCHUNG_)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Runtime(StrEnum):
+    EMBEDDED = "embedded"
+    DISTRIBUTED = "distributed"
+
+
+class SearchBackend(StrEnum):
+    SQLITE = "sqlite"
+    OPENSEARCH = "opensearch"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIEMCHUNG_", extra="ignore", frozen=True)
+
+    runtime: Runtime = Runtime.EMBEDDED
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir (embedded)"
+    )
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    search_backend: SearchBackend = SearchBackend.SQLITE
+    search_sqlite_path: Path | None = None
+    opensearch_url: str | None = None
+    opensearch_index: str = "kiemchung-evidence"
+    trust_dirs: list[Path] = Field(default_factory=list)
+    allow_legacy_sha1: bool = True
+    fetch_allowed_hosts: list[str] = Field(default_factory=list)
+    fetch_http_hosts: list[str] = Field(default_factory=list, description="Hosts allowed over plain http")
+    fetch_file_root: Path | None = Field(default=None, description="Base dir for file:// claim checks")
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 500
+    verify_timeout_seconds: float = 60.0
+    verify_memory_mb: int = 1024
+    max_delivery_attempts: int = Field(default=5, ge=1)
+    retry_backoff_seconds: float = 0.5
+    criteria_dir: Path | None = None
+    producer_name: str = "kiemchung"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'kiemchung.db'}"
+
+    def resolved_search_path(self) -> Path:
+        return self.search_sqlite_path or self.data_dir / "search.db"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
