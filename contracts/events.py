@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.envelope import Event
 from contracts.report import VerificationReport
@@ -109,6 +109,9 @@ class EvidenceVerified(Event):
     issuer: str | None = None
     report: VerificationReport
     text: str = Field(default="", max_length=MAX_SEARCH_TEXT_CHARS)
+    linked_at: AwareDatetime | None = Field(
+        default=None, description="When the unit linked the document (decides the deadline rules)"
+    )
 
 
 class Submitted(Event):

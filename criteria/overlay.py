@@ -5,9 +5,11 @@ criterion 7.2 renamed with its points redistributed, criterion 7.3 no longer sco
 `resolve` returns the effective set and records each applied overlay's decision number in
 `CriteriaSet.amendments`, next to the base decision.
 
-Changing or removing a node's maximum carries the difference up to every ancestor that states
-a maximum: raising field 2 by one point raises the set's sum by one. The declared total is not
-touched, so validation reports an amended set whose sum no longer equals it.
+`set_maximum` changes exactly the node named: an amendment that raises a criterion must also
+say what happens to its parent or children, or validation reports the mismatch. `exclude`
+takes a node out of scoring and every ancestor that states a maximum loses its points, as
+with criteria that do not apply. The declared total is never touched, so validation reports
+an amended set whose sum no longer equals it.
 """
 
 from __future__ import annotations
@@ -77,8 +79,6 @@ def _apply(cset: CriteriaSet, change: OverlayChange, decision: str) -> CriteriaS
             )
         new_max = change.maximum
         fields, _ = _edit(fields, change.code, lambda n: dataclasses.replace(n, maximum=new_max))
-        if before is not None and new_max is not None:
-            fields = _shift_ancestors(fields, change.code, new_max - before)
     elif change.op is OverlayOp.RENAME:
         fields, _ = _edit(fields, change.code, lambda n: dataclasses.replace(n, title=change.title))
     elif change.op is OverlayOp.MARK_TEMPLATE:

@@ -46,6 +46,7 @@ def build_handlers(check: CheckDocument, events: EventFactory) -> Mapping[type[E
             issuer=event.issuer,
             report=report,
             text=text,
+            linked_at=event.occurred_at,
         )
         session.execute(delete(verdicts).where(verdicts.c.link_id == str(event.link_id)))
         session.execute(

@@ -12,7 +12,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-NORMAL_FORM = "NFC"
 _D_MAP = {"đ": "d", "Đ": "d"}
 _FOLD_CACHE_SIZE = 4096
 # A token is a run of letters or digits, as FTS5's unicode61 tokenizer and OpenSearch's
@@ -22,7 +21,7 @@ TOKEN_RE = re.compile(r"[^\W_]+")
 
 def nfc(text: str) -> str:
     """Compose the text (NFC), so "ế" typed as e + two marks equals the precomposed letter."""
-    return unicodedata.normalize(NORMAL_FORM, text)
+    return unicodedata.normalize("NFC", text)
 
 
 @lru_cache(maxsize=_FOLD_CACHE_SIZE)

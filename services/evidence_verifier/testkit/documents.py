@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
 from PIL import Image, ImageDraw, ImageFont
 from pyhanko.pdf_utils import generic
@@ -401,13 +402,16 @@ def alter_signed_byte(pdf: bytes, marker: bytes = b"stream") -> bytes:
 
 
 def alter_signature_value(pdf: bytes) -> bytes:
-    """Flip one hex digit of the last signature's /Contents: the only bytes outside the
-    signed ranges, so the CMS value itself changes."""
+    """Flip one bit of the last signature's value inside /Contents: the only bytes outside the
+    signed ranges, so the document digest still matches but the signature no longer verifies."""
     start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
-    position = start + 600  # well inside the signature value, after the certificates' DER
-    digit = pdf[position : position + 1]
-    flipped = b"0" if digit != b"0" else b"1"
-    return pdf[:position] + flipped + pdf[position + 1 :]
+    end = pdf.index(b">", start)
+    blob = bytes.fromhex(pdf[start:end].decode("ascii"))
+    info = asn1_cms.ContentInfo.load(blob.rstrip(b"\x00"))
+    value = info["content"]["signer_infos"][0]["signature"].native
+    at = blob.index(value) + len(value) // 2
+    altered = blob[:at] + bytes([blob[at] ^ 0x01]) + blob[at + 1 :]
+    return pdf[:start] + altered.hex().encode("ascii") + pdf[end:]
 
 
 def truncate(pdf: bytes, keep: float = 0.5) -> bytes:

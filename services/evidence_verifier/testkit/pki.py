@@ -110,6 +110,8 @@ class UnitCredentials:
 
 @dataclass(frozen=True)
 class TestPKI:
+    __test__ = False  # not a pytest test class
+
     now: datetime
     root: Credential
     issuing_ca: Credential

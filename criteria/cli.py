@@ -1,0 +1,101 @@
+"""`kiemchung criteria check|import|export`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from criteria.errors import CriteriaError, CriteriaLoadError, Issue
+from criteria.loader import dump_set, load_document, load_overlay, load_set
+from criteria.model import CriteriaSet, Level, Overlay
+from criteria.overlay import resolve
+from criteria.validation import validate
+from criteria.xlsx import SetMeta, export_xlsx, import_xlsx
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+
+
+def _print_issues(issues: tuple[Issue, ...]) -> None:
+    for issue in issues:
+        print(issue.render())
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        doc = load_document(Path(args.file))
+        if isinstance(doc, Overlay):
+            print(f"overlay {doc.decision} amends {doc.base_decision} ({len(doc.changes)} change(s))")
+            return EXIT_OK
+        cset: CriteriaSet = doc
+        if args.overlay or args.year is not None:
+            year = args.year if args.year is not None else cset.years[0]
+            cset = resolve(cset, [load_overlay(Path(p)) for p in args.overlay], year)
+    except CriteriaLoadError as exc:
+        _print_issues(exc.issues)
+        return EXIT_ERRORS
+    except CriteriaError as exc:
+        print(f"error: {exc}")
+        return EXIT_ERRORS
+    report = validate(cset)
+    _print_issues(report.issues)
+    decisions = " + ".join(cset.decisions)
+    print(
+        f"{decisions} ({cset.level.value}, {', '.join(map(str, cset.years))}): "
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    )
+    return EXIT_OK if report.ok else EXIT_ERRORS
+
+
+def _import(args: argparse.Namespace) -> int:
+    meta = SetMeta(
+        issuer=args.issuer or "",
+        decision=args.decision or "",
+        level=Level(args.level) if args.level else None,
+        years=tuple(args.year or ()),
+    )
+    cset, report = import_xlsx(Path(args.file), meta)
+    _print_issues(report.issues)
+    if not report.ok:
+        print(f"{len(report.errors)} error(s); nothing written", file=sys.stderr)
+        return EXIT_ERRORS
+    Path(args.output).write_text(dump_set(cset), encoding="utf-8")
+    print(f"wrote {args.output}: {sum(1 for _ in cset.leaves())} leaves, {len(report.warnings)} warning(s)")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        cset = load_set(Path(args.file))
+    except CriteriaLoadError as exc:
+        _print_issues(exc.issues)
+        return EXIT_ERRORS
+    export_xlsx(cset, Path(args.output))
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("criteria", help="criteria sets: check, import, export")
+    commands = parser.add_subparsers(dest="criteria_command", required=True)
+
+    check = commands.add_parser("check", help="validate a criteria set (YAML); exit 1 on errors")
+    check.add_argument("file")
+    check.add_argument("--overlay", action="append", default=[], help="overlay YAML to apply (repeatable)")
+    check.add_argument("--year", type=int, help="resolve overlays for this year")
+    check.set_defaults(func=_check)
+
+    imp = commands.add_parser("import", help="import an appendix table (xlsx) into YAML")
+    imp.add_argument("file")
+    imp.add_argument("-o", "--output", required=True)
+    imp.add_argument("--issuer")
+    imp.add_argument("--decision")
+    imp.add_argument("--level", choices=[lv.value for lv in Level])
+    imp.add_argument("--year", type=int, action="append")
+    imp.set_defaults(func=_import)
+
+    exp = commands.add_parser("export", help="export a criteria set (YAML) to xlsx")
+    exp.add_argument("file")
+    exp.add_argument("-o", "--output", required=True)
+    exp.set_defaults(func=_export)

@@ -1,0 +1,124 @@
+"""The composition root: the one place that wires adapters to the services' handler tables.
+
+Embedded and distributed runtimes differ only here: which bus, which database URL, which
+search backend. The handlers and contracts are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from faststream import FastStream
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.envelope import Event
+from contracts.registry import serialise
+from contracts.routing import Service, routing_key_of
+from kiemchung.bus.inprocess import InProcessBus
+from kiemchung.clock import Clock, IdSource, random_ids, system_clock
+from kiemchung.db import create_schema, make_engine, session_factory
+from kiemchung.messaging import EventFactory, ServiceRuntime
+from kiemchung.settings import SearchBackend, Settings
+from services.evidence_verifier.handlers import CheckDocument
+from services.evidence_verifier.handlers import build_handlers as verifier_handlers
+from services.evidence_verifier.service import build_checker
+from services.indexer.handlers import build_handlers as indexer_handlers
+from services.indexer.port import SearchIndex
+from services.scoring.handlers import build_handlers as scoring_handlers
+from services.scoring.service import CriteriaCatalogue, load_catalogue
+
+
+def build_search_index(settings: Settings) -> SearchIndex:
+    if settings.search_backend is SearchBackend.OPENSEARCH:
+        from services.indexer.backends.opensearch import OpenSearchIndex
+
+        if not settings.opensearch_url:
+            raise ValueError("KIEMCHUNG_OPENSEARCH_URL is required with the opensearch search backend")
+        return OpenSearchIndex(settings.opensearch_url, alias=settings.opensearch_index)
+    from services.indexer.backends.fts5 import Fts5Index
+
+    path = settings.resolved_search_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Fts5Index(path)
+
+
+@dataclass
+class Wiring:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    runtimes: dict[Service, ServiceRuntime]
+    search: SearchIndex | None
+    catalogue: CriteriaCatalogue
+
+
+def build_runtimes(
+    settings: Settings,
+    services: Iterable[Service] = tuple(Service),
+    *,
+    clock: Clock = system_clock,
+    ids: IdSource = random_ids,
+    check: CheckDocument | None = None,
+    search: SearchIndex | None = None,
+    create_tables: bool = True,
+) -> Wiring:
+    engine = make_engine(settings.resolved_database_url())
+    if create_tables:
+        create_schema(engine)
+    sessions = session_factory(engine)
+    wanted = tuple(services)
+    catalogue = load_catalogue(settings.criteria_dir)
+    runtimes: dict[Service, ServiceRuntime] = {}
+    for service in wanted:
+        events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
+        handlers: Mapping[type[Event], object]
+        if service is Service.EVIDENCE_VERIFIER:
+            handlers = verifier_handlers(check or build_checker(settings, clock), events)
+        elif service is Service.INDEXER:
+            search = search or build_search_index(settings)
+            handlers = indexer_handlers(search)
+        else:
+            handlers = scoring_handlers(catalogue, events, clock)
+        runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)  # type: ignore[arg-type]
+    return Wiring(settings, engine, sessions, clock, runtimes, search, catalogue)
+
+
+@dataclass
+class EmbeddedApp:
+    """Everything in one process: the in-process bus dispatching the same handler tables."""
+
+    wiring: Wiring
+    bus: InProcessBus
+
+    async def send(self, *events: Event) -> None:
+        for event in events:
+            await self.bus.publish(routing_key_of(event), serialise(event), str(event.event_id))
+
+    async def run_until_idle(self) -> int:
+        return await self.bus.drain()
+
+
+def build_embedded(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    ids: IdSource = random_ids,
+    check: CheckDocument | None = None,
+    search: SearchIndex | None = None,
+) -> EmbeddedApp:
+    wiring = build_runtimes(settings, clock=clock, ids=ids, check=check, search=search)
+    bus = InProcessBus(wiring.runtimes, max_attempts=settings.max_delivery_attempts)
+    return EmbeddedApp(wiring, bus)
+
+
+def build_worker_app(service: Service, settings: Settings, *, clock: Clock = system_clock) -> FastStream:
+    from kiemchung.bus.rabbit import build_worker
+
+    # Workers do not create tables: the schema belongs to Alembic (`kiemchung db upgrade`),
+    # except on SQLite, where a worker may run alone for development.
+    on_sqlite = settings.resolved_database_url().startswith("sqlite")
+    wiring = build_runtimes(settings, (service,), clock=clock, create_tables=on_sqlite)
+    return build_worker(wiring.runtimes[service], settings)

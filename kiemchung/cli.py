@@ -1,0 +1,106 @@
+"""The `kiemchung` console script: one entry point, sub-commands registered by each package."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from contracts.routing import Service
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from kiemchung.demo import run_demo
+
+    return run_demo(workdir=Path(args.workdir), as_json=args.json, units=args.units)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from kiemchung.bootstrap import build_worker_app
+    from kiemchung.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = build_worker_app(Service(args.service), get_settings())
+    asyncio.run(app.run())
+    return EXIT_OK
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from kiemchung.migrate import upgrade
+    from kiemchung.settings import get_settings
+
+    url = args.url or get_settings().resolved_database_url()
+    upgrade(url)
+    print(f"database schema is at head: {url.split('@')[-1]}")
+    return EXIT_OK
+
+
+def _cmd_asyncapi(args: argparse.Namespace) -> int:
+    from kiemchung.asyncapi import asyncapi_document
+
+    text = json.dumps(asyncapi_document(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from criteria.cli import register as register_criteria
+    from services.evidence_verifier.cli import register as register_verify
+    from services.indexer.cli import register as register_search
+    from services.scoring.cli import register as register_scoring
+
+    parser = argparse.ArgumentParser(
+        prog="kiemchung",
+        description="Verified evidence and live scores for the provincial administrative-reform index.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="build a demo province in one process and show verdicts and scores")
+    demo.add_argument("--json", action="store_true", help="print the result as JSON")
+    demo.add_argument("--workdir", default="var/demo", help="where the demo writes its files")
+    demo.add_argument("--units", type=int, default=4, choices=range(3, 6), help="units in the demo (3-5)")
+    demo.set_defaults(func=_cmd_demo)
+
+    worker = sub.add_parser("worker", help="run one service as a FastStream worker on RabbitMQ")
+    worker.add_argument("service", choices=[s.value for s in Service])
+    worker.set_defaults(func=_cmd_worker)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply Alembic migrations (distributed runtime)")
+    upgrade.add_argument("--url", help="SQLAlchemy URL; default from KIEMCHUNG_DATABASE_URL")
+    upgrade.set_defaults(func=_cmd_db_upgrade)
+
+    asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the workers")
+    asyncapi.add_argument("--write", help="write it to this file instead")
+    asyncapi.set_defaults(func=_cmd_asyncapi)
+
+    register_verify(sub)
+    register_search(sub)
+    register_criteria(sub)
+    register_scoring(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""The evidence verifier's exceptions: one base class carrying a reason code."""
+
+from __future__ import annotations
+
+from contracts.vocabulary import ReasonCode
+
+
+class VerifierError(Exception):
+    """Base class; `reason` says what the report should carry."""
+
+    def __init__(self, reason: ReasonCode, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class DocumentRejected(VerifierError):
+    """The bytes cannot be verified at all (not a PDF, encrypted, over a limit...)."""
+
+
+class FetchError(VerifierError):
+    """A claim-check fetch failed: FETCH_FAILED, FETCH_FORBIDDEN, TOO_LARGE or HASH_MISMATCH."""

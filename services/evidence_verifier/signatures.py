@@ -1,0 +1,422 @@
+"""Signature checks with pyHanko: integrity, changes after signing, trust at signing time.
+
+Trust is judged at the time the signature's RFC 3161 timestamp proves (the timestamp itself is
+validated at its own genTime), else at the time the signer claims. Validated chains are cached
+per process: a province's documents repeat the same few signer chains, and path building and
+validation is most of pyHanko's per-signature cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asn1crypto import cms, crl, ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation import errors as pyhanko_errors
+from pyhanko.sign.validation import generic_cms
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+
+from contracts.report import SignatureReport, SignerInfo
+from contracts.vocabulary import (
+    Coverage,
+    Indication,
+    ModifiedAfter,
+    ReasonCode,
+    SignatureKind,
+    SubIndication,
+)
+from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
+
+LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
+STRICT_WEAK_HASHES = frozenset({"md2", "md5", "sha1"})
+SHA1_NAMES = ("sha1",)
+# Changes after a signature that keep the signed content: LTV data, more signatures, form fill.
+ALLOWED_LEVELS = frozenset({ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING})
+CHAIN_CACHE_SIZE = 1024
+CLOCK_SKEW = timedelta(minutes=5)
+UNKNOWN_SERIAL = "unknown"
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    report: SignatureReport
+    reasons: tuple[ReasonCode, ...]
+
+
+@dataclass(frozen=True)
+class _Trust:
+    roots: tuple[asn1_x509.Certificate, ...]
+    cert_policy: DisallowWeakAlgorithmsPolicy
+    cms_policy: CMSAlgorithmUsagePolicy
+
+
+_TRUST_LOCK = threading.Lock()
+_TRUST: dict[str, _Trust] = {}
+
+
+def _trust(policy: VerifierPolicy) -> _Trust:
+    key = policy.cache_key
+    with _TRUST_LOCK:
+        found = _TRUST.get(key)
+        if found is None:
+            weak = LEGACY_WEAK_HASHES if policy.allow_sha1 else STRICT_WEAK_HASHES
+            cert_policy = DisallowWeakAlgorithmsPolicy(weak_hash_algos=weak)
+            found = _Trust(
+                roots=tuple(asn1_x509.Certificate.load(der) for der in policy.trust_roots),
+                cert_policy=cert_policy,
+                cms_policy=CMSAlgorithmUsagePolicy.lift_policy(cert_policy),
+            )
+            _TRUST[key] = found
+        return found
+
+
+# --- chain cache ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CachedChain:
+    path: ValidationPath
+    valid_from: datetime  # latest notBefore on the path
+    valid_until: datetime  # earliest notAfter on the path
+
+
+_CHAIN_LOCK = threading.Lock()
+_CHAINS: dict[tuple[str, ...], _CachedChain] = {}
+
+
+def clear_chain_cache() -> None:
+    with _CHAIN_LOCK:
+        _CHAINS.clear()
+
+
+def _chain_key(policy_key: str, signer: asn1_x509.Certificate, others: Sequence[bytes]) -> tuple[str, ...]:
+    return (policy_key, hashlib.sha256(signer.dump()).hexdigest(), *sorted(hashlib.sha256(o).hexdigest() for o in others))
+
+
+def _window(path: ValidationPath) -> tuple[datetime, datetime]:
+    certs = [c for c in path.iter_certs(include_root=True) if isinstance(c, asn1_x509.Certificate)]
+    return (
+        max(c["tbs_certificate"]["validity"]["not_before"].native for c in certs),
+        min(c["tbs_certificate"]["validity"]["not_after"].native for c in certs),
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _embedded_revinfo(reader: PdfFileReader, signer_info: cms.SignerInfo) -> tuple[list[bytes], list[bytes]]:
+    """CRLs and OCSP responses from the document's DSS and the signature's archival attribute."""
+    crls: list[bytes] = []
+    ocsps: list[bytes] = []
+    dss = reader.root.get("/DSS")
+    if dss is not None:
+        dss = dss.get_object()
+        crls.extend(ref.get_object().data for ref in dss.get("/CRLs", ()))
+        ocsps.extend(ref.get_object().data for ref in dss.get("/OCSPs", ()))
+    signed_attrs = signer_info["signed_attrs"]
+    if signed_attrs.native is not None:
+        for attr in signed_attrs:
+            if attr["type"].native == "adobe_revocation_info_archival":
+                archive = attr["values"][0]
+                crls.extend(c.dump() for c in (archive["crl"] or ()))
+                ocsps.extend(o.dump() for o in (archive["ocsp"] or ()))
+    return crls, ocsps
+
+
+def _signer_info(cert: asn1_x509.Certificate) -> SignerInfo:
+    subject = cert.subject.native
+    issuer = cert.issuer.native
+    return SignerInfo(
+        common_name=_text(subject.get("common_name")),
+        organisation=_text(subject.get("organization_name")),
+        serial=format(cert.serial_number, "x"),
+        issuer=_text(issuer.get("common_name")) or cert.issuer.human_friendly,
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _kind(policy: VerifierPolicy, cert: asn1_x509.Certificate) -> SignatureKind:
+    subject = cert.subject.native
+    policies = cert.certificate_policies_value
+    oids = [p["policy_identifier"].dotted for p in policies] if policies is not None else []
+    return signature_kind(
+        policy.organisation,
+        policy_oids=oids,
+        common_name=_text(subject.get("common_name")),
+        organisation=_text(subject.get("organization_name")),
+        has_person_attributes=any(k in subject for k in ("title", "given_name", "surname")),
+    )
+
+
+def _algorithm(signer_info: cms.SignerInfo) -> tuple[str, str]:
+    md = signer_info["digest_algorithm"]["algorithm"].native
+    mechanism = signer_info["signature_algorithm"]["algorithm"].native
+    if "ecdsa" in mechanism:
+        return md, f"ecdsa-with-{md.upper()}"
+    if "pss" in mechanism:
+        return md, f"rsassa-pss-{md}"
+    return md, f"{md}WithRSA"
+
+
+def _path_uses_sha1(path: ValidationPath | None) -> bool:
+    if path is None:
+        return False
+    for cert in path.iter_certs(include_root=False):
+        if isinstance(cert, asn1_x509.Certificate) and cert.hash_algo in SHA1_NAMES:
+            return True
+    return False
+
+
+_TRUST_MAP: dict[AdESSubIndic, tuple[ReasonCode, SubIndication | None, Indication]] = {
+    AdESIndeterminate.REVOKED_NO_POE: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
+    AdESIndeterminate.REVOKED_CA_NO_POE: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
+    AdESFailure.REVOKED: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
+    AdESIndeterminate.EXPIRED: (ReasonCode.CERT_EXPIRED_AT_SIGNING, SubIndication.EXPIRED, Indication.TOTAL_FAILED),
+    AdESIndeterminate.OUT_OF_BOUNDS_NO_POE: (
+        ReasonCode.CERT_EXPIRED_AT_SIGNING,
+        SubIndication.EXPIRED,
+        Indication.TOTAL_FAILED,
+    ),
+    AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED: (
+        ReasonCode.CERT_EXPIRED_AT_SIGNING,
+        SubIndication.EXPIRED,
+        Indication.TOTAL_FAILED,
+    ),
+    AdESIndeterminate.NOT_YET_VALID: (
+        ReasonCode.CERT_EXPIRED_AT_SIGNING,
+        SubIndication.NOT_YET_VALID,
+        Indication.TOTAL_FAILED,
+    ),
+    AdESFailure.NOT_YET_VALID: (
+        ReasonCode.CERT_EXPIRED_AT_SIGNING,
+        SubIndication.NOT_YET_VALID,
+        Indication.TOTAL_FAILED,
+    ),
+    AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND: (
+        ReasonCode.UNTRUSTED_SIGNER,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+        Indication.INDETERMINATE,
+    ),
+    AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE: (
+        ReasonCode.UNTRUSTED_SIGNER,
+        SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+        Indication.INDETERMINATE,
+    ),
+    AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE: (
+        ReasonCode.UNTRUSTED_SIGNER,
+        SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+        Indication.INDETERMINATE,
+    ),
+    AdESIndeterminate.TRY_LATER: (ReasonCode.REVOCATION_UNKNOWN, SubIndication.TRY_LATER, Indication.INDETERMINATE),
+    AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE: (
+        ReasonCode.REVOCATION_UNKNOWN,
+        SubIndication.REVOCATION_OUT_OF_BOUNDS_NO_POE,
+        Indication.INDETERMINATE,
+    ),
+}
+
+
+def _validation_context(
+    policy: VerifierPolicy,
+    trust: _Trust,
+    moment: datetime,
+    others: Sequence[asn1_x509.Certificate],
+    crls: Sequence[bytes],
+    ocsps: Sequence[bytes],
+) -> ValidationContext:
+    mode = "hard-fail" if policy.revocation is RevocationMode.EMBEDDED_REQUIRED else "soft-fail"
+    return ValidationContext(
+        trust_roots=list(trust.roots),
+        other_certs=list(others),
+        moment=moment,
+        best_signature_time=moment,
+        allow_fetching=policy.revocation is RevocationMode.ONLINE,
+        crls=[crl.CertificateList.load(c) for c in crls],
+        ocsps=[ocsp.OCSPResponse.load(o) for o in ocsps],
+        revocation_mode=mode,
+        algorithm_usage_policy=trust.cert_policy,
+    )
+
+
+# --- the check --------------------------------------------------------------------------------
+
+
+async def evaluate(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
+    trust = _trust(policy)
+    outcomes = []
+    for embedded in reader.embedded_signatures:
+        if embedded.sig_object_type != "/Sig":
+            continue  # document timestamps (/DocTimeStamp) are LTV data, not signatures
+        try:
+            outcomes.append(await _evaluate_one(reader, embedded, policy, trust))
+        except (pyhanko_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+            # a CMS blob that cannot be read or matched to its signer: the signature is broken
+            outcomes.append(_broken(embedded, str(exc)))
+    return outcomes
+
+
+def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
+    try:
+        signer = _signer_info(embedded.signer_cert)
+    except Exception:  # the certificate itself may be what is unreadable
+        signer = SignerInfo(serial=UNKNOWN_SERIAL)
+    del why
+    report = SignatureReport(
+        field=str(embedded.field_name),
+        signer=signer,
+        kind=SignatureKind.UNKNOWN,
+        intact=False,
+        trusted=False,
+        indication=Indication.TOTAL_FAILED,
+        sub_indication=SubIndication.FORMAT_FAILURE,
+        coverage=Coverage.PARTIAL,
+        modified_after=ModifiedAfter.NONE,
+        timestamped=False,
+    )
+    return SignatureOutcome(report, (ReasonCode.SIGNATURE_BROKEN,))
+
+
+async def _timestamp_time(
+    signer_info: cms.SignerInfo, policy: VerifierPolicy, trust: _Trust
+) -> tuple[datetime | None, bool]:
+    """(proven time, any timestamp used SHA-1). Each token is validated at its own genTime:
+    the TSA's certificate must have been valid when it stamped, not today."""
+    for token in generic_cms.extract_tst_data_iter(signer_info, signed=False):
+        tst_info = token["encap_content_info"]["content"].parsed
+        gen_time: datetime = tst_info["gen_time"].native
+        tsa_certs = [c.chosen for c in token["certificates"] or () if isinstance(c.chosen, asn1_x509.Certificate)]
+        context = _validation_context(policy, trust, gen_time, tsa_certs, (), ())
+        try:
+            kwargs = await generic_cms.validate_tst_signed_data(
+                token,
+                context,
+                generic_cms.message_imprint_checker(signer_info),
+                algorithm_policy=trust.cms_policy,
+            )
+        except (pyhanko_errors.SignatureValidationError, ValueError):
+            continue
+        if kwargs.get("intact") and kwargs.get("valid") and kwargs.get("trust_problem_indic") is None:
+            tst_md = token["signer_infos"][0]["digest_algorithm"]["algorithm"].native
+            return gen_time, tst_md in SHA1_NAMES or _path_uses_sha1(kwargs.get("validation_path"))
+    return None, False
+
+
+async def _evaluate_one(
+    reader: PdfFileReader, embedded: EmbeddedPdfSignature, policy: VerifierPolicy, trust: _Trust
+) -> SignatureOutcome:
+    reasons: list[ReasonCode] = []
+    signer_info = embedded.signer_info
+    cert = embedded.signer_cert
+    md, algorithm = _algorithm(signer_info)
+
+    # integrity of the signed bytes and what changed afterwards
+    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    integrity = embedded.summarise_integrity_info()
+    coverage = integrity["coverage"]
+    diff = integrity["diff_result"]
+    level = getattr(diff, "modification_level", None)
+    if coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        modified, cov = ModifiedAfter.NONE, Coverage.ENTIRE_FILE
+    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        cov = Coverage.ENTIRE_REVISION
+        allowed = integrity["docmdp_ok"] and level in ALLOWED_LEVELS
+        modified = ModifiedAfter.ALLOWED if allowed else ModifiedAfter.DISALLOWED
+    else:
+        modified, cov = ModifiedAfter.DISALLOWED, Coverage.PARTIAL
+    if modified is ModifiedAfter.DISALLOWED:
+        reasons.append(ReasonCode.MODIFIED_AFTER_SIGNING)
+
+    # the time trust is judged at
+    proven, tst_sha1 = await _timestamp_time(signer_info, policy, trust)
+    claimed = generic_cms.extract_self_reported_ts(signer_info) or embedded.self_reported_timestamp
+    moment = proven or claimed or policy.now
+    if proven is None and (claimed is None or claimed > policy.now + CLOCK_SKEW):
+        moment = policy.now
+
+    crls, ocsps = _embedded_revinfo(reader, signer_info)
+    others = list(embedded.other_embedded_certs)
+    key = _chain_key(policy.cache_key, cert, [c.dump() for c in others] + crls + ocsps)
+    with _CHAIN_LOCK:
+        cached = _CHAINS.get(key)
+    use_cached = cached is not None and cached.valid_from <= moment <= cached.valid_until
+    context = _validation_context(policy, trust, moment, others, crls, ocsps)
+    status: dict[str, Any] = await generic_cms.cms_basic_validation(
+        embedded.signed_data,
+        raw_digest=embedded.compute_digest(),
+        validation_context=context,
+        validation_path=cached.path if use_cached and cached is not None else None,
+        key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+        algorithm_policy=trust.cms_policy,
+    )
+    intact = bool(status["intact"] and status["valid"])
+    problem = status["trust_problem_indic"]
+    path = status["validation_path"]
+    trusted = intact and problem is None
+    if trusted and path is not None and not use_cached:
+        valid_from, valid_until = _window(path)
+        with _CHAIN_LOCK:
+            if len(_CHAINS) >= CHAIN_CACHE_SIZE:
+                _CHAINS.clear()
+            _CHAINS[key] = _CachedChain(path, valid_from, valid_until)
+
+    indication, sub = Indication.TOTAL_PASSED, None
+    if not intact:
+        reasons.append(ReasonCode.SIGNATURE_BROKEN)
+        indication = Indication.TOTAL_FAILED
+        sub = SubIndication.HASH_FAILURE if not status["intact"] else SubIndication.SIG_CRYPTO_FAILURE
+    elif problem is not None:
+        code, sub, indication = _TRUST_MAP.get(
+            problem, (ReasonCode.UNTRUSTED_SIGNER, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Indication.INDETERMINATE)
+        )
+        reasons.append(code)
+    if trusted:
+        if proven is None and not _valid_at(cert, policy.now):
+            # nothing but the signer's word places the signature inside the certificate's life
+            reasons.append(ReasonCode.SIGNING_TIME_UNPROVEN)
+            indication, sub = Indication.INDETERMINATE, SubIndication.EXPIRED
+        if policy.allow_sha1 and (md in SHA1_NAMES or tst_sha1 or _path_uses_sha1(path)):
+            reasons.append(ReasonCode.WEAK_ALGORITHM_ACCEPTED)
+    if modified is ModifiedAfter.DISALLOWED and indication is Indication.TOTAL_PASSED:
+        indication = Indication.TOTAL_FAILED
+
+    report = SignatureReport(
+        field=embedded.field_name,
+        signer=_signer_info(cert),
+        kind=_kind(policy, cert),
+        intact=intact,
+        trusted=trusted,
+        indication=indication,
+        sub_indication=sub,
+        coverage=cov,
+        modified_after=modified,
+        signing_time=proven or claimed,
+        timestamped=proven is not None,
+        algorithm=algorithm,
+    )
+    return SignatureOutcome(report, tuple(reasons))
+
+
+def _valid_at(cert: asn1_x509.Certificate, moment: datetime) -> bool:
+    validity = cert["tbs_certificate"]["validity"]
+    return bool(validity["not_before"].native <= moment <= validity["not_after"].native)

@@ -1,0 +1,156 @@
+"""Verify one evidence file: the verdict (a VerificationReport) and its text for search.
+
+`verify_bytes` runs in the calling process; `verify_isolated` runs it in a child process that is
+killed past the time limit and whose address space is capped, for untrusted uploads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pypdf.errors import PdfReadError as PypdfReadError
+
+from contracts.report import DocumentFacts, VerificationReport
+from contracts.vocabulary import Decision, ReasonCode, SignatureKind
+from services.evidence_verifier import numbering, scan, signatures
+from services.evidence_verifier.errors import DocumentRejected
+from services.evidence_verifier.pages import open_pdf, read_pages
+from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
+from services.evidence_verifier.trust import load_trust_roots
+
+__all__ = ["Outcome", "load_trust_roots", "verify_bytes", "verify_bytes_async"]
+
+logger = logging.getLogger(__name__)
+PDF_MAGIC = b"%PDF-"
+MAGIC_WINDOW = 1024  # the header may follow some junk bytes, as readers tolerate
+MS_PER_SECOND = 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: VerificationReport
+    text: str
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify_bytes(data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations) -> Outcome:
+    """Verify a document. Never raises for a bad document: every failure is a reason code."""
+    return asyncio.run(verify_bytes_async(data, name=name, policy=policy, expected=expected))
+
+
+async def verify_bytes_async(
+    data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations
+) -> Outcome:
+    started = time.perf_counter()
+    digest = sha256_hex(data)
+    try:
+        facts, signature_reports, reasons, text = await _verify(data, policy, expected, digest)
+    except DocumentRejected as exc:
+        facts, signature_reports, reasons, text = DocumentFacts(), [], [exc.reason], ""
+    except MemoryError:
+        facts, signature_reports, reasons, text = DocumentFacts(), [], [ReasonCode.RESOURCE_LIMIT], ""
+    except Exception:  # unknown is never accepted: a person looks at it
+        logger.exception("verifier failed on %s", name)
+        facts, signature_reports, reasons, text = DocumentFacts(), [], [ReasonCode.INTERNAL_ERROR], ""
+    codes = ordered(reasons)
+    report = VerificationReport(
+        file=name,
+        sha256=digest,
+        decision=decide(codes),
+        reasons=codes,
+        signatures=signature_reports,
+        document=facts,
+        elapsed_ms=int((time.perf_counter() - started) * MS_PER_SECOND),
+    )
+    return Outcome(report=report, text=text)
+
+
+def failed_report(name: str, reason: ReasonCode, *, sha256: str | None = None) -> VerificationReport:
+    """A report for a document that could not be verified at all (fetch failures, timeouts)."""
+    return VerificationReport(
+        file=name, sha256=sha256, decision=decide([reason]), reasons=[reason], elapsed_ms=0
+    )
+
+
+async def _verify(
+    data: bytes, policy: VerifierPolicy, expected: Expectations, digest: str
+) -> tuple[DocumentFacts, list, list[ReasonCode], str]:  # type: ignore[type-arg]
+    limits = policy.limits
+    if len(data) > limits.max_bytes:
+        raise DocumentRejected(ReasonCode.TOO_LARGE, "file over the size limit")
+    if expected.sha256 is not None and expected.sha256.lower() != digest:
+        raise DocumentRejected(ReasonCode.HASH_MISMATCH, "sha256 differs from the reported one")
+    if PDF_MAGIC not in data[:MAGIC_WINDOW]:
+        raise DocumentRejected(ReasonCode.NOT_PDF, "no PDF header")
+
+    try:
+        page_reader = open_pdf(data)
+        if page_reader.is_encrypted:
+            raise DocumentRejected(ReasonCode.ENCRYPTED, "encrypted PDF")
+        page_count = len(page_reader.pages)
+    except DocumentRejected:
+        raise
+    except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+    if page_count > limits.max_pages:
+        raise DocumentRejected(ReasonCode.TOO_MANY_PAGES, "too many pages")
+    if page_count == 0:
+        raise DocumentRejected(ReasonCode.MALFORMED_PDF, "no pages")
+
+    reasons: list[ReasonCode] = []
+    try:
+        sig_reader = PdfFileReader(_stream(data), strict=False)
+        outcomes = await signatures.evaluate(sig_reader, policy)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # structure pyHanko cannot follow around a signature: treat as a broken signature only
+        # if there is one; a damaged file otherwise
+        logger.info("signature parsing failed: %s", exc)
+        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+    if not outcomes:
+        reasons.append(ReasonCode.UNSIGNED)
+    for outcome in outcomes:
+        reasons.extend(outcome.reasons)
+    # trust and integrity are judged per signature; this rule is only about who signed
+    if outcomes and not any(o.report.kind is SignatureKind.ORGANISATION for o in outcomes):
+        reasons.append(ReasonCode.NO_ORGANISATION_SIGNATURE)
+
+    try:
+        pages = read_pages(page_reader, text_chars=limits.text_chars)
+    except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+    verdict = scan.classify(pages.facts)
+    if verdict.scanned:
+        reasons.append(ReasonCode.SCANNED_PAPER)
+    number = numbering.find_number(pages.first_page_text)
+    issued_on = numbering.find_issue_date(pages.first_page_text)
+    reasons.extend(numbering.number_reasons(number, expected.number))
+    reasons.extend(numbering.date_reasons(issued_on, expected.year))
+
+    facts = DocumentFacts(
+        pages=pages.pages,
+        scanned=verdict.scanned,
+        text_layer=verdict.text_layer,
+        number=number.text if number else None,
+        notation=number.notation if number else None,
+        issued_on=issued_on,
+    )
+    return facts, [o.report for o in outcomes], reasons, pages.text
+
+
+def _stream(data: bytes):  # type: ignore[no-untyped-def]
+    import io
+
+    return io.BytesIO(data)
+
+
+def is_accepted(report: VerificationReport) -> bool:
+    return report.decision is Decision.ACCEPTED

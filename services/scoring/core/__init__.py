@@ -1,0 +1,69 @@
+"""The pure scoring core: ledger rules, tree sums, indexes, ranking and replay. No I/O."""
+
+from services.scoring.core.commands import (
+    AppraisalRecorded,
+    Command,
+    EvidenceUnlinked,
+    EvidenceVerdict,
+    Published,
+    SelfScoreEntered,
+    Submitted,
+    SupplementRequested,
+    SurveyResultsImported,
+    Verdict,
+)
+from services.scoring.core.deadlines import SEED_003_DEADLINES, VIETNAM_TZ, DeadlineTable, MonthDay, lock_time
+from services.scoring.core.errors import ScoringError, ScoringReason
+from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, recompute_totals, unit_setup
+from services.scoring.core.ranking import RankedUnit, RankEntry, Ranking, rank, rank_scores
+from services.scoring.core.replay import ReplayResult, UnitEvent, UnitKey, apply_event, replay, setup_table
+from services.scoring.core.scores import NodeScore, UnitScore, display, ratio_index, score
+from services.scoring.core.totals import Sums, apply_leaf_change
+from services.scoring.core.tree import ROOT, ScoringTree, compile_tree
+
+__all__ = [
+    "ROOT",
+    "SEED_003_DEADLINES",
+    "VIETNAM_TZ",
+    "AppraisalRecorded",
+    "Command",
+    "DeadlineTable",
+    "EvidenceUnlinked",
+    "EvidenceVerdict",
+    "Ledger",
+    "MonthDay",
+    "NodeScore",
+    "Published",
+    "RankEntry",
+    "RankedUnit",
+    "Ranking",
+    "ReplayResult",
+    "ScoringError",
+    "ScoringReason",
+    "ScoringTree",
+    "SelfScoreEntered",
+    "Submitted",
+    "Sums",
+    "SupplementRequested",
+    "SurveyResultsImported",
+    "UnitEvent",
+    "UnitKey",
+    "UnitScore",
+    "UnitSetup",
+    "Verdict",
+    "apply",
+    "apply_event",
+    "apply_leaf_change",
+    "compile_tree",
+    "display",
+    "lock_time",
+    "open_ledger",
+    "rank",
+    "rank_scores",
+    "ratio_index",
+    "recompute_totals",
+    "replay",
+    "score",
+    "setup_table",
+    "unit_setup",
+]

@@ -1,0 +1,206 @@
+"""Adapters between the contracts and the pure scoring core: the criteria catalogue, replay of a
+unit's stored ledger into a core Ledger, and the ScoreUpdated / RankingUpdated payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from contracts.envelope import Event
+from contracts.events import (
+    AppraisalRecorded,
+    ComponentScore,
+    DocumentUnlinked,
+    EvidenceVerified,
+    Published,
+    RankEntry,
+    SelfScoreEntered,
+    Submitted,
+    SupplementRequested,
+    SurveyResultsImported,
+)
+from contracts.registry import parse_event_dict
+from criteria.loader import data_path, load_set
+from criteria.model import CriteriaSet, Source
+from services.scoring.core import commands as cmd
+from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
+from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
+from services.scoring.core.tree import ROOT, ScoringTree, compile_tree
+
+HUNDRED = Decimal(100)
+DEMO_SET_ID = "demo-department"
+PACKAGED_SETS: Mapping[str, str] = MappingProxyType({DEMO_SET_ID: "demo.yaml"})
+
+
+@dataclass(frozen=True)
+class CriteriaCatalogue:
+    """Criteria sets by id, compiled once (a set is data; its id is the file's stem)."""
+
+    sets: Mapping[str, CriteriaSet]
+    trees: Mapping[str, ScoringTree]
+    deadlines: DeadlineTable = field(default_factory=lambda: SEED_003_DEADLINES)
+
+    def tree(self, set_id: str) -> ScoringTree:
+        try:
+            return self.trees[set_id]
+        except KeyError:
+            raise KeyError(f"unknown criteria set {set_id!r}; known: {sorted(self.trees)}") from None
+
+
+def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
+    sets: dict[str, CriteriaSet] = {name: load_set(data_path(file)) for name, file in PACKAGED_SETS.items()}
+    if directory is not None:
+        for path in sorted(directory.glob("*.yaml")):
+            try:
+                sets[path.stem] = load_set(path)
+            except Exception:  # an overlay or an incomplete template set is not scoreable on its own
+                continue
+    trees: dict[str, ScoringTree] = {}
+    for name, cset in sets.items():
+        try:
+            trees[name] = compile_tree(cset)
+        except Exception:
+            continue
+    return CriteriaCatalogue(MappingProxyType(sets), MappingProxyType(trees))
+
+
+def to_command(event: Event, unit_id: str) -> cmd.Command | None:
+    """The core command a stored contract event stands for, for one unit."""
+    match event:
+        case SelfScoreEntered():
+            return cmd.SelfScoreEntered(event.criterion_code, event.points, event.explanation or "")
+        case EvidenceVerified():
+            return cmd.EvidenceVerdict(
+                link_id=str(event.link_id),
+                leaf=event.criterion_code,
+                decision=cmd.Verdict(event.report.decision.value),
+                reasons=tuple(r.value for r in event.report.reasons),
+                linked_at=event.linked_at,
+            )
+        case DocumentUnlinked():
+            return cmd.EvidenceUnlinked(str(event.link_id), event.occurred_at)
+        case Submitted():
+            return cmd.Submitted()
+        case AppraisalRecorded():
+            return cmd.AppraisalRecorded(event.criterion_code, event.points, event.comment, event.round)
+        case SupplementRequested():
+            return cmd.SupplementRequested(tuple(event.criterion_codes), event.until)
+        case SurveyResultsImported():
+            mine = {r.criterion_code: r.points for r in event.results if r.unit_id == unit_id}
+            return cmd.SurveyResultsImported(MappingProxyType(mine)) if mine else None
+        case Published():
+            return cmd.Published()
+    return None
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    unit_id: str
+    name: str
+    level: str
+    council_id: str
+    criteria_set: str
+    ranked: bool
+    not_applicable: frozenset[str]
+
+
+def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
+    tree = catalogue.tree(unit.criteria_set)
+    setup = unit_setup(unit.unit_id, year, tree, catalogue.deadlines, unit.not_applicable, unit.ranked)
+    return open_ledger(setup)
+
+
+def replay(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iterable[dict[str, Any]]) -> Ledger:
+    """Rebuild a unit's ledger from its stored, already accepted events, in order."""
+    ledger = fresh_ledger(unit, year, catalogue)
+    for payload in stored:
+        event = parse_event_dict(payload)
+        command = to_command(event, unit.unit_id)
+        if command is not None:
+            ledger = apply(ledger, command, event.occurred_at)
+    return ledger
+
+
+def percent(achieved: Decimal, maximum: Decimal) -> Decimal | None:
+    return achieved / maximum * HUNDRED if maximum else None
+
+
+@dataclass(frozen=True)
+class ScoreFigures:
+    maximum: Decimal
+    self_assessed: Decimal
+    verified: Decimal
+    appraised: Decimal | None
+    survey: Decimal
+    achieved: Decimal
+    index: Decimal
+    projected_index: Decimal
+    components: tuple[ComponentScore, ...]
+
+
+def figures(ledger: Ledger) -> ScoreFigures:
+    tree = ledger.tree
+    root = ledger.totals[ROOT]
+    verified = Decimal(0)
+    survey = Decimal(0)
+    appraised = Decimal(0)
+    any_appraisal = False
+    for code, spec in tree.leaves.items():
+        if code in ledger.not_applicable:
+            continue
+        state = ledger.leaf(code)
+        if spec.source is Source.SURVEY:
+            survey += state.survey_points or Decimal(0)
+            continue
+        if state.supported and state.self_points is not None:
+            verified += state.self_points
+        if state.appraised is not None:
+            any_appraisal = True
+            appraised += state.appraised
+    components = tuple(
+        ComponentScore(
+            code=code,
+            maximum=ledger.totals[code].maximum,
+            achieved=ledger.totals[code].achieved,
+            index=percent(ledger.totals[code].achieved, ledger.totals[code].maximum),
+        )
+        for code in tree.components
+        if code in ledger.totals
+    )
+    return ScoreFigures(
+        maximum=root.maximum,
+        self_assessed=root.claimed,
+        verified=verified,
+        appraised=appraised if any_appraisal else None,
+        survey=survey,
+        achieved=root.achieved,
+        index=percent(root.achieved, root.maximum) or Decimal(0),
+        projected_index=percent(root.projected, root.maximum) or Decimal(0),
+        components=components,
+    )
+
+
+def competition_ranking(
+    indices: Sequence[tuple[str, Decimal, bool]],
+) -> tuple[list[RankEntry], list[RankEntry]]:
+    """Highest first; equal indices share a rank (1, 2, 2, 4); not-ranked units listed apart."""
+    ranked = sorted(((u, i) for u, i, r in indices if r), key=lambda p: (-p[1], p[0]))
+    entries: list[RankEntry] = []
+    previous: Decimal | None = None
+    rank = 0
+    for position, (unit_id, index) in enumerate(ranked, start=1):
+        if index != previous:
+            rank = position
+            previous = index
+        entries.append(RankEntry(unit_id=unit_id, index=index, rank=rank))
+    apart = [RankEntry(unit_id=u, index=i, rank=None) for u, i, r in sorted(indices) if not r]
+    return entries, apart
+
+
+def moment(value: datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,332 @@
+"""The three services as FastStream workers on the real RabbitMQ and PostgreSQL.
+
+A fresh vhost and database per run; the workers are real subprocesses (`kiemchung worker …`);
+the claim check is an HTTP URL served on loopback, allowlisted for the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+import sqlalchemy as sa
+
+from contracts.envelope import Event
+from contracts.events import DocumentLinked, SelfScoreEntered, UnitRegistered
+from contracts.registry import serialise
+from contracts.routing import EXCHANGE, routing_key_of
+from contracts.vocabulary import Level
+from kiemchung.migrate import upgrade
+from tests.corpus import Corpus
+from tests.servers import fresh_database, fresh_vhost
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
+
+WAIT_SECONDS = 90.0
+SERVICES = ("evidence-verifier", "indexer", "scoring")
+UNIT = "so-noi-vu"
+YEAR = 2024
+# Before the department deadline of 2024 (15/12), so nothing is locked.
+OCCURRED = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def http_base(corpus: Corpus) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(corpus.directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@dataclass
+class Cluster:
+    amqp_url: str
+    database_url: str
+    http_base: str
+    engine: sa.Engine
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    workdir = tmp_path_factory.mktemp("cluster")
+    with fresh_database() as database_url, fresh_vhost() as amqp_url:
+        upgrade(database_url)
+        env = {
+            **os.environ,
+            "KIEMCHUNG_RUNTIME": "distributed",
+            "KIEMCHUNG_DATABASE_URL": database_url,
+            "KIEMCHUNG_BROKER_URL": amqp_url,
+            "KIEMCHUNG_DATA_DIR": str(workdir),
+            "KIEMCHUNG_SEARCH_SQLITE_PATH": str(workdir / "search.db"),
+            "KIEMCHUNG_TRUST_DIRS": json.dumps([str(corpus.trust_dir)]),
+            "KIEMCHUNG_FETCH_ALLOWED_HOSTS": json.dumps(["127.0.0.1"]),
+            "KIEMCHUNG_FETCH_HTTP_HOSTS": json.dumps(["127.0.0.1"]),
+            "KIEMCHUNG_MAX_DELIVERY_ATTEMPTS": "3",
+            "KIEMCHUNG_RETRY_BACKOFF_SECONDS": "0.1",
+        }
+        engine = sa.create_engine(database_url)
+        result = Cluster(amqp_url, database_url, http_base, engine)
+        logs = [open(workdir / f"{name}.log", "wb") for name in SERVICES]  # noqa: SIM115
+        try:
+            for name, log in zip(SERVICES, logs, strict=True):
+                result.workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "kiemchung.cli", "worker", name],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            asyncio.run(_wait_for_queues(amqp_url))
+            yield result
+        finally:
+            for worker in result.workers:
+                worker.terminate()
+            for worker in result.workers:
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            for log in logs:
+                log.close()
+            engine.dispose()
+
+
+async def _wait_for_queues(url: str) -> None:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        for _ in range(int(WAIT_SECONDS * 2)):
+            channel = await connection.channel()
+            try:
+                for name in SERVICES:
+                    await channel.declare_queue(f"kiemchung.{name}", passive=True)
+                    await channel.declare_queue(f"kiemchung.{name}.dlq", passive=True)
+                return
+            except aio_pika.exceptions.ChannelClosed:
+                await asyncio.sleep(0.5)
+        raise AssertionError("the workers did not declare their queues in time")
+
+
+class Observer:
+    """A test consumer bound to the events exchange, as the provincial scoring software is."""
+
+    def __init__(self, url: str, keys: tuple[str, ...]) -> None:
+        self.url = url
+        self.keys = keys
+        self.received: list[dict[str, Any]] = []
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def __aenter__(self) -> Observer:
+        self._connection = await aio_pika.connect_robust(self.url)
+        self._channel = await self._connection.channel()
+        exchange = await self._channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await self._channel.declare_queue(exclusive=True)
+        for key in self.keys:
+            await queue.bind(exchange, routing_key=key)
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                self.received.append(json.loads(message.body))
+
+        await queue.consume(on_message)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def publish(self, event: Event) -> None:
+        await self.publish_raw(serialise(event), routing_key_of(event))
+
+    async def publish_raw(self, body: bytes, routing_key: str) -> None:
+        assert self._channel is not None
+        exchange = await self._channel.get_exchange(EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=routing_key
+        )
+
+    async def wait_for(self, predicate: Any, count: int = 1) -> list[dict[str, Any]]:
+        for _ in range(int(WAIT_SECONDS * 10)):
+            found = [m for m in self.received if predicate(m)]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"timed out; received {[m.get('type') for m in self.received]}")
+
+
+def _envelope(producer: str = "eoffice.test") -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": OCCURRED,
+        "correlation_id": uuid.uuid4(),
+        "producer": producer,
+    }
+
+
+def _link(cluster: Cluster, path: Path, number: str, criterion: str = "1.1") -> DocumentLinked:
+    return DocumentLinked(
+        **_envelope(),
+        link_id=uuid.uuid4(),
+        unit_id=UNIT,
+        year=YEAR,
+        criterion_code=criterion,
+        document_id=f"VB-{uuid.uuid4().hex[:8]}",
+        fetch_url=f"{cluster.http_base}/{path.name}",
+        number=number,
+        issuer="Sở Nội vụ",
+        title="Kế hoạch cải cách hành chính năm 2024",
+        linked_by="vanthu.snv",
+    )
+
+
+@pytest.fixture
+async def observer(cluster: Cluster) -> AsyncIterator[Observer]:
+    async with Observer(cluster.amqp_url, ("ScoreUpdated.*", "EvidenceVerified.*", "RankingUpdated.*")) as obs:
+        await obs.publish(
+            UnitRegistered(
+                **_envelope("province.registry"),
+                unit_id=UNIT,
+                name="Sở Nội vụ",
+                level=Level.DEPARTMENT,
+                council_id="hdtd-tinh",
+                criteria_set="demo-department",
+            )
+        )
+        yield obs
+
+
+async def test_linked_document_reaches_a_score_through_rabbitmq_and_postgres(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    score = SelfScoreEntered(
+        **_envelope(), unit_id=UNIT, year=YEAR, criterion_code="1.1", points=10, entered_by="vanthu.snv"
+    )
+    await observer.publish(score)
+    link = _link(cluster, corpus.good, "21/KH-SNV")
+    await observer.publish(link)
+
+    verdicts = await observer.wait_for(
+        lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id)
+    )
+    assert verdicts[0]["report"]["decision"] == "accepted", verdicts[0]["report"]["reasons"]
+    updates = await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["unit_id"] == UNIT and m["verified"] == "10"
+    )
+    assert updates[-1]["self_assessed"] == "10"
+
+    with cluster.engine.connect() as conn:
+        decision = conn.execute(
+            sa.text("SELECT decision FROM verifier_verdicts WHERE link_id = :l"), {"l": str(link.link_id)}
+        ).scalar_one()
+        assert decision == "accepted"
+        version, index = conn.execute(
+            sa.text("SELECT version, index_value FROM scoring_scores WHERE unit_id = :u AND year = :y"),
+            {"u": UNIT, "y": YEAR},
+        ).one()
+        assert version >= 2
+        # 10 verified points of an applicable maximum of 100 (demo set).
+        assert Decimal(index) == Decimal(10)
+        indexed = conn.execute(
+            sa.text("SELECT removed FROM indexer_entries WHERE link_id = :l"), {"l": str(link.link_id)}
+        ).scalar_one()
+        assert indexed is False
+        unpublished = conn.execute(
+            sa.text("SELECT count(*) FROM messaging_outbox WHERE published_at IS NULL")
+        ).scalar_one()
+        assert unpublished == 0
+
+
+async def test_redelivered_document_gives_one_verdict_and_one_score_change(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    link = _link(cluster, corpus.lettered, "22a/KH-SNV", criterion="1.2")
+    await observer.publish(link)
+    await observer.publish(link)  # the e-office system sends it again: same event_id
+    verdicts = await observer.wait_for(
+        lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id)
+    )
+    assert verdicts[0]["report"]["decision"] == "rejected"
+    assert "LETTERED_NUMBER" in verdicts[0]["report"]["reasons"]
+    await observer.wait_for(lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id))
+    await asyncio.sleep(3.0)  # room for a wrongly processed duplicate to show up
+    assert len([m for m in observer.received if m.get("link_id") == str(link.link_id)]) == 1
+    caused = [
+        m for m in observer.received if m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
+    ]
+    assert len(caused) == 1
+    with cluster.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT count(*) FROM verifier_verdicts WHERE link_id = :l"), {"l": str(link.link_id)}
+        ).scalar_one()
+        processed = conn.execute(
+            sa.text("SELECT count(*) FROM messaging_inbox WHERE event_id = :e"), {"e": str(link.event_id)}
+        ).scalar_one()
+    assert rows == 1
+    assert processed == 1
+
+
+async def _dead_letters(url: str, queue_name: str, expected: int) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect_robust(url)
+    got: list[aio_pika.abc.AbstractIncomingMessage] = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(queue_name, passive=True)
+        for _ in range(int(WAIT_SECONDS * 10)):
+            message = await queue.get(fail=False)
+            if message is not None:
+                await message.ack()
+                got.append(message)
+                if len(got) >= expected:
+                    break
+            else:
+                await asyncio.sleep(0.1)
+    return got
+
+
+async def test_poison_messages_go_to_the_dead_letter_queue_and_the_worker_keeps_serving(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    await observer.publish_raw(b"{this is not json", "DocumentLinked.v1")
+    future = json.loads(serialise(_link(cluster, corpus.good, "21/KH-SNV")))
+    future["schema_version"] = 9
+    await observer.publish_raw(json.dumps(future).encode(), "DocumentLinked.v9")
+
+    dead = await _dead_letters(cluster.amqp_url, "kiemchung.evidence-verifier.dlq", expected=2)
+    reasons = sorted(str((m.headers or {}).get("x-kiemchung-reason")) for m in dead)
+    assert reasons == ["MALFORMED_JSON", "UNKNOWN_SCHEMA_VERSION"]
+    assert all((m.headers or {}).get("x-kiemchung-detail") for m in dead)
+
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="3.1.1")
+    await observer.publish(link)
+    verdicts = await observer.wait_for(
+        lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id)
+    )
+    assert verdicts[0]["report"]["decision"] == "accepted"
+    for worker in cluster.workers:
+        assert worker.poll() is None, "a worker died"
