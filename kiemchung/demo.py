@@ -354,9 +354,8 @@ def render_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _run(workdir: Path, as_json: bool, unit_count: int) -> dict[str, Any]:
-    progress = Progress(enabled=True)
-    units = UNITS[:unit_count]
+def prepare_documents(workdir: Path, units: tuple[DemoUnit, ...], progress: Progress) -> tuple[Path, list[PlannedDocument]]:
+    """Write the PKI's trust roots and the signed PDFs (pyHanko signs synchronously)."""
     _fresh_dir(workdir)
     edocs = workdir / "edocs"
     edocs.mkdir()
@@ -367,14 +366,20 @@ async def _run(workdir: Path, as_json: bool, unit_count: int) -> dict[str, Any]:
     for position, doc in enumerate(planned, start=1):
         write_document(doc, pki)
         progress(f"signed document {position}/{len(planned)}: {doc.number} ({doc.unit.name}, {doc.leaf})")
+    return trust, planned
+
+
+async def run_pipeline(
+    workdir: Path, units: tuple[DemoUnit, ...], trust: Path, planned: list[PlannedDocument], progress: Progress
+) -> dict[str, Any]:
     settings = Settings(
         data_dir=workdir / "state",
         trust_dirs=[trust],
-        fetch_file_root=edocs,
+        fetch_file_root=workdir / "edocs",
         producer_name="kiemchung",
     )
     clock = FrozenClock(DEMO_NOW, step=timedelta(milliseconds=1))
-    ids = SeededIds(seed=2024)
+    ids = SeededIds(seed=DEMO_YEAR)
     app = build_embedded(settings, clock=clock, ids=ids)
     done = 0
 
@@ -392,8 +397,15 @@ async def _run(workdir: Path, as_json: bool, unit_count: int) -> dict[str, Any]:
     return collect(app, planned)
 
 
+def build_demo(workdir: Path, unit_count: int = 4, show_progress: bool = True) -> dict[str, Any]:
+    progress = Progress(enabled=show_progress)
+    units = UNITS[:unit_count]
+    trust, planned = prepare_documents(workdir, units, progress)
+    return asyncio.run(run_pipeline(workdir, units, trust, planned, progress))
+
+
 def run_demo(workdir: Path, as_json: bool = False, units: int = 4) -> int:
-    result = asyncio.run(_run(workdir, as_json, units))
+    result = build_demo(workdir, units)
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     allow_legacy_sha1: bool = True
     fetch_allowed_hosts: list[str] = Field(default_factory=list)
     fetch_http_hosts: list[str] = Field(default_factory=list, description="Hosts allowed over plain http")
+    fetch_private_hosts: list[str] = Field(
+        default_factory=list, description="Allowed hosts that may resolve to private or loopback addresses"
+    )
     fetch_file_root: Path | None = Field(default=None, description="Base dir for file:// claim checks")
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 500

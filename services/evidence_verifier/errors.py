@@ -13,7 +13,7 @@ class VerifierError(Exception):
         self.reason = reason
 
 
-class DocumentRejected(VerifierError):
+class DocumentRejectedError(VerifierError):
     """The bytes cannot be verified at all (not a PDF, encrypted, over a limit...)."""
 
 

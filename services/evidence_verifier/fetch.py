@@ -66,7 +66,12 @@ def _check_url(url: str, policy: FetchPolicy) -> str:
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
     )
 
 

@@ -32,9 +32,7 @@ def _address_space_bytes() -> int:
         return int(statm.read().split()[0]) * PAGE_SIZE
 
 
-def _child(
-    conn: Connection, data: bytes, name: str, policy: VerifierPolicy, expected: Expectations
-) -> None:
+def _child(conn: Connection, data: bytes, name: str, policy: VerifierPolicy, expected: Expectations) -> None:
     limits = policy.limits
     try:
         cap = _address_space_bytes() + limits.memory_mb * MEBIBYTE

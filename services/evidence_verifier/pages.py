@@ -19,11 +19,23 @@ from services.evidence_verifier.scan import INVISIBLE_TEXT_MODE, PageFacts
 
 _NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
 _CM_DO = re.compile(
-    rb"(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+" + _NUM + rb"\s+" + _NUM
+    rb"("
+    + _NUM
+    + rb")\s+("
+    + _NUM
+    + rb")\s+("
+    + _NUM
+    + rb")\s+("
+    + _NUM
+    + rb")\s+"
+    + _NUM
+    + rb"\s+"
+    + _NUM
     + rb"\s+cm\s*(?:/[^\s/]+\s+gs\s*)?/([^\s/\[\]()<>{}]+)\s+Do"
 )
 _TEXT_OPS = re.compile(rb"(\d)\s+Tr\b|\bBT\b|(?:\)|>|\])\s*(?:Tj|TJ|'|\")")
 MAX_FORM_DEPTH = 3
+COVERING_SHARE = 0.9  # an image over 90% of the page hides what was drawn before it
 
 
 @dataclass(frozen=True)
@@ -48,9 +60,12 @@ def read_pages(reader: PdfReader, *, text_chars: int) -> PagesRead:
         content = page.get_contents()
         data = content.get_data() if content is not None else b""
         resources = page.get("/Resources")
-        image_area = _image_area(data, _resolve(resources), 1.0, 0)
-        visible, invisible = _text_ops(data)
-        facts.append(PageFacts(image_area / area, visible, invisible))
+        draws = _image_draws(data, _resolve(resources), 1.0, 0)
+        # OCR tools also put visible text *under* a full-page image: text drawn before a
+        # covering image is as hidden as render mode 3
+        covering = [pos for pos, covered in draws if covered >= COVERING_SHARE * area]
+        visible, invisible = _text_ops(data, hidden_before=max(covering, default=-1))
+        facts.append(PageFacts(sum(c for _, c in draws) / area, visible, invisible))
         if used < text_chars or index == 0:
             page_text = page.extract_text() or ""
             texts.append(page_text)
@@ -63,28 +78,28 @@ def _resolve(obj: Any) -> Any:
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 
 
-def _text_ops(data: bytes) -> tuple[int, int]:
-    mode, visible, invisible = 0, 0, 0
+def _text_ops(data: bytes, *, hidden_before: int) -> tuple[int, int]:
+    mode, visible, invisible = 0, 0, 0  # the render mode is graphics state: it survives BT/ET
     for match in _TEXT_OPS.finditer(data):
         if match.group(1) is not None:
             mode = int(match.group(1))
         elif match.group(0) == b"BT":
-            mode = 0  # text render mode is reset per text object in practice
-        elif mode == INVISIBLE_TEXT_MODE:
+            continue
+        elif mode == INVISIBLE_TEXT_MODE or match.start() < hidden_before:
             invisible += 1
         else:
             visible += 1
     return visible, invisible
 
 
-def _image_area(data: bytes, resources: Any, scale: float, depth: int) -> float:
-    """Area (in the caller's units) covered by images drawn as `a b c d e f cm /Name Do`."""
+def _image_draws(data: bytes, resources: Any, scale: float, depth: int) -> list[tuple[int, float]]:
+    """(position in the stream, area covered) of images drawn as `a b c d e f cm /Name Do`."""
     if resources is None or depth > MAX_FORM_DEPTH:
-        return 0.0
+        return []
     xobjects = _resolve(resources.get("/XObject"))
     if not xobjects:
-        return 0.0
-    total = 0.0
+        return []
+    draws: list[tuple[int, float]] = []
     for match in _CM_DO.finditer(data):
         a, b, c, d = (float(match.group(i)) for i in range(1, 5))
         name = "/" + match.group(5).decode("latin-1")
@@ -94,8 +109,9 @@ def _image_area(data: bytes, resources: Any, scale: float, depth: int) -> float:
         det = abs(a * d - b * c) * scale
         subtype = xobject.get("/Subtype")
         if subtype == "/Image":
-            total += det
+            draws.append((match.start(), det))
         elif subtype == "/Form":
             # a form's own cm operators are in form space: scale them by the outer transform
-            total += _image_area(xobject.get_data(), _resolve(xobject.get("/Resources")), det, depth + 1)
-    return total
+            inner = _image_draws(xobject.get_data(), _resolve(xobject.get("/Resources")), det, depth + 1)
+            draws.extend((match.start(), covered) for _, covered in inner)
+    return draws

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (pyHanko and pyhanko-certvalidator are only partly typed)
 """Signature checks with pyHanko: integrity, changes after signing, trust at signing time.
 
 Trust is judged at the time the signature's RFC 3161 timestamp proves (the timestamp itself is
@@ -20,11 +22,10 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
-from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.sign.validation import errors as pyhanko_errors
 from pyhanko.sign.validation import generic_cms
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
@@ -104,7 +105,11 @@ def clear_chain_cache() -> None:
 
 
 def _chain_key(policy_key: str, signer: asn1_x509.Certificate, others: Sequence[bytes]) -> tuple[str, ...]:
-    return (policy_key, hashlib.sha256(signer.dump()).hexdigest(), *sorted(hashlib.sha256(o).hexdigest() for o in others))
+    return (
+        policy_key,
+        hashlib.sha256(signer.dump()).hexdigest(),
+        *sorted(hashlib.sha256(o).hexdigest() for o in others),
+    )
 
 
 def _window(path: ValidationPath) -> tuple[datetime, datetime]:
@@ -189,10 +194,22 @@ def _path_uses_sha1(path: ValidationPath | None) -> bool:
 
 
 _TRUST_MAP: dict[AdESSubIndic, tuple[ReasonCode, SubIndication | None, Indication]] = {
-    AdESIndeterminate.REVOKED_NO_POE: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
-    AdESIndeterminate.REVOKED_CA_NO_POE: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
+    AdESIndeterminate.REVOKED_NO_POE: (
+        ReasonCode.CERT_REVOKED,
+        SubIndication.REVOKED,
+        Indication.TOTAL_FAILED,
+    ),
+    AdESIndeterminate.REVOKED_CA_NO_POE: (
+        ReasonCode.CERT_REVOKED,
+        SubIndication.REVOKED,
+        Indication.TOTAL_FAILED,
+    ),
     AdESFailure.REVOKED: (ReasonCode.CERT_REVOKED, SubIndication.REVOKED, Indication.TOTAL_FAILED),
-    AdESIndeterminate.EXPIRED: (ReasonCode.CERT_EXPIRED_AT_SIGNING, SubIndication.EXPIRED, Indication.TOTAL_FAILED),
+    AdESIndeterminate.EXPIRED: (
+        ReasonCode.CERT_EXPIRED_AT_SIGNING,
+        SubIndication.EXPIRED,
+        Indication.TOTAL_FAILED,
+    ),
     AdESIndeterminate.OUT_OF_BOUNDS_NO_POE: (
         ReasonCode.CERT_EXPIRED_AT_SIGNING,
         SubIndication.EXPIRED,
@@ -228,7 +245,11 @@ _TRUST_MAP: dict[AdESSubIndic, tuple[ReasonCode, SubIndication | None, Indicatio
         SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
         Indication.INDETERMINATE,
     ),
-    AdESIndeterminate.TRY_LATER: (ReasonCode.REVOCATION_UNKNOWN, SubIndication.TRY_LATER, Indication.INDETERMINATE),
+    AdESIndeterminate.TRY_LATER: (
+        ReasonCode.REVOCATION_UNKNOWN,
+        SubIndication.TRY_LATER,
+        Indication.INDETERMINATE,
+    ),
     AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE: (
         ReasonCode.REVOCATION_UNKNOWN,
         SubIndication.REVOCATION_OUT_OF_BOUNDS_NO_POE,
@@ -244,8 +265,10 @@ def _validation_context(
     others: Sequence[asn1_x509.Certificate],
     crls: Sequence[bytes],
     ocsps: Sequence[bytes],
+    *,
+    require_revocation: bool = False,
 ) -> ValidationContext:
-    mode = "hard-fail" if policy.revocation is RevocationMode.EMBEDDED_REQUIRED else "soft-fail"
+    mode = "hard-fail" if require_revocation else "soft-fail"
     return ValidationContext(
         trust_roots=list(trust.roots),
         other_certs=list(others),
@@ -305,7 +328,9 @@ async def _timestamp_time(
     for token in generic_cms.extract_tst_data_iter(signer_info, signed=False):
         tst_info = token["encap_content_info"]["content"].parsed
         gen_time: datetime = tst_info["gen_time"].native
-        tsa_certs = [c.chosen for c in token["certificates"] or () if isinstance(c.chosen, asn1_x509.Certificate)]
+        tsa_certs = [
+            c.chosen for c in token["certificates"] or () if isinstance(c.chosen, asn1_x509.Certificate)
+        ]
         context = _validation_context(policy, trust, gen_time, tsa_certs, (), ())
         try:
             kwargs = await generic_cms.validate_tst_signed_data(
@@ -360,17 +385,31 @@ async def _evaluate_one(
     with _CHAIN_LOCK:
         cached = _CHAINS.get(key)
     use_cached = cached is not None and cached.valid_from <= moment <= cached.valid_until
-    context = _validation_context(policy, trust, moment, others, crls, ocsps)
-    status: dict[str, Any] = await generic_cms.cms_basic_validation(
-        embedded.signed_data,
-        raw_digest=embedded.compute_digest(),
-        validation_context=context,
-        validation_path=cached.path if use_cached and cached is not None else None,
-        key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
-        algorithm_policy=trust.cms_policy,
-    )
+    required = policy.revocation is RevocationMode.EMBEDDED_REQUIRED
+
+    async def check(require_revocation: bool) -> dict[str, Any]:
+        context = _validation_context(
+            policy, trust, moment, others, crls, ocsps, require_revocation=require_revocation
+        )
+        result: dict[str, Any] = await generic_cms.cms_basic_validation(
+            embedded.signed_data,
+            raw_digest=embedded.compute_digest(),
+            validation_context=context,
+            validation_path=cached.path if use_cached and cached is not None else None,
+            key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+            algorithm_policy=trust.cms_policy,
+        )
+        return result
+
+    status = await check(required)
     intact = bool(status["intact"] and status["valid"])
     problem = status["trust_problem_indic"]
+    if required and problem is AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE:
+        # pyHanko reports missing revocation data under hard-fail only as a general failure;
+        # if the chain passes without it, missing revocation data was the cause
+        relaxed = await check(False)
+        if relaxed["trust_problem_indic"] is None:
+            problem = AdESIndeterminate.TRY_LATER
     path = status["validation_path"]
     trusted = intact and problem is None
     if trusted and path is not None and not use_cached:
@@ -387,7 +426,8 @@ async def _evaluate_one(
         sub = SubIndication.HASH_FAILURE if not status["intact"] else SubIndication.SIG_CRYPTO_FAILURE
     elif problem is not None:
         code, sub, indication = _TRUST_MAP.get(
-            problem, (ReasonCode.UNTRUSTED_SIGNER, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Indication.INDETERMINATE)
+            problem,
+            (ReasonCode.UNTRUSTED_SIGNER, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Indication.INDETERMINATE),
         )
         reasons.append(code)
     if trusted:

@@ -19,7 +19,7 @@ from pypdf.errors import PdfReadError as PypdfReadError
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import Decision, ReasonCode, SignatureKind
 from services.evidence_verifier import numbering, scan, signatures
-from services.evidence_verifier.errors import DocumentRejected
+from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import open_pdf, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
 from services.evidence_verifier.trust import load_trust_roots
@@ -54,7 +54,7 @@ async def verify_bytes_async(
     digest = sha256_hex(data)
     try:
         facts, signature_reports, reasons, text = await _verify(data, policy, expected, digest)
-    except DocumentRejected as exc:
+    except DocumentRejectedError as exc:
         facts, signature_reports, reasons, text = DocumentFacts(), [], [exc.reason], ""
     except MemoryError:
         facts, signature_reports, reasons, text = DocumentFacts(), [], [ReasonCode.RESOURCE_LIMIT], ""
@@ -86,25 +86,25 @@ async def _verify(
 ) -> tuple[DocumentFacts, list, list[ReasonCode], str]:  # type: ignore[type-arg]
     limits = policy.limits
     if len(data) > limits.max_bytes:
-        raise DocumentRejected(ReasonCode.TOO_LARGE, "file over the size limit")
+        raise DocumentRejectedError(ReasonCode.TOO_LARGE, "file over the size limit")
     if expected.sha256 is not None and expected.sha256.lower() != digest:
-        raise DocumentRejected(ReasonCode.HASH_MISMATCH, "sha256 differs from the reported one")
+        raise DocumentRejectedError(ReasonCode.HASH_MISMATCH, "sha256 differs from the reported one")
     if PDF_MAGIC not in data[:MAGIC_WINDOW]:
-        raise DocumentRejected(ReasonCode.NOT_PDF, "no PDF header")
+        raise DocumentRejectedError(ReasonCode.NOT_PDF, "no PDF header")
 
     try:
         page_reader = open_pdf(data)
         if page_reader.is_encrypted:
-            raise DocumentRejected(ReasonCode.ENCRYPTED, "encrypted PDF")
+            raise DocumentRejectedError(ReasonCode.ENCRYPTED, "encrypted PDF")
         page_count = len(page_reader.pages)
-    except DocumentRejected:
+    except DocumentRejectedError:
         raise
     except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+        raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     if page_count > limits.max_pages:
-        raise DocumentRejected(ReasonCode.TOO_MANY_PAGES, "too many pages")
+        raise DocumentRejectedError(ReasonCode.TOO_MANY_PAGES, "too many pages")
     if page_count == 0:
-        raise DocumentRejected(ReasonCode.MALFORMED_PDF, "no pages")
+        raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, "no pages")
 
     reasons: list[ReasonCode] = []
     try:
@@ -114,7 +114,7 @@ async def _verify(
         # structure pyHanko cannot follow around a signature: treat as a broken signature only
         # if there is one; a damaged file otherwise
         logger.info("signature parsing failed: %s", exc)
-        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+        raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     if not outcomes:
         reasons.append(ReasonCode.UNSIGNED)
     for outcome in outcomes:
@@ -126,7 +126,7 @@ async def _verify(
     try:
         pages = read_pages(page_reader, text_chars=limits.text_chars)
     except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise DocumentRejected(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+        raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     verdict = scan.classify(pages.facts)
     if verdict.scanned:
         reasons.append(ReasonCode.SCANNED_PAPER)

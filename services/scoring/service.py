@@ -30,9 +30,11 @@ from criteria.model import CriteriaSet, Source
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
-from services.scoring.core.tree import ROOT, ScoringTree, compile_tree
+from services.scoring.core.ranking import RankEntry as CoreRankEntry
+from services.scoring.core.ranking import rank
+from services.scoring.core.scores import score
+from services.scoring.core.tree import ScoringTree, compile_tree
 
-HUNDRED = Decimal(100)
 DEMO_SET_ID = "demo-department"
 PACKAGED_SETS: Mapping[str, str] = MappingProxyType({DEMO_SET_ID: "demo.yaml"})
 
@@ -126,10 +128,6 @@ def replay(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iter
     return ledger
 
 
-def percent(achieved: Decimal, maximum: Decimal) -> Decimal | None:
-    return achieved / maximum * HUNDRED if maximum else None
-
-
 @dataclass(frozen=True)
 class ScoreFigures:
     maximum: Decimal
@@ -144,13 +142,11 @@ class ScoreFigures:
 
 
 def figures(ledger: Ledger) -> ScoreFigures:
-    tree = ledger.tree
-    root = ledger.totals[ROOT]
-    verified = Decimal(0)
-    survey = Decimal(0)
-    appraised = Decimal(0)
+    """The core's score, plus the split the provincial software shows: verified, appraised, survey."""
+    result = score(ledger)
+    verified = survey = appraised = Decimal(0)
     any_appraisal = False
-    for code, spec in tree.leaves.items():
+    for code, spec in ledger.tree.leaves.items():
         if code in ledger.not_applicable:
             continue
         state = ledger.leaf(code)
@@ -162,25 +158,20 @@ def figures(ledger: Ledger) -> ScoreFigures:
         if state.appraised is not None:
             any_appraisal = True
             appraised += state.appraised
+    total = result.total
     components = tuple(
-        ComponentScore(
-            code=code,
-            maximum=ledger.totals[code].maximum,
-            achieved=ledger.totals[code].achieved,
-            index=percent(ledger.totals[code].achieved, ledger.totals[code].maximum),
-        )
-        for code in tree.components
-        if code in ledger.totals
+        ComponentScore(code=node.code, maximum=node.maximum, achieved=node.achieved, index=node.index)
+        for node in result.components.values()
     )
     return ScoreFigures(
-        maximum=root.maximum,
-        self_assessed=root.claimed,
+        maximum=total.maximum,
+        self_assessed=total.claimed,
         verified=verified,
         appraised=appraised if any_appraisal else None,
         survey=survey,
-        achieved=root.achieved,
-        index=percent(root.achieved, root.maximum) or Decimal(0),
-        projected_index=percent(root.projected, root.maximum) or Decimal(0),
+        achieved=total.achieved,
+        index=total.index or Decimal(0),
+        projected_index=total.projected_index or Decimal(0),
         components=components,
     )
 
@@ -189,16 +180,12 @@ def competition_ranking(
     indices: Sequence[tuple[str, Decimal, bool]],
 ) -> tuple[list[RankEntry], list[RankEntry]]:
     """Highest first; equal indices share a rank (1, 2, 2, 4); not-ranked units listed apart."""
-    ranked = sorted(((u, i) for u, i, r in indices if r), key=lambda p: (-p[1], p[0]))
-    entries: list[RankEntry] = []
-    previous: Decimal | None = None
-    rank = 0
-    for position, (unit_id, index) in enumerate(ranked, start=1):
-        if index != previous:
-            rank = position
-            previous = index
-        entries.append(RankEntry(unit_id=unit_id, index=index, rank=rank))
-    apart = [RankEntry(unit_id=u, index=i, rank=None) for u, i, r in sorted(indices) if not r]
+    ranking = rank(CoreRankEntry(unit_id, index, ranked) for unit_id, index, ranked in indices)
+    entries = [RankEntry(unit_id=u.unit_id, index=u.index, rank=u.rank) for u in ranking.ranked]
+    apart = [
+        RankEntry(unit_id=u.unit_id, index=u.index or Decimal(0), rank=None)
+        for u in sorted(ranking.not_ranked, key=lambda e: e.unit_id)
+    ]
     return entries, apart
 
 

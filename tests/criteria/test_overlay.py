@@ -69,12 +69,15 @@ def test_seed_000_amendments_apply_for_2023_and_keep_both_decision_numbers() -> 
     effective = resolve(base(), [overlay()], 2023)
     assert effective.decisions == ("2971/QĐ-UBND", "…/UBND-CCHC")
     field_two = effective.node("2")
-    assert field_two is not None and field_two.maximum == Decimal(4)
+    assert field_two is not None
+    assert field_two.maximum == Decimal(4)
     renamed = effective.node("7.2")
-    assert renamed is not None and renamed.title == "Dịch vụ công trực tuyến và thanh toán trực tuyến"
+    assert renamed is not None
+    assert renamed.title == "Dịch vụ công trực tuyến và thanh toán trực tuyến"
     assert effective.node("7.3") is None
     field_seven = effective.node("7")
-    assert field_seven is not None and field_seven.maximum == Decimal(36)
+    assert field_seven is not None
+    assert field_seven.maximum == Decimal(36)
     # 57 + 4 + 36: the amended set no longer sums to 100, and the check says so.
     assert ("", CriteriaReason.TOTAL_MISMATCH) in validate(effective).reasons()
 
@@ -123,7 +126,9 @@ def test_shipped_seed_000_overlays_resolve(level: str, iso: str) -> None:
     effective = resolve(base_set, [amendment], 2023)
     assert effective.node(iso) is None
     node = effective.node("2")
-    assert node is not None and node.maximum == Decimal(4)
+    assert node is not None
+    assert node.maximum == Decimal(4)
     seven_two = effective.node("7.2")
-    assert seven_two is not None and seven_two.template
+    assert seven_two is not None
+    assert seven_two.template
     assert validate(effective).ok

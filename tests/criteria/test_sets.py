@@ -64,7 +64,10 @@ def test_seed_003_vinh_long_sets_carry_the_stated_numbers_and_flag_templates(
     assert cset.decision == "1877/QĐ-UBND"
     assert cset.level is Level(level)
     assert tuple(n for _, n in cset.declared_counts) == counts
-    assert dict(cset.source_totals) == {Source.SELF_ASSESSED: Decimal(split[0]), Source.SURVEY: Decimal(split[1])}
+    assert dict(cset.source_totals) == {
+        Source.SELF_ASSESSED: Decimal(split[0]),
+        Source.SURVEY: Decimal(split[1]),
+    }
     assert len(cset.fields) == 8
     report = validate(cset)
     # No invented points: the check passes, but says loudly that the points are missing.

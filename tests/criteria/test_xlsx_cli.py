@@ -47,13 +47,14 @@ def test_import_reads_nested_codes_decimal_commas_and_survey_notes(tmp_path: Pat
     assert report.ok, [i.render() for i in report.issues]
     assert [leaf.code for leaf in cset.leaves()] == ["1.1", "1.2.1", "1.2.2", "2.1"]
     leaf = cset.node("1.2.1")
-    assert leaf is not None and leaf.maximum == Decimal("15.5")
+    assert leaf is not None
+    assert leaf.maximum == Decimal("15.5")
     assert cset.effective_sources()["2.1"] is Source.SURVEY
     assert cset.decision == "12/QĐ-UBND"
 
 
 def test_import_reports_every_bad_row_with_its_code(tmp_path: Path) -> None:
-    rows = [
+    rows: list[list[object]] = [
         ["1", "Chỉ đạo", 60],
         ["1.1", "a", 20],
         ["1.1", "trùng", 20],
@@ -86,7 +87,9 @@ def test_export_then_import_round_trips_the_demo_set(tmp_path: Path) -> None:
         (n.code, n.title, n.maximum) for n in demo.walk()
     ]
     assert again.effective_sources() == demo.effective_sources()
-    leaves = {leaf.code for leaf in demo.leaves() if demo.effective_sources()[leaf.code] is Source.SELF_ASSESSED}
+    leaves = {
+        leaf.code for leaf in demo.leaves() if demo.effective_sources()[leaf.code] is Source.SELF_ASSESSED
+    }
     assert {c: s for c, s in again.effective_steps().items() if c in leaves} == {
         c: s for c, s in demo.effective_steps().items() if c in leaves
     }

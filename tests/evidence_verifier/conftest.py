@@ -54,7 +54,7 @@ class Verifier:
     expected: Expectations
 
     def __call__(self, data: bytes, **changes: object) -> Outcome:
-        expected = Expectations(**{**self.expected.__dict__, **changes})  # type: ignore[arg-type]
+        expected = Expectations(**{**self.expected.__dict__, **changes})
         return verify_bytes(data, name="test.pdf", policy=self.policy, expected=expected)
 
 

@@ -50,7 +50,9 @@ def test_missing_number_is_reported() -> None:
 def test_issue_date_and_year() -> None:
     issued = find_issue_date("Vĩnh Long, ngày 12 tháng 3 năm 2024")
     assert issued == date(2024, 3, 12)
-    assert find_issue_date("Bộc Nhiêu, ngày 31 tháng 2 năm 2024, ngày 5 tháng 11 năm 2024") == date(2024, 11, 5)
+    assert find_issue_date("Bộc Nhiêu, ngày 31 tháng 2 năm 2024, ngày 5 tháng 11 năm 2024") == date(
+        2024, 11, 5
+    )
     assert date_reasons(issued, 2024) == []
     assert date_reasons(issued, 2023) == [ReasonCode.DATE_OUTSIDE_YEAR]
     assert date_reasons(None, 2024) == []

@@ -42,13 +42,19 @@ def test_every_reason_code_leads_somewhere_sensible() -> None:
 )
 def test_signature_kind(oids: list[str], cn: str, org: str, person_attrs: bool, kind: SignatureKind) -> None:
     found = signature_kind(
-        OrganisationDetection(), policy_oids=oids, common_name=cn, organisation=org, has_person_attributes=person_attrs
+        OrganisationDetection(),
+        policy_oids=oids,
+        common_name=cn,
+        organisation=org,
+        has_person_attributes=person_attrs,
     )
     assert found is kind
 
 
 def test_organisation_oids_are_configurable() -> None:
-    detection = OrganisationDetection(organisation_oids=frozenset({"1.2.3"}), cn_equals_o_is_organisation=False)
+    detection = OrganisationDetection(
+        organisation_oids=frozenset({"1.2.3"}), cn_equals_o_is_organisation=False
+    )
     kind = signature_kind(
         detection, policy_oids=["1.2.3"], common_name="x", organisation="y", has_person_attributes=False
     )

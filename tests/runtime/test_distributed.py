@@ -86,6 +86,7 @@ def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFac
             "KIEMCHUNG_TRUST_DIRS": json.dumps([str(corpus.trust_dir)]),
             "KIEMCHUNG_FETCH_ALLOWED_HOSTS": json.dumps(["127.0.0.1"]),
             "KIEMCHUNG_FETCH_HTTP_HOSTS": json.dumps(["127.0.0.1"]),
+            "KIEMCHUNG_FETCH_PRIVATE_HOSTS": json.dumps(["127.0.0.1"]),
             "KIEMCHUNG_MAX_DELIVERY_ATTEMPTS": "3",
             "KIEMCHUNG_RETRY_BACKOFF_SECONDS": "0.1",
         }

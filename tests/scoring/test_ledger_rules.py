@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from criteria.loader import load_packaged_set
+from criteria.model import Level
 from services.scoring.core import (
     SEED_003_DEADLINES,
     AppraisalRecorded,
@@ -29,7 +30,6 @@ from services.scoring.core import (
     open_ledger,
     unit_setup,
 )
-from criteria.model import Level
 from services.scoring.core.deadlines import lock_time
 from tests.scoring.conftest import YEAR, vn
 
@@ -94,7 +94,7 @@ def test_seed_004_after_submitting_the_unit_changes_nothing(ledger: Ledger) -> N
 def test_seed_003_department_period_locks_itself_after_15_12(ledger: Ledger) -> None:
     last_minute = vn(12, 15, 23, 59)
     assert apply(ledger, SelfScoreEntered("1.2", D(8)), last_minute).leaf("1.2").self_points == D(8)
-    midnight_utc = datetime(YEAR, 12, 15, 17, 0, tzinfo=timezone.utc)  # 16/12 00:00 in Vietnam
+    midnight_utc = datetime(YEAR, 12, 15, 17, 0, tzinfo=UTC)  # 16/12 00:00 in Vietnam
     assert refused(ledger, SelfScoreEntered("1.2", D(8)), midnight_utc) is ScoringReason.PERIOD_LOCKED
     assert refused(ledger, Submitted(), vn(12, 16)) is ScoringReason.PERIOD_LOCKED
 
@@ -111,7 +111,8 @@ def test_seed_003_deadline_table_per_level() -> None:
 def test_seed_001_evidence_after_lock_needs_a_written_supplement_request(ledger: Ledger) -> None:
     late = vn(12, 20)
     assert (
-        refused(ledger, EvidenceVerdict("a", "1.2", Verdict.ACCEPTED), late) is ScoringReason.EVIDENCE_AFTER_LOCK
+        refused(ledger, EvidenceVerdict("a", "1.2", Verdict.ACCEPTED), late)
+        is ScoringReason.EVIDENCE_AFTER_LOCK
     )
     asked = apply(ledger, SupplementRequested(("1.2", "2.1"), until=date(YEAR, 12, 25)), vn(12, 18))
     # Covered: 1.2 itself and every leaf under criterion 2.1, until 25/12 inclusive.
@@ -121,7 +122,10 @@ def test_seed_001_evidence_after_lock_needs_a_written_supplement_request(ledger:
         (EvidenceVerdict("b", "2.1.2", Verdict.ACCEPTED), vn(12, 25, 23)),
     )
     assert covered.leaf("1.2").accepted_links == 1
-    assert refused(asked, EvidenceVerdict("c", "1.1", Verdict.ACCEPTED), late) is ScoringReason.EVIDENCE_AFTER_LOCK
+    assert (
+        refused(asked, EvidenceVerdict("c", "1.1", Verdict.ACCEPTED), late)
+        is ScoringReason.EVIDENCE_AFTER_LOCK
+    )
     assert (
         refused(asked, EvidenceVerdict("d", "1.2", Verdict.ACCEPTED), vn(12, 26))
         is ScoringReason.EVIDENCE_AFTER_LOCK

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (pyHanko and pyhanko-certvalidator are only partly typed)
 """Vietnamese administrative PDFs for tests, the demo and the benchmark.
 
 Born-digital documents are drawn with reportlab; scans are page images rendered with Pillow.
@@ -147,7 +149,9 @@ def _page_lines(spec: DocumentSpec, page: int, font: str) -> list[tuple[str, flo
     return lines
 
 
-def _draw_text(c: canvas.Canvas, lines: Sequence[tuple[str, float, int]], font: str, *, mode: int = 0) -> None:
+def _draw_text(
+    c: canvas.Canvas, lines: Sequence[tuple[str, float, int]], font: str, *, mode: int = 0
+) -> None:
     y = PAGE_HEIGHT - MARGIN
     for text, x, size in lines:
         if text:
@@ -159,7 +163,9 @@ def _draw_text(c: canvas.Canvas, lines: Sequence[tuple[str, float, int]], font: 
         y -= LINE
 
 
-def make_document(spec: DocumentSpec = DocumentSpec(), *, logo: bool = False, form_field: bool = False) -> bytes:
+def make_document(
+    spec: DocumentSpec = DocumentSpec(), *, logo: bool = False, form_field: bool = False
+) -> bytes:
     """A born-digital document; `logo` adds a small emblem image (still not a scan), `form_field`
     adds an empty text field that can be filled after signing."""
     font = _register_font()
@@ -182,7 +188,10 @@ def _logo_image() -> Image.Image:
     img = Image.new("RGB", (64, 64), "white")
     draw = ImageDraw.Draw(img)
     draw.ellipse((4, 4, 60, 60), fill=(200, 16, 46))
-    draw.polygon([(32, 14), (38, 30), (54, 30), (41, 40), (46, 56), (32, 46), (18, 56), (23, 40), (10, 30), (26, 30)], fill=(255, 205, 0))
+    draw.polygon(
+        [(32, 14), (38, 30), (54, 30), (41, 40), (46, 56), (32, 46), (18, 56), (23, 40), (10, 30), (26, 30)],
+        fill=(255, 205, 0),
+    )
     return img
 
 
@@ -277,9 +286,7 @@ def sign_pdf(pdf: bytes, signer: Signer, options: SignOptions) -> bytes:
         reason=options.reason,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    pdf_signer = _TimedPdfSigner(
-        meta, simple, timestamper=timestamper, signing_time=options.signing_time
-    )
+    pdf_signer = _TimedPdfSigner(meta, simple, timestamper=timestamper, signing_time=options.signing_time)
     out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_RESERVE)
     return bytes(out.getvalue())
 
@@ -395,9 +402,10 @@ def replace_first_page(pdf: bytes, spec: DocumentSpec | None = None) -> bytes:
     return out.getvalue()
 
 
-def alter_signed_byte(pdf: bytes, marker: bytes = b"stream") -> bytes:
-    """Flip one byte inside the signed byte range (in the first content stream)."""
-    position = pdf.index(marker) + len(marker) + 4
+def alter_signed_byte(pdf: bytes, marker: bytes = b"ReportLab Generated") -> bytes:
+    """Flip one byte inside the signed byte range (in the header comment, so the file still
+    parses and only the signature notices)."""
+    position = pdf.index(marker) + 1
     return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
 
 
@@ -421,3 +429,29 @@ def truncate(pdf: bytes, keep: float = 0.5) -> bytes:
 def garbage(size: int = 4096, seed: int = 0) -> bytes:
     rng = random.Random(seed)
     return bytes(rng.randrange(256) for _ in range(size))
+
+
+def decompression_bomb(inflated_bytes: int = 64 * 1024 * 1024) -> bytes:
+    """A one-page PDF whose content stream inflates to `inflated_bytes` of spaces: a few
+    hundred kilobytes on disk, enough to hit a per-document memory cap when read."""
+    import zlib
+
+    compressed = zlib.compress(b" " * inflated_bytes, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(compressed) + compressed + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

@@ -61,7 +61,9 @@ def good_document(
     return sign_pdf(pdf, creds.organisation, options)
 
 
-def lettered_document(pki: TestPKI, creds: UnitCredentials, number: str = "15a/KH-UBND", **kw: object) -> bytes:
+def lettered_document(
+    pki: TestPKI, creds: UnitCredentials, number: str = "15a/KH-UBND", **kw: object
+) -> bytes:
     return good_document(pki, creds, spec_for(creds, number=number), **kw)  # type: ignore[arg-type]
 
 

@@ -242,7 +242,9 @@ def _build(
         )
     builder = builder.add_extension(usage, critical=True)
     if tsa:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+        )
     if policy_oid is not None:
         builder = builder.add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(policy_oid), None)]),
@@ -264,7 +266,7 @@ def _resign_sha1(cert: x509.Certificate, signing_key: rsa.RSAPrivateKey) -> x509
     tbs = parsed["tbs_certificate"].copy()
     tbs["signature"] = algorithm
     tbs_der = tbs.dump(force=True)
-    signature = signing_key.sign(tbs_der, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    signature = signing_key.sign(tbs_der, padding.PKCS1v15(), hashes.SHA1())
     resigned = asn1_x509.Certificate(
         {"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature}
     )

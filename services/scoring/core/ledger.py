@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from types import MappingProxyType
+from typing import TypeVar
 
 from criteria.model import Level, Source
 from services.scoring.core.commands import (
@@ -101,6 +101,9 @@ def unit_setup(
 
 @dataclass(frozen=True)
 class Ledger:
+    """Immutable by contract: the tables are plain dicts (fast copy-on-write) exposed as
+    read-only Mappings; every change goes through `apply`, which copies before writing."""
+
     unit_id: str
     year: int
     tree: ScoringTree
@@ -154,17 +157,17 @@ def open_ledger(setup: UnitSetup) -> Ledger:
         lock_at=setup.lock_at,
         not_applicable=not_applicable,
         ranked=setup.ranked,
-        leaves=MappingProxyType({}),
-        links=MappingProxyType({}),
+        leaves={},
+        links={},
         supplements=(),
         submitted_at=None,
         published_at=None,
-        totals=MappingProxyType({}),
+        totals={},
     )
     contributions = {code: leaf_contribution(ledger, code, EMPTY_LEAF) for code in tree.leaves}
     ancestors = {code: spec.ancestors for code, spec in tree.leaves.items()}
     totals = totals_from_leaves(contributions, ancestors, tree.leaves_under)
-    return dataclasses.replace(ledger, totals=MappingProxyType(totals))
+    return dataclasses.replace(ledger, totals=totals)
 
 
 def recompute_totals(ledger: Ledger) -> dict[str, Sums]:
@@ -173,6 +176,15 @@ def recompute_totals(ledger: Ledger) -> dict[str, Sums]:
     contributions = {code: leaf_contribution(ledger, code, ledger.leaf(code)) for code in tree.leaves}
     ancestors = {code: spec.ancestors for code, spec in tree.leaves.items()}
     return totals_from_leaves(contributions, ancestors, tree.leaves_under)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _copy(table: Mapping[_K, _V]) -> dict[_K, _V]:
+    """Copy-on-write: tables are plain dicts typed as read-only Mappings; dict.copy is C-fast."""
+    return table.copy() if isinstance(table, dict) else dict(table)
 
 
 # ---- guards -------------------------------------------------------------------------------
@@ -245,15 +257,17 @@ def _check_now(now: datetime) -> None:
 
 def _with_leaves(ledger: Ledger, changes: Mapping[str, LeafState], **fields: object) -> Ledger:
     totals: Mapping[str, Sums] = ledger.totals
-    leaves = dict(ledger.leaves)
+    leaves = _copy(ledger.leaves)
     for code, state in changes.items():
-        delta = leaf_contribution(ledger, code, state) - leaf_contribution(ledger, code, ledger.leaf(code))
+        delta = leaf_contribution(ledger, code, state).minus(
+            leaf_contribution(ledger, code, ledger.leaf(code))
+        )
         totals = apply_leaf_change(totals, code, ledger.tree.leaves[code].ancestors, delta)
         leaves[code] = state
     return dataclasses.replace(
         ledger,
-        leaves=MappingProxyType(leaves),
-        totals=MappingProxyType(totals),
+        leaves=leaves,
+        totals=totals,
         version=ledger.version + 1,
         **fields,  # type: ignore[arg-type]
     )
@@ -287,9 +301,9 @@ def _verdict(ledger: Ledger, cmd: EvidenceVerdict, now: datetime) -> Ledger:
     now_accepted = cmd.decision is Verdict.ACCEPTED
     state = ledger.leaf(cmd.leaf)
     state = dataclasses.replace(state, accepted_links=state.accepted_links + int(now_accepted) - int(was))
-    links = dict(ledger.links)
+    links = _copy(ledger.links)
     links[cmd.link_id] = EvidenceLink(cmd.leaf, cmd.decision, cmd.reasons)
-    return _with_leaves(ledger, {cmd.leaf: state}, links=MappingProxyType(links))
+    return _with_leaves(ledger, {cmd.leaf: state}, links=links)
 
 
 def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
@@ -302,8 +316,9 @@ def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
     state = ledger.leaf(link.leaf)
     if link.decision is Verdict.ACCEPTED:
         state = dataclasses.replace(state, accepted_links=state.accepted_links - 1)
-    links = {k: v for k, v in ledger.links.items() if k != cmd.link_id}
-    return _with_leaves(ledger, {link.leaf: state}, links=MappingProxyType(links))
+    links = _copy(ledger.links)
+    del links[cmd.link_id]
+    return _with_leaves(ledger, {link.leaf: state}, links=links)
 
 
 def _submit(ledger: Ledger, now: datetime) -> Ledger:

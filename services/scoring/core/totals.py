@@ -10,20 +10,22 @@ Four sums per node, all exact Decimals:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Sums:
+class Sums(NamedTuple):
+    """Immutable; a NamedTuple because it is built on every leaf change (cheaper than a frozen
+    dataclass). Use `plus`/`minus`: `+` on a tuple concatenates."""
+
     maximum: Decimal = ZERO
     claimed: Decimal = ZERO
     projected: Decimal = ZERO
     achieved: Decimal = ZERO
 
-    def __add__(self, other: Sums) -> Sums:
+    def plus(self, other: Sums) -> Sums:
         return Sums(
             self.maximum + other.maximum,
             self.claimed + other.claimed,
@@ -31,7 +33,7 @@ class Sums:
             self.achieved + other.achieved,
         )
 
-    def __sub__(self, other: Sums) -> Sums:
+    def minus(self, other: Sums) -> Sums:
         return Sums(
             self.maximum - other.maximum,
             self.claimed - other.claimed,
@@ -54,13 +56,14 @@ def apply_leaf_change(
 ) -> dict[str, Sums]:
     """New totals with `delta` added to `leaf` and its `ancestors`; no other node is recomputed.
 
-    The returned table is a shallow copy (one C-level dict copy) so the old state stays valid.
+    The returned table is a shallow copy (one C-level dict copy) so the old state stays valid;
+    only the len(ancestors) + 1 entries on the chain get new sums.
     """
-    new = dict(totals)
+    new = totals.copy() if isinstance(totals, dict) else dict(totals)
     if delta.is_zero:
         return new
     for code in (leaf, *ancestors):
-        new[code] = new.get(code, ZERO_SUMS) + delta
+        new[code] = new.get(code, ZERO_SUMS).plus(delta)
     return new
 
 
@@ -71,5 +74,5 @@ def totals_from_leaves(
     out = dict.fromkeys(nodes, ZERO_SUMS)
     for leaf, sums in contributions.items():
         for code in (leaf, *ancestors[leaf]):
-            out[code] = out[code] + sums
+            out[code] = out[code].plus(sums)
     return out

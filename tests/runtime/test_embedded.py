@@ -1,0 +1,160 @@
+"""The embedded runtime end to end: link → verdict → index → score, as `kiemchung demo` runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from contracts.envelope import Event
+from contracts.events import UnitRegistered
+from contracts.routing import Service
+from contracts.vocabulary import Level
+from kiemchung.bus.inprocess import InProcessBus
+from kiemchung.clock import FrozenClock, SeededIds
+from kiemchung.db import create_schema, dead_letters, make_engine, session_factory
+from kiemchung.demo import UNITS, build_demo, render_text
+from kiemchung.messaging import Handler, ServiceRuntime, Status
+from services.scoring.replay import export_ledger, read_events, replay_scores
+from services.scoring.service import load_catalogue
+from services.scoring.store import scores
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("demo")
+    result = build_demo(workdir, unit_count=4, show_progress=False)
+    result["workdir"] = workdir
+    return result
+
+
+def _verdicts(demo: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    return {(v["unit"], v["criterion"]): (v["decision"], v["reasons"]) for v in demo["documents"]}
+
+
+def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dict[str, Any]) -> None:
+    verdicts = _verdicts(demo)
+    assert len(demo["documents"]) == 20
+    flawed = {
+        ("Sở Nội vụ", "1.3.1"): ("rejected", ["LETTERED_NUMBER"]),
+        ("Sở Tài chính", "2.2.1"): ("rejected", ["SCANNED_PAPER", "NUMBER_NOT_FOUND"]),
+        ("Sở Tư pháp", "1.3.2"): ("rejected", ["MODIFIED_AFTER_SIGNING", "NUMBER_NOT_FOUND"]),
+        ("Sở Y tế", "2.1.2"): ("rejected", ["UNSIGNED"]),
+    }
+    for key, expected in flawed.items():
+        assert verdicts[key] == expected, key
+    accepted = {k for k, (decision, _) in verdicts.items() if decision == "accepted"}
+    assert len(accepted) == 16
+    assert all(reasons == [] for k, (_, reasons) in verdicts.items() if k in accepted)
+
+
+def test_demo_scores_count_only_supported_points_and_rank_ties_together(demo: dict[str, Any]) -> None:
+    table = {s["unit_id"]: (s["self_assessed"], s["verified"], s["survey"], s["index"], s["rank"]) for s in demo["scores"]}
+    # Verified = leaves with accepted evidence (1.1, 1.2, 2.1.1, 3.1.1: 32 points) plus the
+    # explained leaf 3.2 (10), each minus the unit's shortfall; survey points come on top.
+    assert table == {
+        "so-tu-phap": ("80.00", "42.00", "18.00", "60.00", 1),
+        "so-noi-vu": ("80.00", "42.00", "17.50", "59.50", 2),
+        "so-tai-chinh": ("74.50", "39.50", "16.25", "55.75", 3),
+        "so-y-te": ("69.00", "37.00", "18.75", "55.75", 3),
+    }
+
+
+def test_demo_search_finds_plans_without_diacritics_within_the_criterion(demo: dict[str, Any]) -> None:
+    hits = demo["search"]["hits"]
+    assert {h["number"] for h in hits} == {"11/KH-SNV", "16/KH-STC", "21/KH-STP", "26/KH-SYT"}
+    assert all(h["criterion"] == "1.1" for h in hits)
+
+
+def test_demo_prints_vietnamese_reasons_and_json_is_the_same_result(demo: dict[str, Any]) -> None:
+    text = render_text(demo)
+    assert "Số văn bản có chữ cái kèm theo" in text
+    assert "55.75%" in text
+    round_trip = json.loads(json.dumps({k: v for k, v in demo.items() if k != "workdir"}, ensure_ascii=False))
+    assert round_trip["scores"][0]["unit_id"] == "so-tu-phap"
+
+
+def test_replaying_the_ledger_gives_the_live_scores(demo: dict[str, Any]) -> None:
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    with Session(engine) as session:
+        lines = list(export_ledger(session))
+        live = [
+            {k: v for k, v in s.items() if k not in {"event_id", "occurred_at", "correlation_id", "producer", "type", "schema_version"}}
+            for s in session.execute(select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)).scalars()
+        ]
+    replayed = replay_scores(read_events(io.StringIO("\n".join(lines))), load_catalogue())
+    assert replayed == live
+    assert {r["unit_id"] for r in replayed} == {u.unit_id for u in UNITS[:4]}
+
+
+def _unit_event(event_id: int) -> UnitRegistered:
+    ids = SeededIds(seed=7, counter=event_id)
+    return UnitRegistered(
+        event_id=ids(),
+        occurred_at=datetime(2024, 5, 1, tzinfo=UTC),
+        correlation_id=ids(),
+        producer="test",
+        unit_id="xa-a",
+        name="UBND xã A",
+        level=Level.COMMUNE,
+        council_id="hdtd-huyen",
+        criteria_set="demo-department",
+    )
+
+
+def _runtime(tmp_path: Path, handler: Handler[Any, Any]) -> tuple[ServiceRuntime, InProcessBus]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    create_schema(engine)
+    clock = FrozenClock(datetime(2024, 5, 1, tzinfo=UTC))
+    runtime = ServiceRuntime(Service.INDEXER, {UnitRegistered: handler}, session_factory(engine), clock)
+    return runtime, InProcessBus({Service.INDEXER: runtime}, max_attempts=3)
+
+
+def test_redelivered_event_is_processed_once(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def apply(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
+        calls.append(event.unit_id)
+        return []
+
+    runtime, _ = _runtime(tmp_path, Handler(apply=apply))
+    event = _unit_event(1)
+    first = asyncio.run(runtime.handle(event))
+    second = asyncio.run(runtime.handle(event))
+    assert (first.status, second.status) == (Status.PROCESSED, Status.DUPLICATE)
+    assert calls == ["xa-a"]
+
+
+def test_poison_and_failing_messages_are_dead_lettered_after_bounded_tries(tmp_path: Path) -> None:
+    attempts: list[str] = []
+
+    def apply(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
+        attempts.append(str(event.event_id))
+        if event.unit_id == "xa-a" and len(attempts) < 100 and event.name.endswith("A"):
+            raise RuntimeError("database said no")
+        return []
+
+    runtime, bus = _runtime(tmp_path, Handler(apply=apply))
+    good = _unit_event(2).model_copy(update={"name": "UBND xã B"})
+
+    async def scenario() -> None:
+        await bus.publish_raw_to(Service.INDEXER, b"{broken")
+        await bus.publish_raw_to(Service.INDEXER, _unit_event(3).model_dump_json().encode())
+        await bus.publish_raw_to(Service.INDEXER, good.model_dump_json().encode())
+        await bus.drain()
+
+    asyncio.run(scenario())
+    with runtime.sessions() as session:
+        rows = session.execute(select(dead_letters.c.reason, dead_letters.c.attempts)).all()
+        total = session.execute(select(func.count()).select_from(dead_letters)).scalar_one()
+    assert sorted((r.reason, r.attempts) for r in rows) == [("MALFORMED_JSON", 1), ("RuntimeError", 3)]
+    assert total == 2
+    assert attempts.count(str(good.event_id)) == 1
