@@ -23,15 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
-from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
-from pyhanko_certvalidator import ValidationContext  # noqa: E402
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
-from services.evidence_verifier.policy import Expectations, VerifierPolicy  # noqa: E402
-from services.evidence_verifier.testkit import documents as docs  # noqa: E402
-from services.evidence_verifier.testkit.evidence import demo_units, spec_for  # noqa: E402
-from services.evidence_verifier.testkit.pki import TestPKI, generate_pki  # noqa: E402
-from services.evidence_verifier.verify import verify_bytes  # noqa: E402
+from services.evidence_verifier.policy import Expectations, VerifierPolicy
+from services.evidence_verifier.testkit import documents as docs
+from services.evidence_verifier.testkit.evidence import demo_units, spec_for
+from services.evidence_verifier.testkit.pki import TestPKI, generate_pki
+from services.evidence_verifier.verify import verify_bytes
 
 NOW = datetime(2024, 3, 12, 9, tzinfo=UTC)
 BENCH_PAGES = 20

@@ -25,7 +25,9 @@ def parse_event(raw: bytes | str) -> Event:
 
 def parse_event_dict(data: Any) -> Event:
     if not isinstance(data, dict):
-        raise ContractError(ContractReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(data).__name__}")
+        raise ContractError(
+            ContractReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(data).__name__}"
+        )
     event_type = data.get("type")
     version = data.get("schema_version")
     if event_type not in KNOWN_TYPES:

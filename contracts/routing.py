@@ -75,7 +75,7 @@ def route_for(service: Service) -> Route:
 
 
 def consumers_of(event_type: str) -> tuple[Service, ...]:
-    return tuple(s for s, types in CONSUMES.items() if any(t.TYPE == event_type for t in types))
+    return tuple(s for s, types in CONSUMES.items() if any(event_type == t.TYPE for t in types))
 
 
 def routing_key_of(event: Event) -> str:

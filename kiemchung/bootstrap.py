@@ -19,7 +19,7 @@ from contracts.routing import Service, routing_key_of
 from kiemchung.bus.inprocess import InProcessBus
 from kiemchung.clock import Clock, IdSource, random_ids, system_clock
 from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import EventFactory, ServiceRuntime
+from kiemchung.messaging import AnyHandler, EventFactory, ServiceRuntime
 from kiemchung.settings import SearchBackend, Settings
 from services.evidence_verifier.handlers import CheckDocument
 from services.evidence_verifier.handlers import build_handlers as verifier_handlers
@@ -32,11 +32,13 @@ from services.scoring.service import CriteriaCatalogue, load_catalogue
 
 def build_search_index(settings: Settings) -> SearchIndex:
     if settings.search_backend is SearchBackend.OPENSEARCH:
+        from opensearchpy import OpenSearch
+
         from services.indexer.backends.opensearch import OpenSearchIndex
 
         if not settings.opensearch_url:
             raise ValueError("KIEMCHUNG_OPENSEARCH_URL is required with the opensearch search backend")
-        return OpenSearchIndex(settings.opensearch_url, alias=settings.opensearch_index)
+        return OpenSearchIndex(OpenSearch(settings.opensearch_url), alias=settings.opensearch_index)
     from services.indexer.backends.fts5 import Fts5Index
 
     path = settings.resolved_search_path()
@@ -74,7 +76,7 @@ def build_runtimes(
     runtimes: dict[Service, ServiceRuntime] = {}
     for service in wanted:
         events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
-        handlers: Mapping[type[Event], object]
+        handlers: Mapping[type[Event], AnyHandler]
         if service is Service.EVIDENCE_VERIFIER:
             handlers = verifier_handlers(check or build_checker(settings, clock), events)
         elif service is Service.INDEXER:
@@ -82,7 +84,7 @@ def build_runtimes(
             handlers = indexer_handlers(search)
         else:
             handlers = scoring_handlers(catalogue, events, clock)
-        runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)  # type: ignore[arg-type]
+        runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)
     return Wiring(settings, engine, sessions, clock, runtimes, search, catalogue)
 
 

@@ -135,7 +135,9 @@ def plan_documents(units: tuple[DemoUnit, ...], directory: Path) -> list[Planned
             issued = date(DEMO_YEAR, 2 + offset * 2, 10 + position)
             number = f"{serial}/{kind}-{unit.notation}"
             planned.append(
-                PlannedDocument(unit, leaf, number, title, issued, None, directory / f"{unit.unit_id}-{leaf}.pdf")
+                PlannedDocument(
+                    unit, leaf, number, title, issued, None, directory / f"{unit.unit_id}-{leaf}.pdf"
+                )
             )
         flaw, leaf = FLAWS[position]
         serial += 1
@@ -143,7 +145,13 @@ def plan_documents(units: tuple[DemoUnit, ...], directory: Path) -> list[Planned
         title = "KẾ HOẠCH Kiểm tra công tác cải cách hành chính năm 2024"
         planned.append(
             PlannedDocument(
-                unit, leaf, number, title, date(DEMO_YEAR, 9, 5), flaw, directory / f"{unit.unit_id}-{leaf}.pdf"
+                unit,
+                leaf,
+                number,
+                title,
+                date(DEMO_YEAR, 9, 5),
+                flaw,
+                directory / f"{unit.unit_id}-{leaf}.pdf",
             )
         )
     return planned
@@ -168,7 +176,9 @@ def write_document(doc: PlannedDocument, pki: TestPKI) -> None:
     elif doc.flaw == Flaw.UNSIGNED:
         data = docs.make_document(spec)
     else:
-        data = docs.sign_organisation_and_person(docs.make_document(spec), creds.organisation, creds.person, options)
+        data = docs.sign_organisation_and_person(
+            docs.make_document(spec), creds.organisation, creds.person, options
+        )
         if doc.flaw == Flaw.ALTERED:
             data = docs.change_page_content(data, f"Số: {doc.number.replace('/', 'a/', 1)}")
     doc.path.write_bytes(data)
@@ -255,7 +265,9 @@ def build_events(
             SurveyResultsImported,
             year=DEMO_YEAR,
             source=f"SIPAS {DEMO_YEAR} (trình diễn)",
-            results=[SurveyPoints(unit_id=u.unit_id, criterion_code=SURVEY_LEAF, points=u.survey) for u in units],
+            results=[
+                SurveyPoints(unit_id=u.unit_id, criterion_code=SURVEY_LEAF, points=u.survey) for u in units
+            ],
         )
     )
     return events
@@ -279,7 +291,9 @@ def collect(app: EmbeddedApp, planned: list[PlannedDocument]) -> dict[str, Any]:
             }
         )
     with app.wiring.sessions() as session:
-        score_rows = session.execute(select(scores.c.snapshot).where(scores.c.year == DEMO_YEAR)).scalars().all()
+        score_rows = (
+            session.execute(select(scores.c.snapshot).where(scores.c.year == DEMO_YEAR)).scalars().all()
+        )
         ranking = session.execute(
             select(rankings.c.snapshot).where(rankings.c.year == DEMO_YEAR, rankings.c.level == "department")
         ).scalar_one()
@@ -339,7 +353,9 @@ def render_text(result: dict[str, Any]) -> str:
         for code in v["reasons"]:
             lines.append(f"{'':>16}↳ {ReasonCode(code).vietnamese}")
     lines += ["", "Chỉ số CCHC (index = achieved / applicable maximum × 100):"]
-    lines.append(f"  {'hạng':<5} {'đơn vị':<14} {'tự chấm':>8} {'hợp lệ':>8} {'điều tra':>8} {'đạt':>8} {'chỉ số':>8}")
+    lines.append(
+        f"  {'hạng':<5} {'đơn vị':<14} {'tự chấm':>8} {'hợp lệ':>8} {'điều tra':>8} {'đạt':>8} {'chỉ số':>8}"
+    )
     for s in result["scores"]:
         rank = str(s["rank"]) if s["rank"] is not None else "—"
         lines.append(
@@ -348,13 +364,15 @@ def render_text(result: dict[str, Any]) -> str:
         )
     lines.append("  (— : đánh giá nhưng không xếp hạng / evaluated, not ranked)")
     search = result["search"]
-    lines += ["", f"Tìm kiếm: \"{search['query']}\" trong tiêu chí {search['criterion']}:"]
+    lines += ["", f'Tìm kiếm: "{search["query"]}" trong tiêu chí {search["criterion"]}:']
     for h in search["hits"]:
         lines.append(f"  {h['decision']:<12} {h['unit']:<14} {h['number']:<14} {h['title']}")
     return "\n".join(lines)
 
 
-def prepare_documents(workdir: Path, units: tuple[DemoUnit, ...], progress: Progress) -> tuple[Path, list[PlannedDocument]]:
+def prepare_documents(
+    workdir: Path, units: tuple[DemoUnit, ...], progress: Progress
+) -> tuple[Path, list[PlannedDocument]]:
     """Write the PKI's trust roots and the signed PDFs (pyHanko signs synchronously)."""
     _fresh_dir(workdir)
     edocs = workdir / "edocs"
@@ -370,7 +388,11 @@ def prepare_documents(workdir: Path, units: tuple[DemoUnit, ...], progress: Prog
 
 
 async def run_pipeline(
-    workdir: Path, units: tuple[DemoUnit, ...], trust: Path, planned: list[PlannedDocument], progress: Progress
+    workdir: Path,
+    units: tuple[DemoUnit, ...],
+    trust: Path,
+    planned: list[PlannedDocument],
+    progress: Progress,
 ) -> dict[str, Any]:
     settings = Settings(
         data_dir=workdir / "state",

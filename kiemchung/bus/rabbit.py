@@ -70,7 +70,10 @@ def service_queue(route: Route, max_attempts: int) -> RabbitQueue:
 
 def dead_letter_queue(route: Route) -> RabbitQueue:
     return RabbitQueue(
-        route.dead_letter_queue, queue_type=QueueType.QUORUM, durable=True, routing_key=route.dead_letter_queue
+        route.dead_letter_queue,
+        queue_type=QueueType.QUORUM,
+        durable=True,
+        routing_key=route.dead_letter_queue,
     )
 
 
@@ -202,7 +205,9 @@ def asyncapi_for(brokers: dict[Service, RabbitBroker]) -> AsyncAPI:
         *brokers.values(),
         title="kiemchung",
         version="1",
-        description="Events between the e-office system, kiemchung's services and the provincial scoring software.",
+        description=(
+            "Events between the e-office system, kiemchung's services and the provincial scoring software."
+        ),
         schema_version="3.0.0",
     )
 

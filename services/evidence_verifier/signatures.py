@@ -30,6 +30,7 @@ from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from contracts.report import SignatureReport, SignerInfo
 from contracts.vocabulary import (
@@ -63,6 +64,7 @@ class _Trust:
     roots: tuple[asn1_x509.Certificate, ...]
     cert_policy: DisallowWeakAlgorithmsPolicy
     cms_policy: CMSAlgorithmUsagePolicy
+    manager: SimpleTrustManager  # built once: building it per signature re-encodes every root
 
 
 _TRUST_LOCK = threading.Lock()
@@ -80,6 +82,9 @@ def _trust(policy: VerifierPolicy) -> _Trust:
                 roots=tuple(asn1_x509.Certificate.load(der) for der in policy.trust_roots),
                 cert_policy=cert_policy,
                 cms_policy=CMSAlgorithmUsagePolicy.lift_policy(cert_policy),
+                manager=SimpleTrustManager.build(
+                    trust_roots=[asn1_x509.Certificate.load(der) for der in policy.trust_roots]
+                ),
             )
             _TRUST[key] = found
         return found
@@ -270,7 +275,7 @@ def _validation_context(
 ) -> ValidationContext:
     mode = "hard-fail" if require_revocation else "soft-fail"
     return ValidationContext(
-        trust_roots=list(trust.roots),
+        trust_manager=trust.manager,
         other_certs=list(others),
         moment=moment,
         best_signature_time=moment,

@@ -1,10 +1,16 @@
-"""Scoring state: units, the append-only ledger, and the latest scores and rankings."""
+"""Scoring state: units, the append-only ledger, rejected commands, the latest scores and rankings.
+
+Each ledger row keeps what a reader of the history needs without replaying it: who acted, when,
+which leaf, the leaf's values before and after (`changes`), and the score version it produced.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
 from kiemchung.db import AutoId, metadata
+
+CODE_LENGTH = 32
 
 units = Table(
     "scoring_units",
@@ -17,6 +23,7 @@ units = Table(
     Column("ranked", Boolean, nullable=False),
     Column("not_applicable", JSON, nullable=False),
 )
+Index("ix_scoring_units_council", units.c.council_id)
 
 ledger = Table(
     "scoring_ledger",
@@ -27,7 +34,13 @@ ledger = Table(
     Column("event_id", String(36), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("actor", String(200), nullable=False),
+    # The single leaf the command named (None for Submitted, a survey import of many leaves, …).
+    Column("criterion_code", String(CODE_LENGTH), nullable=True),
+    # [{"code", "before": {...}, "after": {...}}] for every leaf whose values changed.
+    Column("changes", JSON, nullable=False),
+    Column("score_version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("event_id", "unit_id", name="uq_scoring_ledger_event_unit"),
 )
@@ -41,10 +54,14 @@ rejections = Table(
     Column("year", Integer, nullable=False),
     Column("event_id", String(36), nullable=False),
     Column("event_type", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("criterion_code", String(CODE_LENGTH), nullable=True),
     Column("reason", String(64), nullable=False),
     Column("detail", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+Index("ix_scoring_rejections_unit_year", rejections.c.unit_id, rejections.c.year)
 
 scores = Table(
     "scoring_scores",
@@ -53,7 +70,7 @@ scores = Table(
     Column("year", Integer, primary_key=True),
     Column("level", String(16), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("index_value", String(40), nullable=False),
+    Column("index_value", String(60), nullable=False),
     Column("snapshot", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

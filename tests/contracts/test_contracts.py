@@ -98,3 +98,10 @@ def test_routing_sends_verdicts_to_indexer_and_scoring_and_binds_every_version()
     route = route_for(Service.EVIDENCE_VERIFIER)
     assert route.binding_keys == ("DocumentLinked.*",)
     assert route.dead_letter_queue == "kiemchung.evidence-verifier.dlq"
+
+
+def test_committed_asyncapi_document_matches_the_workers() -> None:
+    from kiemchung.asyncapi import asyncapi_document
+
+    committed = json.loads((ROOT / "asyncapi.json").read_text(encoding="utf-8"))
+    assert committed == asyncapi_document(), "contracts/asyncapi.json is stale: run `make asyncapi`"

@@ -208,7 +208,9 @@ def _link(cluster: Cluster, path: Path, number: str, criterion: str = "1.1") -> 
 
 @pytest.fixture
 async def observer(cluster: Cluster) -> AsyncIterator[Observer]:
-    async with Observer(cluster.amqp_url, ("ScoreUpdated.*", "EvidenceVerified.*", "RankingUpdated.*")) as obs:
+    async with Observer(
+        cluster.amqp_url, ("ScoreUpdated.*", "EvidenceVerified.*", "RankingUpdated.*")
+    ) as obs:
         await obs.publish(
             UnitRegistered(
                 **_envelope("province.registry"),
@@ -274,11 +276,15 @@ async def test_redelivered_document_gives_one_verdict_and_one_score_change(
     )
     assert verdicts[0]["report"]["decision"] == "rejected"
     assert "LETTERED_NUMBER" in verdicts[0]["report"]["reasons"]
-    await observer.wait_for(lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id))
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
+    )
     await asyncio.sleep(3.0)  # room for a wrongly processed duplicate to show up
     assert len([m for m in observer.received if m.get("link_id") == str(link.link_id)]) == 1
     caused = [
-        m for m in observer.received if m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
+        m
+        for m in observer.received
+        if m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
     ]
     assert len(caused) == 1
     with cluster.engine.connect() as conn:
@@ -292,7 +298,9 @@ async def test_redelivered_document_gives_one_verdict_and_one_score_change(
     assert processed == 1
 
 
-async def _dead_letters(url: str, queue_name: str, expected: int) -> list[aio_pika.abc.AbstractIncomingMessage]:
+async def _dead_letters(
+    url: str, queue_name: str, expected: int
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
     connection = await aio_pika.connect_robust(url)
     got: list[aio_pika.abc.AbstractIncomingMessage] = []
     async with connection:

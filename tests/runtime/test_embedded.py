@@ -57,7 +57,10 @@ def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dic
 
 
 def test_demo_scores_count_only_supported_points_and_rank_ties_together(demo: dict[str, Any]) -> None:
-    table = {s["unit_id"]: (s["self_assessed"], s["verified"], s["survey"], s["index"], s["rank"]) for s in demo["scores"]}
+    table = {
+        s["unit_id"]: (s["self_assessed"], s["verified"], s["survey"], s["index"], s["rank"])
+        for s in demo["scores"]
+    }
     # Verified = leaves with accepted evidence (1.1, 1.2, 2.1.1, 3.1.1: 32 points) plus the
     # explained leaf 3.2 (10), each minus the unit's shortfall; survey points come on top.
     assert table == {
@@ -87,8 +90,15 @@ def test_replaying_the_ledger_gives_the_live_scores(demo: dict[str, Any]) -> Non
     with Session(engine) as session:
         lines = list(export_ledger(session))
         live = [
-            {k: v for k, v in s.items() if k not in {"event_id", "occurred_at", "correlation_id", "producer", "type", "schema_version"}}
-            for s in session.execute(select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)).scalars()
+            {
+                k: v
+                for k, v in s.items()
+                if k
+                not in {"event_id", "occurred_at", "correlation_id", "producer", "type", "schema_version"}
+            }
+            for s in session.execute(
+                select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)
+            ).scalars()
         ]
     replayed = replay_scores(read_events(io.StringIO("\n".join(lines))), load_catalogue())
     assert replayed == live

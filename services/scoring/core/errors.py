@@ -12,6 +12,7 @@ class ScoringReason(StrEnum):
     NOT_A_LEAF = "not_a_leaf"
     LEAF_NOT_APPLICABLE = "leaf_not_applicable"
     UNKNOWN_UNIT = "unknown_unit"
+    UNKNOWN_CRITERIA_SET = "unknown_criteria_set"
     UNKNOWN_LEVEL_DEADLINE = "unknown_level_deadline"
     # Points
     BAD_POINTS = "bad_points"
