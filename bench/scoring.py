@@ -1,7 +1,13 @@
-"""Benchmarks of the pure scoring core. Run: .venv/bin/python bench/scoring.py
+"""Benchmarks of scoring. Run: .venv/bin/python bench/scoring.py [--no-postgres]
 
-Prints: events applied per second, one leaf change's propagation time, re-ranking 10,000
-units, and replaying a province-sized year (500 units × 100 leaves × 3 events per leaf).
+Core (pure, no I/O): events applied per second, one leaf change's propagation time,
+re-ranking 10,000 units, and replaying a province-sized year (500 units × 100 leaves × 3
+events per leaf).
+
+Service (the real handlers and ServiceRuntime on SQLite and on PostgreSQL): events per second
+with one commit per event and in batched commits, the time for one leaf change to reach its
+ScoreUpdated (ledger cache hit vs. replay from the store), and one event in a level of 10,000
+units (the re-ranking it triggers). PostgreSQL uses a fresh database (tests/servers.py).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from criteria.model import CriteriaSet, Level, Node, Source
 from services.scoring.core import (
@@ -156,5 +163,179 @@ def main() -> None:
     print(f"top unit: {ranking.ranked[0].unit_id} index {ranking.ranked[0].index:.2f}")
 
 
+SERVICE_UNITS = 20
+SERVICE_EVENTS = 2_000
+BATCH = 100
+LEVEL_UNITS = 10_000
+LATENCY_REPEAT = 50
+
+
+def _service_events(factory: Any, rnd: random.Random, leaves: list[str], count: int) -> list[Any]:
+    from contracts.events import SelfScoreEntered as SelfScoreEvent
+
+    at = datetime(YEAR, 11, 1, tzinfo=VIETNAM_TZ)
+    return [
+        factory.make(
+            SelfScoreEvent,
+            correlation_id=factory.ids(),
+            unit_id=f"so-{i % SERVICE_UNITS:03d}",
+            year=YEAR,
+            criterion_code=rnd.choice(leaves),
+            points=Decimal(rnd.randint(0, 8)) / 2,
+            explanation="giải trình",
+            entered_by="bench",
+        ).model_copy(update={"occurred_at": at})
+        for i in range(count)
+    ]
+
+
+def service_bench(label: str, url: str) -> None:
+    import asyncio
+
+    from sqlalchemy import insert
+
+    from contracts.events import SelfScoreEntered as SelfScoreEvent
+    from contracts.events import UnitRegistered
+    from contracts.routing import Service
+    from kiemchung.clock import FrozenClock, SeededIds
+    from kiemchung.db import create_schema, make_engine, session_factory
+    from kiemchung.messaging import EventFactory, ServiceRuntime
+    from services.scoring.cache import LedgerCache
+    from services.scoring.handlers import build_handlers
+    from services.scoring.service import load_catalogue
+    from services.scoring.store import scores, units
+
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = session_factory(engine)
+    clock = FrozenClock(datetime(YEAR, 12, 31, tzinfo=VIETNAM_TZ))
+    catalogue = load_catalogue()
+    cache = LedgerCache()
+    handlers = build_handlers(catalogue, EventFactory("bench", clock, SeededIds(1)), clock, cache)
+    runtime = ServiceRuntime(Service.SCORING, handlers, sessions, clock)
+    factory = EventFactory("bench.eoffice", clock, SeededIds(2))
+    rnd = random.Random(SEED)
+    leaves = [
+        c
+        for c, spec in catalogue.tree("demo-department").leaves.items()
+        if spec.source is Source.SELF_ASSESSED
+    ]
+
+    async def run() -> None:
+        for u in range(SERVICE_UNITS):
+            await runtime.handle(
+                factory.make(
+                    UnitRegistered,
+                    correlation_id=factory.ids(),
+                    unit_id=f"so-{u:03d}",
+                    name=f"Sở {u}",
+                    level="department",
+                    council_id="hdtd",
+                    criteria_set="demo-department",
+                )
+            )
+        events = _service_events(factory, rnd, leaves, SERVICE_EVENTS)
+        start = time.perf_counter()
+        for event in events:
+            await runtime.handle(event)
+        elapsed = time.perf_counter() - start
+        print(
+            f"[{label}] events through ServiceRuntime, one commit each: {len(events) / elapsed:,.0f} events/s"
+        )
+
+        # Batched commits: the handler table inside one transaction per BATCH events.
+        handler = handlers[SelfScoreEvent]
+        events = _service_events(factory, rnd, leaves, SERVICE_EVENTS)
+        start = time.perf_counter()
+        for i in range(0, len(events), BATCH):
+            with sessions() as session, session.begin():
+                for event in events[i : i + BATCH]:
+                    handler.apply(event, None, session)
+        elapsed = time.perf_counter() - start
+        print(
+            f"[{label}] events through the handlers, {BATCH} per commit: "
+            f"{len(events) / elapsed:,.0f} events/s"
+        )
+
+        # One leaf change to its ScoreUpdated (committed): cache hit, then a forced replay.
+        for name, clear in (("ledger cache hit", False), ("replay from the store", True)):
+            samples = []
+            for event in _service_events(factory, rnd, leaves, LATENCY_REPEAT):
+                if clear:
+                    cache.clear()
+                start = time.perf_counter()
+                outcome = await runtime.handle(event)
+                samples.append(time.perf_counter() - start)
+                assert any(e.type == "ScoreUpdated" for e in outcome.produced)
+            samples.sort()
+            median = samples[len(samples) // 2]
+            print(f"[{label}] one leaf change → ScoreUpdated ({name}): {median * 1e3:.2f} ms median")
+
+        # A level of 10,000 units: one event re-ranks all of them.
+        with sessions() as session, session.begin():
+            session.execute(
+                insert(units),
+                [
+                    {
+                        "unit_id": f"xa-{i:05d}",
+                        "name": f"Xã {i}",
+                        "level": "department",
+                        "council_id": "hdtd",
+                        "criteria_set": "demo-department",
+                        "ranked": i % 100 != 0,
+                        "not_applicable": [],
+                    }
+                    for i in range(LEVEL_UNITS)
+                ],
+            )
+            session.execute(
+                insert(scores),
+                [
+                    {
+                        "unit_id": f"xa-{i:05d}",
+                        "year": YEAR,
+                        "level": "department",
+                        "version": 1,
+                        "index_value": str(Decimal(rnd.randint(5000, 10000)) / 100),
+                        "snapshot": {},
+                        "updated_at": clock(),
+                    }
+                    for i in range(LEVEL_UNITS)
+                ],
+            )
+        samples = []
+        for event in _service_events(factory, rnd, leaves, 10):
+            start = time.perf_counter()
+            await runtime.handle(event)
+            samples.append(time.perf_counter() - start)
+        samples.sort()
+        print(
+            f"[{label}] one event in a level of {LEVEL_UNITS + SERVICE_UNITS:,} units "
+            f"(score + re-ranking all): {samples[len(samples) // 2] * 1e3:.1f} ms median"
+        )
+
+    asyncio.run(run())
+    engine.dispose()
+
+
+def services_main(with_postgres: bool) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as directory:
+        service_bench("sqlite", f"sqlite:///{Path(directory) / 'bench.db'}")
+    if with_postgres:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.servers import fresh_database
+
+        with fresh_database() as url:
+            service_bench("postgres", url)
+
+
 if __name__ == "__main__":
+    import sys
+
     main()
+    services_main(with_postgres="--no-postgres" not in sys.argv)

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = 0.5
     criteria_dir: Path | None = None
     producer_name: str = "kiemchung"
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,17 +1,29 @@
-"""Verification in a child process that can be killed: time and memory bound per document.
+"""Verification in long-lived worker processes that can be killed: time and memory bound per
+document, warm caches across documents.
 
-The child is forked (it inherits the parent's warm trust and chain caches), caps its own
-address space with setrlimit (baseline + the policy's memory budget) and its CPU time, and sends
-the report back through a pipe. The parent waits at most the time limit, then kills it.
+A `WorkerPool` forks N workers once. Each worker verifies one document at a time and keeps its
+trust and certificate-path caches between documents (a fresh child per document threw them
+away and paid the fork every time). Per document:
+
+- memory: the worker lowers its soft address-space limit to its current size plus the policy's
+  budget, and restores it afterwards; a document that exceeds it gets RESOURCE_LIMIT and the
+  worker is replaced (a MemoryError can leave a process in a poor state);
+- time: the caller waits at most the policy's timeout, then kills the worker, starts a new one
+  and returns TIMEOUT. A worker that dies mid-document yields RESOURCE_LIMIT.
+
+The service keeps serving in every case: a lost worker is replaced before the next document.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import multiprocessing
 import os
+import queue
 import resource
-import signal
+import threading
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,7 +33,6 @@ from services.evidence_verifier.limits import MEBIBYTE
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.verify import Outcome, failed_report, sha256_hex, verify_bytes
 
-CPU_GRACE_SECONDS = 1
 JOIN_SECONDS = 5.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _OK, _MEMORY = "ok", "memory"
@@ -32,22 +43,152 @@ def _address_space_bytes() -> int:
         return int(statm.read().split()[0]) * PAGE_SIZE
 
 
-def _child(conn: Connection, data: bytes, name: str, policy: VerifierPolicy, expected: Expectations) -> None:
-    limits = policy.limits
+def _cap_memory(budget_mb: int) -> tuple[int, int] | None:
+    """Lower the soft address-space limit for one document; returns the limits to restore."""
     try:
-        cap = _address_space_bytes() + limits.memory_mb * MEBIBYTE
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = _address_space_bytes() + budget_mb * MEBIBYTE
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     except (OSError, ValueError):
-        pass  # no /proc or not permitted: the time limit still holds
-    cpu = int(limits.timeout_seconds) + CPU_GRACE_SECONDS
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + CPU_GRACE_SECONDS))
+        return None  # no /proc or not permitted: the time limit still holds
+    return soft, hard
+
+
+def _verify_one(
+    data: bytes, name: str, policy: VerifierPolicy, expected: Expectations
+) -> tuple[str, str, str]:
+    previous = _cap_memory(policy.limits.memory_mb)
     try:
         outcome = verify_bytes(data, name=name, policy=policy, expected=expected)
-        conn.send((_OK, outcome.report.model_dump_json(), outcome.text))
     except MemoryError:
-        conn.send((_MEMORY, "", ""))
+        return _MEMORY, "", ""
     finally:
-        conn.close()
+        if previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, previous)
+    if ReasonCode.RESOURCE_LIMIT in outcome.report.reasons:
+        return _MEMORY, "", ""
+    return _OK, outcome.report.model_dump_json(), outcome.text
+
+
+def _worker_main(conn: Connection) -> None:
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            answer = _verify_one(*job)
+        except MemoryError:
+            answer = (_MEMORY, "", "")
+        try:
+            conn.send(answer)
+        except (OSError, ValueError):
+            return
+        if answer[0] == _MEMORY:
+            return  # the pool replaces this worker
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing.Process from the fork context
+    conn: Connection
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(JOIN_SECONDS)
+        self.conn.close()
+
+
+class WorkerPool:
+    """`size` forked verification workers; `verify` is thread-safe and blocks for a free one."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = max(1, size or os.cpu_count() or 1)
+        self._context: Any = multiprocessing.get_context("fork")
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(self.size):
+            self._idle.put(None)  # started on first use
+
+    def _start(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def verify(self, data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations) -> Outcome:
+        worker = self._idle.get()
+        try:
+            if worker is None or not worker.process.is_alive():
+                if worker is not None:
+                    worker.stop()
+                worker = self._start()
+            kind, report_json, text = self._run(worker, (data, name, policy, expected), policy)
+            if kind != _OK:
+                worker.stop()
+                worker = None
+        except BaseException:
+            if worker is not None:
+                worker.stop()
+            worker = None
+            raise
+        finally:
+            self._idle.put(worker)
+        if kind == _OK:
+            return Outcome(VerificationReport.model_validate_json(report_json), text)
+        reason = ReasonCode.TIMEOUT if kind == "timeout" else ReasonCode.RESOURCE_LIMIT
+        return Outcome(failed_report(name, reason, sha256=sha256_hex(data)), "")
+
+    @staticmethod
+    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> tuple[str, str, str]:
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(policy.limits.timeout_seconds):
+                return "timeout", "", ""
+            answer: tuple[str, str, str] = worker.conn.recv()
+            return answer
+        except (EOFError, OSError):
+            return "died", "", ""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for _ in range(self.size):
+            worker = self._idle.get()
+            if worker is not None:
+                worker.stop()
+
+
+_POOLS: dict[int, WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def shared_pool(size: int | None = None) -> WorkerPool:
+    """The process-wide pool of `size` workers (default: one per CPU)."""
+    wanted = max(1, size or os.cpu_count() or 1)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(wanted)
+        if pool is None:
+            pool = _POOLS[wanted] = WorkerPool(wanted)
+        return pool
+
+
+@atexit.register
+def _close_pools() -> None:
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
 
 
 def verify_isolated(
@@ -56,40 +197,24 @@ def verify_isolated(
     name: str,
     policy: VerifierPolicy,
     expected: Expectations,
-    start_method: str = "fork",
+    pool: WorkerPool | None = None,
 ) -> Outcome:
-    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT."""
-    context: Any = multiprocessing.get_context(start_method)
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, data, name, policy, expected), daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if receiver.poll(policy.limits.timeout_seconds):
-            try:
-                kind, report_json, text = receiver.recv()
-            except EOFError:
-                kind, report_json, text = "died", "", ""
-        else:
-            kind, report_json, text = "timeout", "", ""
-    finally:
-        receiver.close()
-        if process.is_alive() and kind != _OK:
-            process.kill()
-        process.join(JOIN_SECONDS)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    if kind == _OK:
-        return Outcome(VerificationReport.model_validate_json(report_json), text)
-    digest = sha256_hex(data)
-    if kind == "timeout" or process.exitcode == -signal.SIGXCPU:
-        return Outcome(failed_report(name, ReasonCode.TIMEOUT, sha256=digest), "")
-    return Outcome(failed_report(name, ReasonCode.RESOURCE_LIMIT, sha256=digest), "")
+    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT.
+
+    Without `pool`, the shared pool sized by `policy.limits.workers` (0: one per CPU) is used."""
+    chosen = pool or shared_pool(policy.limits.workers or None)
+    return chosen.verify(data, name=name, policy=policy, expected=expected)
 
 
 async def verify_isolated_async(
-    data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations
+    data: bytes,
+    *,
+    name: str,
+    policy: VerifierPolicy,
+    expected: Expectations,
+    pool: WorkerPool | None = None,
 ) -> Outcome:
-    """For asyncio services: the child runs while the event loop keeps serving."""
-    return await asyncio.to_thread(verify_isolated, data, name=name, policy=policy, expected=expected)
+    """For asyncio services: a worker verifies while the event loop keeps serving."""
+    return await asyncio.to_thread(
+        verify_isolated, data, name=name, policy=policy, expected=expected, pool=pool
+    )

@@ -15,6 +15,7 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
+from services.evidence_verifier.fontmemo import font_memo
 from services.evidence_verifier.scan import INVISIBLE_TEXT_MODE, PageFacts
 
 _NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
@@ -51,6 +52,11 @@ def open_pdf(data: bytes) -> PdfReader:
 
 
 def read_pages(reader: PdfReader, *, text_chars: int) -> PagesRead:
+    with font_memo():
+        return _read_pages(reader, text_chars=text_chars)
+
+
+def _read_pages(reader: PdfReader, *, text_chars: int) -> PagesRead:
     facts: list[PageFacts] = []
     texts: list[str] = []
     used = 0

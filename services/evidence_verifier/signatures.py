@@ -10,7 +10,6 @@ validation is most of pyHanko's per-signature cost.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
+from services.evidence_verifier import speedups
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
@@ -48,7 +48,6 @@ STRICT_WEAK_HASHES = frozenset({"md2", "md5", "sha1"})
 SHA1_NAMES = ("sha1",)
 # Changes after a signature that keep the signed content: LTV data, more signatures, form fill.
 ALLOWED_LEVELS = frozenset({ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING})
-CHAIN_CACHE_SIZE = 1024
 CLOCK_SKEW = timedelta(minutes=5)
 UNKNOWN_SERIAL = "unknown"
 
@@ -90,39 +89,13 @@ def _trust(policy: VerifierPolicy) -> _Trust:
         return found
 
 
-# --- chain cache ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _CachedChain:
-    path: ValidationPath
-    valid_from: datetime  # latest notBefore on the path
-    valid_until: datetime  # earliest notAfter on the path
-
-
-_CHAIN_LOCK = threading.Lock()
-_CHAINS: dict[tuple[str, ...], _CachedChain] = {}
-
-
 def clear_chain_cache() -> None:
-    with _CHAIN_LOCK:
-        _CHAINS.clear()
+    speedups.clear_path_cache()
 
 
-def _chain_key(policy_key: str, signer: asn1_x509.Certificate, others: Sequence[bytes]) -> tuple[str, ...]:
-    return (
-        policy_key,
-        hashlib.sha256(signer.dump()).hexdigest(),
-        *sorted(hashlib.sha256(o).hexdigest() for o in others),
-    )
-
-
-def _window(path: ValidationPath) -> tuple[datetime, datetime]:
-    certs = [c for c in path.iter_certs(include_root=True) if isinstance(c, asn1_x509.Certificate)]
-    return (
-        max(c["tbs_certificate"]["validity"]["not_before"].native for c in certs),
-        min(c["tbs_certificate"]["validity"]["not_after"].native for c in certs),
-    )
+def _offered(signed_data: cms.SignedData) -> list[bytes]:
+    """DER of every certificate a CMS blob carries: what path building may use besides roots."""
+    return [c.chosen.dump() for c in signed_data["certificates"] or ()]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -138,7 +111,7 @@ def _embedded_revinfo(reader: PdfFileReader, signer_info: cms.SignerInfo) -> tup
         crls.extend(ref.get_object().data for ref in dss.get("/CRLs", ()))
         ocsps.extend(ref.get_object().data for ref in dss.get("/OCSPs", ()))
     signed_attrs = signer_info["signed_attrs"]
-    if signed_attrs.native is not None:
+    if signed_attrs.contents is not None:  # not `.native`: it decodes every attribute
         for attr in signed_attrs:
             if attr["type"].native == "adobe_revocation_info_archival":
                 archive = attr["values"][0]
@@ -263,11 +236,10 @@ _TRUST_MAP: dict[AdESSubIndic, tuple[ReasonCode, SubIndication | None, Indicatio
 }
 
 
-def _validation_context(
+def _validation_context(  # the CMS blob's own certificates are registered by pyHanko itself
     policy: VerifierPolicy,
     trust: _Trust,
     moment: datetime,
-    others: Sequence[asn1_x509.Certificate],
     crls: Sequence[bytes],
     ocsps: Sequence[bytes],
     *,
@@ -276,7 +248,6 @@ def _validation_context(
     mode = "hard-fail" if require_revocation else "soft-fail"
     return ValidationContext(
         trust_manager=trust.manager,
-        other_certs=list(others),
         moment=moment,
         best_signature_time=moment,
         allow_fetching=policy.revocation is RevocationMode.ONLINE,
@@ -291,6 +262,11 @@ def _validation_context(
 
 
 async def evaluate(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
+    with speedups.fast_scope():
+        return await _evaluate_all(reader, policy)
+
+
+async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
     trust = _trust(policy)
     outcomes = []
     for embedded in reader.embedded_signatures:
@@ -333,17 +309,20 @@ async def _timestamp_time(
     for token in generic_cms.extract_tst_data_iter(signer_info, signed=False):
         tst_info = token["encap_content_info"]["content"].parsed
         gen_time: datetime = tst_info["gen_time"].native
-        tsa_certs = [
-            c.chosen for c in token["certificates"] or () if isinstance(c.chosen, asn1_x509.Certificate)
-        ]
-        context = _validation_context(policy, trust, gen_time, tsa_certs, (), ())
+        context = _validation_context(policy, trust, gen_time, (), ())
+        scope = speedups.PathScope(
+            key=speedups.path_key(policy.cache_key, _offered(token)),
+            moment=gen_time,
+            cacheable=policy.revocation is RevocationMode.EMBEDDED,
+        )
         try:
-            kwargs = await generic_cms.validate_tst_signed_data(
-                token,
-                context,
-                generic_cms.message_imprint_checker(signer_info),
-                algorithm_policy=trust.cms_policy,
-            )
+            with speedups.path_scope(scope):
+                kwargs = await generic_cms.validate_tst_signed_data(
+                    token,
+                    context,
+                    generic_cms.message_imprint_checker(signer_info),
+                    algorithm_policy=trust.cms_policy,
+                )
         except (pyhanko_errors.SignatureValidationError, ValueError):
             continue
         if kwargs.get("intact") and kwargs.get("valid") and kwargs.get("trust_problem_indic") is None:
@@ -385,25 +364,25 @@ async def _evaluate_one(
         moment = policy.now
 
     crls, ocsps = _embedded_revinfo(reader, signer_info)
-    others = list(embedded.other_embedded_certs)
-    key = _chain_key(policy.cache_key, cert, [c.dump() for c in others] + crls + ocsps)
-    with _CHAIN_LOCK:
-        cached = _CHAINS.get(key)
-    use_cached = cached is not None and cached.valid_from <= moment <= cached.valid_until
+    offered = speedups.path_key(policy.cache_key, _offered(embedded.signed_data))
     required = policy.revocation is RevocationMode.EMBEDDED_REQUIRED
 
     async def check(require_revocation: bool) -> dict[str, Any]:
         context = _validation_context(
-            policy, trust, moment, others, crls, ocsps, require_revocation=require_revocation
+            policy, trust, moment, crls, ocsps, require_revocation=require_revocation
         )
-        result: dict[str, Any] = await generic_cms.cms_basic_validation(
-            embedded.signed_data,
-            raw_digest=embedded.compute_digest(),
-            validation_context=context,
-            validation_path=cached.path if use_cached and cached is not None else None,
-            key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
-            algorithm_policy=trust.cms_policy,
+        # revocation data can make the outcome depend on the exact time: such checks are not cached
+        cacheable = (
+            not crls and not ocsps and not require_revocation and policy.revocation is RevocationMode.EMBEDDED
         )
+        with speedups.path_scope(speedups.PathScope(offered, moment, cacheable)):
+            result: dict[str, Any] = await generic_cms.cms_basic_validation(
+                embedded.signed_data,
+                raw_digest=embedded.compute_digest(),
+                validation_context=context,
+                key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+                algorithm_policy=trust.cms_policy,
+            )
         return result
 
     status = await check(required)
@@ -417,12 +396,6 @@ async def _evaluate_one(
             problem = AdESIndeterminate.TRY_LATER
     path = status["validation_path"]
     trusted = intact and problem is None
-    if trusted and path is not None and not use_cached:
-        valid_from, valid_until = _window(path)
-        with _CHAIN_LOCK:
-            if len(_CHAINS) >= CHAIN_CACHE_SIZE:
-                _CHAINS.clear()
-            _CHAINS[key] = _CachedChain(path, valid_from, valid_until)
 
     indication, sub = Indication.TOTAL_PASSED, None
     if not intact:

@@ -79,7 +79,9 @@ def replay_scores(events: Iterable[Event], catalogue: CriteriaCatalogue) -> list
 
     asyncio.run(run())
     with sessions() as session:
-        snapshots = session.execute(select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)).scalars()
+        snapshots = session.execute(
+            select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)
+        ).scalars()
         return [comparable(s) for s in snapshots]
 
 

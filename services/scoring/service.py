@@ -117,7 +117,9 @@ def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Led
     return open_ledger(setup)
 
 
-def replay(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iterable[dict[str, Any]]) -> Ledger:
+def replay(
+    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iterable[dict[str, Any]]
+) -> Ledger:
     """Rebuild a unit's ledger from its stored, already accepted events, in order."""
     ledger = fresh_ledger(unit, year, catalogue)
     for payload in stored:

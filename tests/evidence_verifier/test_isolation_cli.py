@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from contracts.vocabulary import Decision, ReasonCode
 from services.evidence_verifier import cli
-from services.evidence_verifier.isolation import verify_isolated, verify_isolated_async
+from services.evidence_verifier.isolation import WorkerPool, verify_isolated, verify_isolated_async
 from services.evidence_verifier.limits import Limits
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit import documents as docs
@@ -51,6 +52,36 @@ def test_isolated_memory_limit(bomb: bytes, policy: VerifierPolicy) -> None:
 def test_bomb_within_budget_is_just_unsigned(bomb: bytes, policy: VerifierPolicy) -> None:
     report = verify_isolated(bomb, name="bomb.pdf", policy=policy, expected=Expectations()).report
     assert ReasonCode.UNSIGNED in report.reasons
+
+
+@pytest.fixture
+def one_worker() -> Iterator[WorkerPool]:
+    pool = WorkerPool(1)
+    yield pool
+    pool.close()
+
+
+def test_pool_keeps_serving_after_a_timeout(
+    signed: bytes, policy: VerifierPolicy, one_worker: WorkerPool
+) -> None:
+    tight = replace(policy, limits=Limits(timeout_seconds=0.001))
+    late = verify_isolated(signed, name="a.pdf", policy=tight, expected=Expectations(), pool=one_worker)
+    assert late.report.reasons == [ReasonCode.TIMEOUT]
+    again = verify_isolated(signed, name="a.pdf", policy=policy, expected=Expectations(), pool=one_worker)
+    assert again.report.decision is Decision.ACCEPTED
+
+
+def test_pool_keeps_serving_after_a_memory_limit(
+    signed: bytes, bomb: bytes, policy: VerifierPolicy, one_worker: WorkerPool
+) -> None:
+    tight = replace(policy, limits=Limits(memory_mb=16))
+    capped = verify_isolated(bomb, name="bomb.pdf", policy=tight, expected=Expectations(), pool=one_worker)
+    assert capped.report.reasons == [ReasonCode.RESOURCE_LIMIT]
+    for _ in range(2):  # the memory cap is per document: later documents get the full budget
+        outcome = verify_isolated(
+            signed, name="a.pdf", policy=policy, expected=Expectations(), pool=one_worker
+        )
+        assert outcome.report.decision is Decision.ACCEPTED
 
 
 async def test_isolated_async(signed: bytes, policy: VerifierPolicy) -> None:

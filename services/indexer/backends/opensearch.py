@@ -14,6 +14,13 @@ Versions use OpenSearch external versioning (`version_type=external`): the clust
 refuses a lower or equal version. Removal writes a tombstone document (live=false) with the
 version, so stale upserts stay refused after a removal; searches filter live=true.
 
+Relevance cursors carry an offset, date cursors a search_after key. osmem-server compares
+search_after against its unrounded float scores while it returns them rounded, so a _score
+search_after skips or repeats pages there; and BM25 scores move whenever the index changes, so
+search_after on _score would not be more stable on a real cluster either. The order itself is
+total (score, then link_id), so offset pages are complete and free of duplicates while the
+index is unchanged. Date order (integers) uses search_after.
+
 Highlights are built in the app (services.indexer.snippets): osmem-server's highlighter cuts
 tags at fragment borders and marks only part of a phrase; app snippets are the same on every
 backend.
@@ -211,10 +218,11 @@ class OpenSearchIndex:
         return removed
 
     def clear(self) -> None:
-        for index in [self._alias, *sorted(self._pending)]:
-            self._client.delete_by_query(
-                index=index, body={"query": {"match_all": {}}}, refresh=True, conflicts="proceed"
-            )
+        # delete_by_query would leave the deleted versions in the version map (gc_deletes), and
+        # a re-sent version 1 would then be refused: swap in a fresh empty index instead.
+        for index in sorted(self._pending):
+            self.abandon_generation(index)
+        self.swap(self.create_generation())
 
     # -- generations ------------------------------------------------------------------------
 
@@ -316,10 +324,13 @@ class OpenSearchIndex:
                 {"issued_on": {"order": "desc", "missing": "_last"}},
                 {"link_id": {"order": "asc"}},
             ]
-        if query.cursor is not None:
+        offset = (query.page - 1) * query.page_size if query.page is not None else 0
+        if query.cursor is not None and by_relevance:
+            (offset,) = decode_cursor(query.cursor, tag)
+        elif query.cursor is not None:
             body["search_after"] = decode_cursor(query.cursor, tag)
-        if query.page is not None:
-            body["from"] = (query.page - 1) * query.page_size
+        if offset:
+            body["from"] = int(offset)
         if query.facets:
             body["aggs"] = _aggregations(query.facets)
         try:
@@ -330,7 +341,10 @@ class OpenSearchIndex:
         has_more = len(raw_hits) > query.page_size
         raw_hits = raw_hits[: query.page_size]
         hits = tuple(_hit(h, parsed, any_diacritics(parsed)) for h in raw_hits)
-        next_cursor = encode_cursor(tag, list(raw_hits[-1]["sort"])) if has_more and raw_hits else None
+        next_cursor = None
+        if has_more and raw_hits:
+            after = [int(offset) + len(raw_hits)] if by_relevance else list(raw_hits[-1]["sort"])
+            next_cursor = encode_cursor(tag, after)
         return SearchResult(
             hits=hits,
             total=int(response["hits"]["total"]["value"]),

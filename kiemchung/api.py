@@ -1,0 +1,67 @@
+"""The HTTP API's app factory: the scoring read API, evidence search and the Excel export.
+
+`create_app` takes every adapter explicitly (the composition root or a test passes them); the
+routes live with their service (services/scoring/api.py). The OpenAPI document is committed as
+docs/openapi.json and checked by tests/scoring/test_openapi.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiemchung.clock import Clock
+from kiemchung.settings import Settings
+from services.indexer.port import SearchIndex
+from services.scoring.access import KeyRing
+from services.scoring.api import CONTEXT_STATE, ApiContext, build_router, error_response
+from services.scoring.errors import ScoringServiceError
+from services.scoring.service import load_catalogue
+
+API_TITLE = "kiemchung"
+API_VERSION = "1"
+API_DESCRIPTION = (
+    "Scores, rankings, ledger, evidence and the appendix export of the provincial "
+    "administrative-reform index (Chỉ số CCHC). Every route needs an X-API-Key; a key's role "
+    "(unit, appraiser, province) and scope decide which units it reads."
+)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    search_index: SearchIndex | None,
+    keys: KeyRing,
+    clock: Clock,
+) -> FastAPI:
+    app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+    context = ApiContext(
+        sessions=sessions,
+        catalogue=load_catalogue(settings.criteria_dir),
+        search=search_index,
+        keys=keys,
+        clock=clock,
+    )
+    setattr(app.state, CONTEXT_STATE, context)
+    app.include_router(build_router())
+
+    @app.exception_handler(ScoringServiceError)
+    async def _refused(request: Request, exc: ScoringServiceError) -> JSONResponse:
+        return error_response(request, exc)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "time": clock().isoformat()}
+
+    return app
+
+
+def openapi_text(app: FastAPI) -> str:
+    """The committed form of the OpenAPI document (stable key order, UTF-8, trailing newline)."""
+    document: dict[str, Any] = app.openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

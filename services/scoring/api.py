@@ -1,0 +1,346 @@
+"""The scoring service's HTTP routes (FastAPI). The app factory is kiemchung/api.py.
+
+Every route needs an API key (header X-API-Key) and cuts what it returns to the key's scope
+(access.py). Refusals are 401/403 with a reason code body, and are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.vocabulary import Level
+from kiemchung.clock import Clock
+from services.indexer.errors import IndexerError
+from services.indexer.model import MAX_PAGE_SIZE, Decision, SearchQuery, SortOrder
+from services.indexer.port import SearchIndex
+from services.scoring.access import ApiKey, KeyRing, Role
+from services.scoring.errors import (
+    AccessError,
+    AccessReason,
+    LookupReason,
+    NotFoundError,
+    ScoringServiceError,
+)
+from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
+from services.scoring.handlers import current_ledger, load_unit, load_units
+from services.scoring.service import CriteriaCatalogue, UnitInfo
+from services.scoring.views import (
+    EvidenceView,
+    LedgerEntryView,
+    RankingView,
+    ReasonView,
+    RejectionView,
+    UnitScoreView,
+    UnitView,
+    evidence_view,
+    ledger_view,
+    ranking_view,
+    reason_view,
+    rejection_view,
+    unit_score_view,
+    unit_view,
+)
+
+log = logging.getLogger("kiemchung.api")
+
+API_KEY_HEADER = "X-API-Key"
+DEFAULT_SEARCH_PAGE = 20
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    sessions: sessionmaker[Session]
+    catalogue: CriteriaCatalogue
+    search: SearchIndex | None
+    keys: KeyRing
+    clock: Clock
+
+
+class ErrorBody(BaseModel):
+    """Body of every refusal and lookup failure."""
+
+    model_config = ConfigDict(frozen=True)
+    reason: str
+    detail: str = ""
+
+
+REFUSALS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "missing_key or invalid_key"},
+    403: {"model": ErrorBody, "description": "role_not_allowed or out_of_scope"},
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody, "description": "unknown_unit"}}
+
+
+def error_response(request: Request, exc: ScoringServiceError) -> JSONResponse:
+    if isinstance(exc, AccessError):
+        who = getattr(request.state, "key_name", None) or "-"
+        log.warning(
+            "refused %s %s: %s (%s) key=%s",
+            request.method,
+            request.url.path,
+            exc.reason.value,
+            exc.detail,
+            who,
+        )
+    body = ErrorBody(reason=exc.reason.value, detail=exc.detail)
+    return JSONResponse(status_code=exc.status, content=body.model_dump())
+
+
+class SearchHitView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    link_id: str
+    unit_id: str
+    unit_name: str
+    level: str
+    year: int
+    criterion_code: str
+    decision: str
+    reasons: list[ReasonView]
+    number: str | None
+    issuer: str | None
+    issued_on: date | None
+    title: str
+    signer: str | None
+    link: str
+    verified_at: datetime
+    title_marked: str
+    snippet_marked: str
+    exact: bool
+
+
+class SearchResponse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    total: int
+    hits: list[SearchHitView]
+    next_cursor: str | None
+
+
+CONTEXT_STATE = "scoring_api"
+_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An API key (role and scope)")
+
+
+def api_context(request: Request) -> ApiContext:
+    context: ApiContext = getattr(request.app.state, CONTEXT_STATE)
+    return context
+
+
+def principal(
+    request: Request,
+    context: Annotated[ApiContext, Depends(api_context)],
+    presented: Annotated[str | None, Depends(_header)],
+) -> ApiKey:
+    key = context.keys.identify(presented)
+    request.state.key_name = key.name
+    return key
+
+
+def db_session(context: Annotated[ApiContext, Depends(api_context)]) -> Iterator[Session]:
+    with context.sessions() as session:
+        yield session
+
+
+Ctx = Annotated[ApiContext, Depends(api_context)]
+Key = Annotated[ApiKey, Depends(principal)]
+Db = Annotated[Session, Depends(db_session)]
+
+
+def build_router() -> APIRouter:
+    """The routes; `create_app` puts the ApiContext on `app.state` under CONTEXT_STATE."""
+    router = APIRouter(responses=REFUSALS)
+
+    def readable(key: ApiKey, db: Session) -> list[UnitInfo]:
+        return [u for u in load_units(db) if key.may_read(u)]
+
+    def unit_for(key: ApiKey, db: Session, unit_id: str) -> UnitInfo:
+        unit = load_unit(db, unit_id)
+        if unit is None:
+            # Only a key that could read the unit learns that it does not exist.
+            if key.role is Role.PROVINCE or (key.role is Role.UNIT and key.scope == unit_id):
+                raise NotFoundError(LookupReason.UNKNOWN_UNIT, unit_id)
+            raise AccessError(AccessReason.OUT_OF_SCOPE, f"{key.role.value} key may not read {unit_id}")
+        key.require(unit)
+        return unit
+
+    @router.get("/units", response_model=list[UnitView], tags=["units"])
+    def list_units(
+        key: Key, db: Db, level: Level | None = None, council_id: str | None = None
+    ) -> list[UnitView]:
+        """The units this key may read, optionally of one level or council."""
+        return [
+            unit_view(u)
+            for u in readable(key, db)
+            if (level is None or u.level == level.value)
+            and (council_id is None or u.council_id == council_id)
+        ]
+
+    @router.get("/units/{unit_id}", response_model=UnitView, tags=["units"], responses=NOT_FOUND)
+    def get_unit(unit_id: str, key: Key, db: Db) -> UnitView:
+        return unit_view(unit_for(key, db, unit_id))
+
+    @router.get(
+        "/units/{unit_id}/scores/{year}", response_model=UnitScoreView, tags=["scores"], responses=NOT_FOUND
+    )
+    def unit_scores(unit_id: str, year: int, key: Key, db: Db, ctx: Ctx) -> UnitScoreView:
+        """The unit's criteria tree with sums, leaf inputs, component indices and the index."""
+        view, _ = unit_score_view(db, unit_for(key, db, unit_id), year, ctx.catalogue)
+        return view
+
+    @router.get(
+        "/units/{unit_id}/ledger/{year}",
+        response_model=list[LedgerEntryView],
+        tags=["ledger"],
+        responses=NOT_FOUND,
+    )
+    def unit_ledger(
+        unit_id: str, year: int, key: Key, db: Db, leaf: str | None = None
+    ) -> list[LedgerEntryView]:
+        """Every accepted command in order: who, when, which leaf, its values before and after."""
+        unit_for(key, db, unit_id)
+        return ledger_view(db, unit_id, year, leaf)
+
+    @router.get(
+        "/units/{unit_id}/evidence/{year}",
+        response_model=list[EvidenceView],
+        tags=["evidence"],
+        responses=NOT_FOUND,
+    )
+    def unit_evidence(
+        unit_id: str, year: int, key: Key, db: Db, ctx: Ctx, leaf: str | None = None
+    ) -> list[EvidenceView]:
+        """Documents linked per leaf, with the verifier's verdict and its reasons."""
+        unit = unit_for(key, db, unit_id)
+        state = current_ledger(db, unit, year, ctx.catalogue)
+        return evidence_view(db, state, leaf)
+
+    @router.get("/rejections", response_model=list[RejectionView], tags=["ledger"])
+    def list_rejections(
+        key: Key, db: Db, year: int | None = None, unit_id: str | None = None
+    ) -> list[RejectionView]:
+        """Commands the scoring rules refused, with their reason codes (cut to the key's units)."""
+        if unit_id is not None:
+            unit_for(key, db, unit_id)
+            return rejection_view(db, [unit_id], year)
+        if key.role is Role.PROVINCE:
+            return rejection_view(db, None, year)
+        return rejection_view(db, [u.unit_id for u in readable(key, db)], year)
+
+    @router.get(
+        "/rankings/{level}/{year}",
+        response_model=RankingView,
+        tags=["scores"],
+        responses={404: {"model": ErrorBody, "description": "no_ranking"}},
+    )
+    def ranking(level: Level, year: int, key: Key, db: Db) -> RankingView:
+        """Ranked and not-ranked units apart; rank numbers are province-wide, rows cut to the key."""
+        view = ranking_view(db, level.value, year, {u.unit_id: u for u in readable(key, db)})
+        if view is None:
+            raise NotFoundError(LookupReason.NO_RANKING, f"{level.value} {year}")
+        return view
+
+    @router.get(
+        "/exports/{level}/{year}.xlsx",
+        tags=["export"],
+        response_class=Response,
+        responses={200: {"content": {MIMETYPE: {}}, "description": "The appendix workbook"}},
+    )
+    def export_xlsx(level: Level, year: int, key: Key, db: Db, ctx: Ctx) -> Response:
+        """The appendix workbook: a sheet per unit and the ranking (province, appraisers)."""
+        key.require_role(Role.PROVINCE, Role.APPRAISER)
+        book = build_workbook(db, ctx.catalogue, level.value, year, readable(key, db))
+        filename = f"chi-so-cchc-{level.value}-{year}.xlsx"
+        return Response(
+            workbook_bytes(book),
+            media_type=MIMETYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @router.get(
+        "/evidence/search",
+        response_model=SearchResponse,
+        tags=["evidence"],
+        responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
+    def search(
+        key: Key,
+        db: Db,
+        ctx: Ctx,
+        q: str = "",
+        number: str | None = None,
+        unit_id: str | None = None,
+        level: Level | None = None,
+        year: int | None = None,
+        criterion: str | None = None,
+        decision: Decision | None = None,
+        reason: str | None = None,
+        sort: SortOrder = SortOrder.RELEVANCE,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_SEARCH_PAGE,
+        cursor: str | None = None,
+        page: int | None = None,
+    ) -> SearchResponse:
+        """Full-text search of evidence (folded Vietnamese), cut to the units the key may read."""
+        if ctx.search is None:
+            raise NotFoundError(LookupReason.SEARCH_UNAVAILABLE, "no search index configured")
+        if unit_id is not None:
+            allowed = frozenset({unit_for(key, db, unit_id).unit_id})
+        elif key.role is Role.PROVINCE:
+            allowed = frozenset()
+        else:
+            allowed = frozenset(u.unit_id for u in readable(key, db))
+            if not allowed:  # an empty filter would mean "every unit"
+                return SearchResponse(total=0, hits=[], next_cursor=None)
+        try:
+            query = SearchQuery(
+                text=q,
+                number_prefix=number,
+                unit_ids=allowed,
+                level=level.value if level else None,
+                year=year,
+                criterion=criterion,
+                decision=decision,
+                reason=reason,
+                sort=sort,
+                page_size=page_size,
+                cursor=cursor,
+                page=page,
+            )
+            result = ctx.search.search(query)
+        except IndexerError as exc:
+            raise NotFoundError(LookupReason.BAD_QUERY, f"{exc.code.value}: {exc.detail}") from exc
+        hits = [
+            SearchHitView(
+                link_id=h.entry.link_id,
+                unit_id=h.entry.unit_id,
+                unit_name=h.entry.unit_name,
+                level=h.entry.level,
+                year=h.entry.year,
+                criterion_code=h.entry.criterion_code,
+                decision=h.entry.decision.value,
+                reasons=[reason_view(r) for r in h.entry.reasons],
+                number=h.entry.number,
+                issuer=h.entry.issuer,
+                issued_on=h.entry.issued_on,
+                title=h.entry.title,
+                signer=h.entry.signer,
+                link=h.entry.link,
+                verified_at=h.entry.verified_at,
+                title_marked=h.title.marked(),
+                snippet_marked=h.snippet.marked(),
+                exact=h.exact,
+            )
+            for h in result.hits
+            # Defence in depth: never return a hit outside the key's units.
+            if (key.role is Role.PROVINCE and not allowed) or h.entry.unit_id in allowed
+        ]
+        return SearchResponse(total=result.total, hits=hits, next_cursor=result.next_cursor)
+
+    return router

@@ -1,0 +1,215 @@
+"""Excel export in the appendix layout (Phụ lục: bảng điểm tự đánh giá và thẩm định).
+
+One sheet per unit, rows in criteria order: code, content, maximum, self-assessed, appraised,
+explanation, evidence (number, title, verdict with reasons, link); then the total and the index.
+A last sheet ranks the units of the level. Exact decimals are written as numbers formatted with
+two decimals; the index is rounded to two decimals (half up) as published tables do.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.orm import Session
+
+from services.scoring.core.scores import display
+from services.scoring.service import CriteriaCatalogue, UnitInfo
+from services.scoring.views import (
+    EvidenceView,
+    Figure,
+    NodeView,
+    RankingView,
+    evidence_view,
+    ranking_view,
+    unit_score_view,
+)
+
+HEADINGS = (
+    "STT",
+    "Nội dung",
+    "Điểm tối đa",
+    "Điểm tự đánh giá",
+    "Điểm thẩm định",
+    "Giải trình",
+    "Tài liệu kiểm chứng",
+)
+RANKING_HEADINGS = ("Hạng", "Mã đơn vị", "Tên đơn vị", "Chỉ số CCHC (%)", "Ghi chú")
+RANKING_SHEET = "Xếp hạng"
+TOTAL_LABEL = "Tổng điểm"
+INDEX_LABEL = "Chỉ số CCHC (%)"
+NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
+NOT_APPLICABLE_NOTE = "Không áp dụng"
+HEADER_ROW = 4
+FIRST_DATA_ROW = HEADER_ROW + 1
+NUMBER_FORMAT = "0.00"
+SHEET_NAME_MAX = 31
+_SHEET_FORBIDDEN = re.compile(r"[\[\]\:\*\?\/\\]")
+COLUMN_WIDTHS = (10, 60, 12, 16, 16, 40, 70)
+MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+VERDICT_LABELS: Mapping[str, str] = {
+    "accepted": "Hợp lệ",
+    "rejected": "Không hợp lệ",
+    "needs_review": "Cần xem xét",
+}
+STATUS_NOTES: Mapping[str, str] = {"unlinked": " (đã gỡ liên kết)", "not_recorded": " (không được ghi nhận)"}
+
+
+def _number(value: Figure | None) -> Decimal | None:
+    return None if value is None else Decimal(value.exact)
+
+
+def evidence_text(items: Sequence[EvidenceView]) -> str:
+    lines = []
+    for item in items:
+        verdict = VERDICT_LABELS.get(item.decision, item.decision)
+        reasons = "; ".join(r.vietnamese or r.code for r in item.reasons)
+        head = " – ".join(part for part in (item.number, item.title) if part)
+        line = f"{head or item.document_id}: {verdict}"
+        if reasons:
+            line += f" ({reasons})"
+        line += STATUS_NOTES.get(item.status.value, "")
+        if item.link:
+            line += f" – {item.link}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    base = _SHEET_FORBIDDEN.sub(" ", name).strip()[:SHEET_NAME_MAX] or "Đơn vị"
+    title, n = base, 1
+    while title.lower() in taken:
+        n += 1
+        suffix = f" ({n})"
+        title = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+    taken.add(title.lower())
+    return title
+
+
+def _walk(nodes: Iterable[NodeView]) -> Iterable[NodeView]:
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+def _appraised(node: NodeView) -> Decimal | None:
+    """The council's column: a leaf's appraised points (survey leaves: imported points); a group's
+    achieved sum (appraised where recorded, else verified self points, plus survey)."""
+    if not node.leaf:
+        return _number(node.achieved)
+    if node.source == "survey":
+        return _number(node.survey)
+    return _number(node.appraised)
+
+
+def write_unit_sheet(
+    sheet: Worksheet,
+    unit: UnitInfo,
+    year: int,
+    nodes: Sequence[NodeView],
+    evidence: Sequence[EvidenceView],
+    total: tuple[Figure, Figure, Figure, Figure],
+) -> None:
+    bold = Font(bold=True)
+    sheet["A1"] = f"BẢNG ĐIỂM TỰ ĐÁNH GIÁ, THẨM ĐỊNH CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year}"
+    sheet["A1"].font = bold
+    sheet["A2"] = f"Đơn vị: {unit.name} ({unit.unit_id})"
+    for column, heading in enumerate(HEADINGS, start=1):
+        cell = sheet.cell(row=HEADER_ROW, column=column, value=heading)
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    by_leaf: dict[str, list[EvidenceView]] = {}
+    for item in evidence:
+        by_leaf.setdefault(item.criterion_code, []).append(item)
+    row = FIRST_DATA_ROW
+    for node in _walk(nodes):
+        is_group = not node.leaf
+        values: tuple[object, ...] = (
+            node.code,
+            node.title,
+            _number(node.maximum),
+            _number(node.self_assessed) if is_group else _number(node.self_points),
+            _appraised(node),
+            node.explanation if node.applicable else NOT_APPLICABLE_NOTE,
+            evidence_text(by_leaf.get(node.code, [])),
+        )
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=row, column=column, value=value)
+            if isinstance(value, Decimal):
+                cell.number_format = NUMBER_FORMAT
+            if is_group:
+                cell.font = bold
+            if column in (2, 6, 7):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        links = [e.link for e in by_leaf.get(node.code, []) if e.link]
+        if links:
+            sheet.cell(row=row, column=7).hyperlink = links[0]
+        row += 1
+    maximum, claimed, achieved, index = total
+    for label, cells in (
+        (TOTAL_LABEL, (_number(maximum), _number(claimed), _number(achieved))),
+        (INDEX_LABEL, (None, None, display(Decimal(index.exact)))),
+    ):
+        sheet.cell(row=row, column=2, value=label).font = bold
+        for column, value in zip((3, 4, 5), cells, strict=True):
+            if value is not None:
+                cell = sheet.cell(row=row, column=column, value=value)
+                cell.number_format = NUMBER_FORMAT
+                cell.font = bold
+        row += 1
+    for column, width in enumerate(COLUMN_WIDTHS, start=1):
+        sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
+    sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
+
+
+def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: RankingView | None) -> None:
+    bold = Font(bold=True)
+    sheet["A1"] = f"XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year} ({level})"
+    sheet["A1"].font = bold
+    for column, heading in enumerate(RANKING_HEADINGS, start=1):
+        sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
+    row = FIRST_DATA_ROW
+    if ranking is not None:
+        for entry in (*ranking.ranked, *ranking.not_ranked):
+            sheet.cell(row=row, column=1, value=entry.rank)
+            sheet.cell(row=row, column=2, value=entry.unit_id)
+            sheet.cell(row=row, column=3, value=entry.name)
+            cell = sheet.cell(row=row, column=4, value=Decimal(entry.index.display))
+            cell.number_format = NUMBER_FORMAT
+            if entry.rank is None:
+                sheet.cell(row=row, column=5, value=NOT_RANKED_NOTE)
+            row += 1
+    for column, width in enumerate((8, 20, 40, 16, 28), start=1):
+        sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
+
+
+def build_workbook(
+    session: Session, catalogue: CriteriaCatalogue, level: str, year: int, readable: Sequence[UnitInfo]
+) -> Workbook:
+    """Sheets for the readable units of `level` (by name), then the ranking sheet."""
+    book = Workbook()
+    default = book.active
+    if default is not None:
+        book.remove(default)
+    taken: set[str] = {RANKING_SHEET.lower()}
+    chosen = sorted((u for u in readable if u.level == level), key=lambda u: (u.name, u.unit_id))
+    for unit in chosen:
+        view, state = unit_score_view(session, unit, year, catalogue)
+        sheet = book.create_sheet(sheet_title(unit.name, taken))
+        totals = (view.maximum, view.self_assessed, view.achieved, view.index)
+        write_unit_sheet(sheet, unit, year, view.tree, evidence_view(session, state, None), totals)
+    ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen})
+    write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
+    return book
+
+
+def workbook_bytes(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,467 @@
+"""Read models for the HTTP API and the Excel export, built from the scoring tables.
+
+Exact decimals travel as strings (`exact`) beside the two-decimal `display` value, so nothing
+is rounded twice and the provincial software can recompute. Every builder takes the readable
+units (already cut to the caller's scope) and never looks outside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.vocabulary import ReasonCode
+from criteria.model import CriteriaSet, Node, Source
+from services.evidence_verifier.store import verdicts
+from services.indexer.store import entries as index_entries
+from services.scoring.core.ledger import Ledger
+from services.scoring.core.scores import display, ratio_index
+from services.scoring.core.totals import ZERO_SUMS
+from services.scoring.handlers import as_utc, current_ledger
+from services.scoring.service import CriteriaCatalogue, UnitInfo, figures
+from services.scoring.store import ledger as ledger_rows
+from services.scoring.store import rankings, rejections, scores
+
+DISPLAY_PLACES = 2
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Figure(_View):
+    """An exact decimal and its display value (two decimals, half up)."""
+
+    exact: str
+    display: str
+
+
+def figure(value: Decimal) -> Figure:
+    return Figure(exact=str(value), display=str(display(value, DISPLAY_PLACES)))
+
+
+def maybe_figure(value: Decimal | None) -> Figure | None:
+    return None if value is None else figure(value)
+
+
+class UnitView(_View):
+    unit_id: str
+    name: str
+    level: str
+    council_id: str
+    criteria_set: str
+    ranked: bool
+    not_applicable: list[str]
+
+
+def unit_view(unit: UnitInfo) -> UnitView:
+    return UnitView(
+        unit_id=unit.unit_id,
+        name=unit.name,
+        level=unit.level,
+        council_id=unit.council_id,
+        criteria_set=unit.criteria_set,
+        ranked=unit.ranked,
+        not_applicable=sorted(unit.not_applicable),
+    )
+
+
+class NodeView(_View):
+    """A field, criterion or sub-criterion with its sums; leaves also carry their inputs."""
+
+    code: str
+    title: str
+    leaf: bool
+    source: str
+    applicable: bool
+    maximum: Figure
+    self_assessed: Figure
+    achieved: Figure
+    index: Figure | None
+    projected_index: Figure | None
+    # Leaves only.
+    self_points: Figure | None = None
+    explanation: str = ""
+    supported: bool | None = None
+    accepted_evidence: int = 0
+    appraised: Figure | None = None
+    appraisal_round: int = 0
+    appraisal_comment: str = ""
+    survey: Figure | None = None
+    children: list[NodeView] = []
+
+
+class ComponentView(_View):
+    code: str
+    title: str
+    maximum: Figure
+    achieved: Figure
+    index: Figure | None
+
+
+class UnitScoreView(_View):
+    unit_id: str
+    name: str
+    level: str
+    year: int
+    criteria_set: str
+    version: int
+    submitted: bool
+    published: bool
+    locks_at: datetime
+    maximum: Figure
+    self_assessed: Figure
+    verified: Figure
+    appraised: Figure | None
+    survey: Figure
+    achieved: Figure
+    index: Figure
+    projected_index: Figure
+    components: list[ComponentView]
+    tree: list[NodeView]
+
+
+def _node_view(node: Node, state: Ledger, sources: Mapping[str, Source]) -> NodeView:
+    sums = state.totals.get(node.code, ZERO_SUMS)
+    common: dict[str, Any] = {
+        "code": node.code,
+        "title": node.title,
+        "leaf": node.is_leaf,
+        "source": sources[node.code].value,
+        "maximum": figure(sums.maximum),
+        "self_assessed": figure(sums.claimed),
+        "achieved": figure(sums.achieved),
+        "index": maybe_figure(ratio_index(sums.achieved, sums.maximum)),
+        "projected_index": maybe_figure(ratio_index(sums.projected, sums.maximum)),
+    }
+    if not node.is_leaf:
+        children = [_node_view(child, state, sources) for child in node.children]
+        return NodeView(applicable=any(c.applicable for c in children), children=children, **common)
+    leaf = state.leaf(node.code)
+    return NodeView(
+        applicable=node.code not in state.not_applicable,
+        self_points=maybe_figure(leaf.self_points),
+        explanation=leaf.explanation,
+        supported=leaf.supported,
+        accepted_evidence=leaf.accepted_links,
+        appraised=maybe_figure(leaf.appraised),
+        appraisal_round=leaf.appraisal_round,
+        appraisal_comment=leaf.appraisal_comment,
+        survey=maybe_figure(leaf.survey_points),
+        **common,
+    )
+
+
+def stored_score_version(session: Session, unit_id: str, year: int) -> int:
+    version = session.execute(
+        select(scores.c.version).where(scores.c.unit_id == unit_id, scores.c.year == year)
+    ).scalar_one_or_none()
+    return int(version or 0)
+
+
+def titles(cset: CriteriaSet) -> dict[str, str]:
+    return {node.code: node.title for node in cset.walk()}
+
+
+def unit_score_view(
+    session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue
+) -> tuple[UnitScoreView, Ledger]:
+    state = current_ledger(session, unit, year, catalogue)
+    cset = catalogue.sets[unit.criteria_set]
+    sources = cset.effective_sources()
+    names = titles(cset)
+    numbers = figures(state)
+    components = [
+        ComponentView(
+            code=c.code,
+            title=names.get(c.code, ""),
+            maximum=figure(c.maximum),
+            achieved=figure(c.achieved),
+            index=maybe_figure(c.index),
+        )
+        for c in numbers.components
+    ]
+    view = UnitScoreView(
+        unit_id=unit.unit_id,
+        name=unit.name,
+        level=unit.level,
+        year=year,
+        criteria_set=unit.criteria_set,
+        version=stored_score_version(session, unit.unit_id, year),
+        submitted=state.submitted_at is not None,
+        published=state.published_at is not None,
+        locks_at=state.lock_at,
+        maximum=figure(numbers.maximum),
+        self_assessed=figure(numbers.self_assessed),
+        verified=figure(numbers.verified),
+        appraised=maybe_figure(numbers.appraised),
+        survey=figure(numbers.survey),
+        achieved=figure(numbers.achieved),
+        index=figure(numbers.index),
+        projected_index=figure(numbers.projected_index),
+        components=components,
+        tree=[_node_view(node, state, sources) for node in cset.fields],
+    )
+    return view, state
+
+
+# ---- rankings ------------------------------------------------------------------------------
+
+
+class RankRow(_View):
+    rank: int | None
+    unit_id: str
+    name: str
+    index: Figure
+
+
+class RankingView(_View):
+    level: str
+    year: int
+    version: int
+    ranked: list[RankRow]
+    not_ranked: list[RankRow]
+
+
+def ranking_view(
+    session: Session, level: str, year: int, readable: Mapping[str, UnitInfo]
+) -> RankingView | None:
+    """The stored ranking; rank numbers are province-wide, rows cut to the readable units."""
+    row = session.execute(
+        select(rankings.c.version, rankings.c.snapshot).where(
+            rankings.c.level == level, rankings.c.year == year
+        )
+    ).first()
+    if row is None:
+        return None
+
+    def rows(items: Iterable[dict[str, Any]]) -> list[RankRow]:
+        return [
+            RankRow(
+                rank=item["rank"],
+                unit_id=item["unit_id"],
+                name=readable[item["unit_id"]].name,
+                index=figure(Decimal(item["index"])),
+            )
+            for item in items
+            if item["unit_id"] in readable
+        ]
+
+    snapshot = row.snapshot
+    return RankingView(
+        level=level,
+        year=year,
+        version=int(row.version),
+        ranked=rows(snapshot["entries"]),
+        not_ranked=rows(snapshot.get("not_ranked", [])),
+    )
+
+
+# ---- ledger history --------------------------------------------------------------------------
+
+
+class LeafChange(_View):
+    code: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class LedgerEntryView(_View):
+    seq: int
+    event_id: str
+    event_type: str
+    actor: str
+    criterion_code: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    score_version: int
+    changes: list[LeafChange]
+
+
+def ledger_view(session: Session, unit_id: str, year: int, leaf: str | None) -> list[LedgerEntryView]:
+    query = select(ledger_rows).where(ledger_rows.c.unit_id == unit_id, ledger_rows.c.year == year)
+    out: list[LedgerEntryView] = []
+    for row in session.execute(query.order_by(ledger_rows.c.seq)).mappings():
+        changes = [LeafChange(**c) for c in row["changes"]]
+        if leaf is not None and row["criterion_code"] != leaf and all(c.code != leaf for c in changes):
+            continue
+        out.append(
+            LedgerEntryView(
+                seq=int(row["seq"]),
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                actor=row["actor"],
+                criterion_code=row["criterion_code"],
+                occurred_at=as_utc(row["occurred_at"]),
+                recorded_at=as_utc(row["recorded_at"]),
+                score_version=int(row["score_version"]),
+                changes=changes,
+            )
+        )
+    return out
+
+
+# ---- rejected commands ------------------------------------------------------------------------
+
+
+class RejectionView(_View):
+    seq: int
+    unit_id: str
+    year: int
+    event_id: str
+    event_type: str
+    actor: str
+    criterion_code: str | None
+    reason: str
+    detail: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+def rejection_view(session: Session, unit_ids: Iterable[str] | None, year: int | None) -> list[RejectionView]:
+    query = select(rejections)
+    if unit_ids is not None:
+        query = query.where(rejections.c.unit_id.in_(sorted(set(unit_ids))))
+    if year is not None:
+        query = query.where(rejections.c.year == year)
+    return [
+        RejectionView(
+            **{
+                **{k: row[k] for k in RejectionView.model_fields},
+                "occurred_at": as_utc(row["occurred_at"]),
+                "recorded_at": as_utc(row["recorded_at"]),
+            }
+        )
+        for row in session.execute(query.order_by(rejections.c.seq)).mappings()
+    ]
+
+
+# ---- evidence ------------------------------------------------------------------------------------
+
+
+class ReasonView(_View):
+    code: str
+    english: str
+    vietnamese: str
+
+
+def reason_view(code: str) -> ReasonView:
+    try:
+        known = ReasonCode(code)
+    except ValueError:
+        return ReasonView(code=code, english="", vietnamese="")
+    return ReasonView(code=code, english=known.english, vietnamese=known.vietnamese)
+
+
+class EvidenceStatus(StrEnum):
+    """Whether the scoring ledger holds the link: RECORDED (it counts toward the leaf when
+    accepted), UNLINKED by the unit, or NOT_RECORDED (refused by the scoring rules, see the
+    rejections, or not received yet)."""
+
+    RECORDED = "recorded"
+    UNLINKED = "unlinked"
+    NOT_RECORDED = "not_recorded"
+
+
+class EvidenceView(_View):
+    link_id: str
+    criterion_code: str
+    document_id: str
+    title: str
+    number: str | None
+    issuer: str | None
+    issued_on: date | None
+    link: str | None
+    decision: str
+    reasons: list[ReasonView]
+    verified_at: datetime | None
+    status: EvidenceStatus
+
+
+def evidence_view(session: Session, state: Ledger, leaf: str | None) -> list[EvidenceView]:
+    """Every document linked to the unit's leaves that year, with the verifier's verdict."""
+    unit_id, year = state.unit_id, state.year
+    found: dict[str, dict[str, Any]] = {}
+    unlinked: set[str] = set()
+    # The scoring ledger's own copy of each verdict (title, link, issuer travel in the event).
+    for row in session.execute(
+        select(ledger_rows.c.event_type, ledger_rows.c.payload)
+        .where(ledger_rows.c.unit_id == unit_id, ledger_rows.c.year == year)
+        .where(ledger_rows.c.event_type.in_(("EvidenceVerified", "DocumentUnlinked")))
+        .order_by(ledger_rows.c.seq)
+    ):
+        payload = row.payload
+        link_id = str(payload["link_id"])
+        if row.event_type == "DocumentUnlinked":
+            unlinked.add(link_id)
+            continue
+        unlinked.discard(link_id)
+        report = payload["report"]
+        document = report.get("document", {})
+        found[link_id] = {
+            "link_id": link_id,
+            "criterion_code": payload["criterion_code"],
+            "document_id": payload["document_id"],
+            "title": payload.get("title", ""),
+            "number": document.get("number"),
+            "issuer": payload.get("issuer"),
+            "issued_on": document.get("issued_on"),
+            "link": payload.get("fetch_url"),
+            "decision": report["decision"],
+            "reasons": list(report.get("reasons", [])),
+            "verified_at": payload.get("occurred_at"),
+        }
+    # The verifier's record is authoritative for the verdict and lists links scoring refused.
+    for v in session.execute(
+        select(verdicts).where(verdicts.c.unit_id == unit_id, verdicts.c.year == year)
+    ).mappings():
+        link_id = str(v["link_id"])
+        document = (v["report"] or {}).get("document", {})
+        item = found.setdefault(
+            link_id,
+            {
+                "link_id": link_id,
+                "criterion_code": v["criterion_code"],
+                "document_id": v["document_id"],
+                "title": "",
+                "number": document.get("number"),
+                "issuer": None,
+                "issued_on": document.get("issued_on"),
+                "link": None,
+            },
+        )
+        item.update(decision=v["decision"], reasons=list(v["reasons"]), verified_at=as_utc(v["verified_at"]))
+    missing = [k for k, item in found.items() if not item["title"] or not item["link"]]
+    if missing:
+        for entry in session.execute(
+            select(index_entries.c.link_id, index_entries.c.entry).where(index_entries.c.link_id.in_(missing))
+        ):
+            if entry.entry:
+                item = found[str(entry.link_id)]
+                item["title"] = item["title"] or entry.entry.get("title", "")
+                item["link"] = item["link"] or entry.entry.get("link")
+                item["issuer"] = item["issuer"] or entry.entry.get("issuer")
+    out: list[EvidenceView] = []
+    for link_id, item in sorted(found.items(), key=lambda kv: (kv[1]["criterion_code"], kv[0])):
+        if leaf is not None and item["criterion_code"] != leaf:
+            continue
+        if link_id in unlinked:
+            status = EvidenceStatus.UNLINKED
+        elif link_id in state.links:
+            status = EvidenceStatus.RECORDED
+        else:
+            status = EvidenceStatus.NOT_RECORDED
+        out.append(
+            EvidenceView(
+                **{**item, "reasons": [reason_view(code) for code in item["reasons"]]},
+                status=status,
+            )
+        )
+    return out
