@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from asn1crypto import x509 as asn1_x509
 import pyhanko_certvalidator
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.validation import generic_cms
 from pyhanko_certvalidator.path import ValidationPath
@@ -148,7 +148,10 @@ async def _find_valid_path(
 ) -> ValidationPath:
     scope = _PATH_SCOPE.get()
     if scope is None or not scope.cacheable or pkix_validation_params is not None:
-        return await _stock_find_valid_path(certificate, paths, validation_context, pkix_validation_params)
+        found: ValidationPath = await _stock_find_valid_path(
+            certificate, paths, validation_context, pkix_validation_params
+        )
+        return found
     key = (*scope.key, hashlib.sha256(certificate.dump()).hexdigest())
     with _PATH_LOCK:
         cached = _PATHS.get(key)

@@ -39,7 +39,9 @@ def test_plain_output_shows_vietnamese_titles_and_highlights(db: Path) -> None:
 
 
 def test_json_lines_with_filters(db: Path) -> None:
-    code, out = run(["search", "bao cao", "--decision", "needs_review", "--year", "2024", "--json", "--db", str(db)])
+    code, out = run(
+        ["search", "bao cao", "--decision", "needs_review", "--year", "2024", "--json", "--db", str(db)]
+    )
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["link_id"] for line in lines] == ["l-bc-45"]

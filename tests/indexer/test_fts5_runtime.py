@@ -23,7 +23,7 @@ def test_index_file_survives_reopen_and_reindex(tmp_path: Path) -> None:
     again.close()
 
 
-def test_abandoned_generation_is_dropped_on_reopen(tmp_path: Path) -> None:
+def test_abandoned_generation_is_dropped_at_writer_startup(tmp_path: Path) -> None:
     path = tmp_path / "search.db"
     first = Fts5Index(path)
     first.bulk_upsert(DOCUMENTS)
@@ -31,8 +31,12 @@ def test_abandoned_generation_is_dropped_on_reopen(tmp_path: Path) -> None:
     first.close()
     again = Fts5Index(path)
     assert again.count() == len(DOCUMENTS)
-    tables = again._conn.execute("SELECT count(*) FROM sqlite_master WHERE name GLOB 'ev_fts_[0-9]*'").fetchone()
-    assert tables[0] == 1
+    assert again.drop_abandoned_generations() == 1
+    tables = again._conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND (sql LIKE 'CREATE VIRTUAL%' OR name GLOB 'ev_[0-9]*')"
+    ).fetchall()
+    assert sorted(t[0] for t in tables) == ["ev_1", "ev_fts_1"]
     again.close()
 
 

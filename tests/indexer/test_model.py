@@ -11,7 +11,13 @@ from tests.indexer.corpus import KE_HOACH_CCHC
 
 @pytest.mark.parametrize(
     ("code", "root", "inside"),
-    [("1", "1", True), ("1.1.2", "1", True), ("1.1", "1.1", True), ("10.1", "1", False), ("1.10", "1.1", False)],
+    [
+        ("1", "1", True),
+        ("1.1.2", "1", True),
+        ("1.1", "1.1", True),
+        ("10.1", "1", False),
+        ("1.10", "1.1", False),
+    ],
 )
 def test_criterion_subtree(code: str, root: str, inside: bool) -> None:
     assert in_subtree(code, root) is inside

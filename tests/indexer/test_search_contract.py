@@ -130,7 +130,9 @@ def test_filters_combine_with_text(loaded: SearchIndex) -> None:
 
 def test_facets_count_the_whole_match_not_the_page(loaded: SearchIndex) -> None:
     result = loaded.search(
-        SearchQuery(text="ke hoach", page_size=1, facets=frozenset({Facet.CRITERION, Facet.DECISION, Facet.UNIT}))
+        SearchQuery(
+            text="ke hoach", page_size=1, facets=frozenset({Facet.CRITERION, Facet.DECISION, Facet.UNIT})
+        )
     )
     assert result.total == 4  # l-kh-15, l-bc-120 ("theo kế hoạch"), l-kh-88, l-kh-15a
     assert len(result.hits) == 1
@@ -201,7 +203,9 @@ def test_equal_scores_break_ties_by_link_id(index: SearchIndex) -> None:
 def test_numbered_pages_match_cursor_pages(index: SearchIndex) -> None:
     index.bulk_upsert(giao_ban(11))
     by_cursor = [e.link_id for e in iter_all(index, SearchQuery(text="giao ban", page_size=4))]
-    by_page = [lid for p in (1, 2, 3) for lid in ids(index.search(SearchQuery(text="giao ban", page_size=4, page=p)))]
+    by_page = [
+        lid for p in (1, 2, 3) for lid in ids(index.search(SearchQuery(text="giao ban", page_size=4, page=p)))
+    ]
     assert by_page == by_cursor
     assert index.search(SearchQuery(text="giao ban", page_size=4, page=4)).hits == ()
 
@@ -228,7 +232,9 @@ def test_reapplying_an_entry_changes_nothing(loaded: SearchIndex) -> None:
 
 
 def test_higher_version_replaces_and_stale_is_ignored(loaded: SearchIndex) -> None:
-    v2 = bumped(KE_HOACH_CCHC, title="Kế hoạch cải cách hành chính năm 2024 (điều chỉnh)", decision=Decision.REJECTED)
+    v2 = bumped(
+        KE_HOACH_CCHC, title="Kế hoạch cải cách hành chính năm 2024 (điều chỉnh)", decision=Decision.REJECTED
+    )
     assert loaded.upsert(v2) is True
     assert loaded.upsert(KE_HOACH_CCHC) is False  # version 1 arrives late
     stored = loaded.get("l-kh-15")

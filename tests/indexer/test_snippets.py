@@ -24,7 +24,8 @@ def test_phrase_marks_only_the_words_in_sequence() -> None:
 
 def test_body_snippet_is_a_window_around_the_first_match() -> None:
     snippet = body_snippet(LONG, parse_text("ke hoach"))
-    assert snippet.text.startswith(ELLIPSIS) and snippet.text.endswith(ELLIPSIS)
+    assert snippet.text.startswith(ELLIPSIS)
+    assert snippet.text.endswith(ELLIPSIS)
     assert "[Kế] [hoạch] cải cách" in snippet.marked()
     assert len(snippet.text) <= 240 + 2 * len(ELLIPSIS)
 

@@ -125,7 +125,6 @@ class Fts5Index:
                 self._set_meta(META_NEXT, "1")
                 first = self._new_generation()
                 self._set_meta(META_CURRENT, str(first))
-            self._drop_orphans()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -175,12 +174,18 @@ class Fts5Index:
         self._conn.execute(f"DROP TABLE IF EXISTS {_fts(gen)}")
         self._conn.execute(f"DROP TABLE IF EXISTS {_ev(gen)}")
 
-    def _drop_orphans(self) -> None:
-        """Generations left by a reindex that never swapped (e.g. the process died)."""
-        current = self._current()
-        for gen in self._generations():
-            if gen != current and gen not in self._pending:
+    def drop_abandoned_generations(self) -> int:
+        """Drop generations left by a reindex that never swapped (the process died).
+
+        Call it from the one writer at startup only: another process's reindex in progress
+        looks abandoned from here (e.g. the CLI opening the file must not call it).
+        """
+        with self._lock, self._tx():
+            current = self._current()
+            dropped = [g for g in self._generations() if g != current and g not in self._pending]
+            for gen in dropped:
                 self._drop_generation(gen)
+            return len(dropped)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -366,12 +371,14 @@ class Fts5Index:
             rows = self._conn.execute(plan.page_sql(), plan.params).fetchall()
             has_more = len(rows) > query.page_size
             rows = rows[: query.page_size]
-            total, facets = self._totals(plan, query)
+            total, facets = self._totals(plan, query, rows)
             hits = self._hits(gen, rows, parsed, plan)
         next_cursor = plan.cursor_after(rows[-1]) if has_more and rows else None
         return SearchResult(hits=hits, total=total, facets=facets, next_cursor=next_cursor)
 
-    def _totals(self, plan: _Plan, query: SearchQuery) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
+    def _totals(
+        self, plan: _Plan, query: SearchQuery, rows: list[Any]
+    ) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
         if not query.facets:
             row = self._conn.execute(f"SELECT count(*) {plan.from_where()}", plan.params).fetchone()
             return int(row[0]), {}
