@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+# One vocabulary for levels across criteria sets and events.
+from contracts.vocabulary import Level as Level
+
 # "1", "1.1", "1.1.1", "8.4.1.1": positive integers joined by dots.
 CODE_PATTERN = re.compile(r"^[1-9][0-9]*(\.[1-9][0-9]*)*$")
 CODE_SEPARATOR = "."
@@ -23,11 +26,6 @@ FIELD_DEPTH = 1
 CRITERION_DEPTH = 2
 SUBCRITERION_DEPTH = 3
 
-
-class Level(StrEnum):
-    DEPARTMENT = "department"
-    DISTRICT = "district"
-    COMMUNE = "commune"
 
 
 class Source(StrEnum):

@@ -53,9 +53,26 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_reindex(args: argparse.Namespace) -> int:
+    from kiemchung.bootstrap import build_search_index
+    from kiemchung.db import make_engine, session_factory
+    from kiemchung.settings import get_settings
+    from services.indexer.handlers import reindex_from_store
+
+    settings = get_settings()
+    index = build_search_index(settings)
+    sessions = session_factory(make_engine(settings.resolved_database_url()))
+    with sessions() as session:
+        count = reindex_from_store(session, index)
+    index.close()
+    print(f"reindexed {count} evidence entries into a new generation, now live")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
     from services.evidence_verifier.cli import register as register_verify
+    from services.indexer.cli import register as register_search
     from services.scoring.cli import register as register_scoring
 
     parser = argparse.ArgumentParser(
@@ -84,13 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     asyncapi.add_argument("--write", help="write it to this file instead")
     asyncapi.set_defaults(func=_cmd_asyncapi)
 
-    register_verify(sub)
-    try:  # TEMPORARY-WIRING
-        from services.indexer.cli import register as register_search
+    reindex = sub.add_parser("reindex", help="rebuild the search index from stored verdicts, no downtime")
+    reindex.set_defaults(func=_cmd_reindex)
 
-        register_search(sub)
-    except ModuleNotFoundError:
-        pass
+    register_verify(sub)
+    register_search(sub)
     register_criteria(sub)
     register_scoring(sub)
     return parser

@@ -150,3 +150,8 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
         EvidenceVerified: Handler(apply=on_verdict),
         DocumentUnlinked: Handler(apply=on_unlink),
     }
+
+
+def reindex_from_store(session: Session, index: SearchIndex) -> int:
+    """`kiemchung reindex`: rebuild the derived search index from the durable entries."""
+    return index.reindex(list(stored_entries(session)))

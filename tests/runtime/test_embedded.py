@@ -25,6 +25,7 @@ from kiemchung.demo import UNITS, build_demo, render_text
 from kiemchung.messaging import Handler, ServiceRuntime, Status
 from services.scoring.replay import export_ledger, read_events, replay_scores
 from services.scoring.service import load_catalogue
+from services.indexer.model import Decision
 from services.scoring.store import scores
 
 
@@ -168,3 +169,19 @@ def test_poison_and_failing_messages_are_dead_lettered_after_bounded_tries(tmp_p
     assert sorted((r.reason, r.attempts) for r in rows) == [("MALFORMED_JSON", 1), ("RuntimeError", 3)]
     assert total == 2
     assert attempts.count(str(good.event_id)) == 1
+
+
+def test_reindex_rebuilds_the_search_index_from_stored_verdicts(demo: dict[str, Any]) -> None:
+    from services.indexer.backends.fts5 import Fts5Index
+    from services.indexer.handlers import reindex_from_store
+    from services.indexer.model import SearchQuery
+
+    fresh = Fts5Index(demo["workdir"] / "rebuilt-search.db")
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    with Session(engine) as session:
+        assert reindex_from_store(session, fresh) == 20
+    result = fresh.search(SearchQuery(text="ke hoach cai cach hanh chinh", criterion="1.1", year=2024))
+    assert {h.entry.number for h in result.hits} == {h["number"] for h in demo["search"]["hits"]}
+    rejected = fresh.search(SearchQuery(text="", decision=Decision.REJECTED, year=2024))
+    assert rejected.total == 4
+    fresh.close()
