@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from services.indexer.backends.fts5 import Fts5Index
 from services.indexer.errors import IndexerError
 from services.indexer.model import MAX_PAGE_SIZE, Decision, Hit, SearchQuery, SortOrder
+from services.indexer.port import SearchIndex
 
 DEFAULT_LIMIT = 20
 EXIT_OK = 0
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--sort", choices=[s.value for s in SortOrder], default=SortOrder.RELEVANCE.value)
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most {MAX_PAGE_SIZE}")
     parser.add_argument("--json", action="store_true", help="one JSON object per hit")
-    parser.add_argument("--db", type=Path, required=True, help="the SQLite file holding the index")
+    parser.add_argument("--db", type=Path, help="the SQLite file holding the index (default: from settings)")
     parser.set_defaults(func=run_search)
 
 
@@ -49,7 +50,7 @@ def run_search(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_QUERY
-    index = Fts5Index(args.db)
+    index = Fts5Index(args.db) if args.db else _configured_index()
     try:
         result = index.search(query)
     finally:
@@ -62,6 +63,13 @@ def run_search(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not args.json:
         print(f"({len(result.hits)} / {result.total})", file=stream)
     return EXIT_OK
+
+
+def _configured_index() -> SearchIndex:
+    from kiemchung.bootstrap import build_search_index
+    from kiemchung.settings import get_settings
+
+    return build_search_index(get_settings())
 
 
 def hit_text(hit: Hit) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from contracts.vocabulary import Decision as Decision
 from services.indexer.criteria_codes import is_valid_code
 from services.indexer.errors import IndexerError, IndexerErrorCode
 
@@ -14,14 +15,6 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
 HIGHLIGHT_START = "["
 HIGHLIGHT_END = "]"
-
-
-class Decision(StrEnum):
-    """The verifier's verdict (same values as the contracts' enum, which may replace it)."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    NEEDS_REVIEW = "needs_review"
 
 
 class Facet(StrEnum):
