@@ -114,10 +114,17 @@ class PlannedDocument:
     path: Path
 
 
+def _subject(title: str) -> str:
+    """ "KẾ HOẠCH Cải cách hành chính năm 2024" → "cải cách hành chính năm 2024"."""
+    words = title.split()
+    rest = [w for i, w in enumerate(words) if not all(x.isupper() for x in words[: i + 1])]
+    return " ".join(rest).lower()
+
+
 def _body(unit: DemoUnit, title: str) -> tuple[str, ...]:
     return (
         f"Căn cứ Quyết định số 01/QĐ-DEMO về Bộ Chỉ số cải cách hành chính, {unit.name} ban hành "
-        f"văn bản này về {title.split(' ', 1)[1].lower()}.",
+        f"văn bản này về {_subject(title)}.",
         "I. MỤC ĐÍCH, YÊU CẦU: nâng cao chất lượng phục vụ người dân và doanh nghiệp; bảo đảm 100% "
         "văn bản đi được ký số và gửi, nhận trên Hệ thống quản lý văn bản và điều hành.",
         "II. NỘI DUNG: rà soát 45 thủ tục hành chính, cắt giảm 20% thời gian giải quyết; công khai "
