@@ -27,7 +27,6 @@ CRITERION_DEPTH = 2
 SUBCRITERION_DEPTH = 3
 
 
-
 class Source(StrEnum):
     """Where a leaf's points come from (seed 003, III.1.c)."""
 

@@ -444,4 +444,3 @@ def run_demo(workdir: Path, as_json: bool = False, units: int = 4) -> int:
     else:
         print(render_text(result))
     return 0
-

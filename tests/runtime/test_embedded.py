@@ -23,9 +23,9 @@ from kiemchung.clock import FrozenClock, SeededIds
 from kiemchung.db import create_schema, dead_letters, make_engine, session_factory
 from kiemchung.demo import UNITS, build_demo, render_text
 from kiemchung.messaging import Handler, ServiceRuntime, Status
+from services.indexer.model import Decision
 from services.scoring.replay import export_ledger, read_events, replay_scores
 from services.scoring.service import load_catalogue
-from services.indexer.model import Decision
 from services.scoring.store import scores
 
 

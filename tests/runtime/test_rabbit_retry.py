@@ -56,7 +56,9 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_bounded_tries
     engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
     create_schema(engine)
     clock = FrozenClock(datetime(2024, 5, 1, tzinfo=UTC))
-    runtime = ServiceRuntime(Service.INDEXER, {UnitRegistered: Handler(apply=apply)}, session_factory(engine), clock)
+    runtime = ServiceRuntime(
+        Service.INDEXER, {UnitRegistered: Handler(apply=apply)}, session_factory(engine), clock
+    )
     ids = SeededIds(seed=11)
     with fresh_vhost() as url:
         settings = Settings(broker_url=url, max_delivery_attempts=ATTEMPTS, retry_backoff_seconds=0.05)
@@ -71,7 +73,9 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_bounded_tries
                 channel = await connection.channel()
                 exchange = await channel.get_exchange(EXCHANGE)
                 for event in (_unit("bad", ids), _unit("good", ids)):
-                    message = aio_pika.Message(serialise(event), delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+                    message = aio_pika.Message(
+                        serialise(event), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                    )
                     await exchange.publish(message, routing_key=routing_key_of(event))
                 dlq = await channel.declare_queue(route.dead_letter_queue, passive=True)
                 dead = None
