@@ -11,9 +11,9 @@ from pathlib import Path
 from contracts.report import VerificationReport
 from contracts.vocabulary import Decision
 from services.evidence_verifier.errors import VerifierError
+from services.evidence_verifier.isolation import verify_isolated
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
-from services.evidence_verifier.verify import verify_bytes
 
 EXIT_ACCEPTED, EXIT_NOT_ACCEPTED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TRUST_ENV_HINT = "give --trust DIR (a directory of PEM/DER root certificates)"
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     expected = Expectations(number=args.number, year=args.year)
     all_accepted = True
     for path in args.paths:
-        report = verify_bytes(path.read_bytes(), name=str(path), policy=policy, expected=expected).report
+        # Each file in a killable worker: a hostile PDF costs a verdict, never the command.
+        report = verify_isolated(path.read_bytes(), name=str(path), policy=policy, expected=expected).report
         all_accepted &= report.decision is Decision.ACCEPTED
         print(report.model_dump_json() if args.json else summary(report))
     return EXIT_ACCEPTED if all_accepted else EXIT_NOT_ACCEPTED

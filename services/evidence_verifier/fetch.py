@@ -2,8 +2,16 @@
 
 Only allow-listed hosts, https unless a host is configured for http, no redirect to another
 host, no private or loopback address unless the host is allow-listed for it, a size cap while
-streaming, and the expected SHA-256 checked. `file://` paths are served only under a configured
-base directory (the embedded runtime, where e-office and kiemchung share a disk).
+streaming, and the expected SHA-256 checked.
+
+The address check and the connection use the same resolution: a host is resolved once per
+request, every address is checked, and the request goes to a checked address (the URL's host
+replaced by the IP, the original `Host` header kept, and for https the original name sent as
+TLS SNI and verified against the certificate). A DNS answer that changes between the check and
+the connection (DNS rebinding) therefore cannot steer the request to an internal address.
+
+`file://` paths are served only under a configured base directory (the embedded runtime, where
+e-office and kiemchung share a disk).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import asyncio
 import hashlib
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -26,6 +35,10 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTTP_OK = 200
+HTTPS_PORT, HTTP_PORT = 443, 80
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""(host, port) -> the host's IP addresses, in the order to try them."""
 
 
 @dataclass(frozen=True)
@@ -75,17 +88,35 @@ def _is_public(address: str) -> bool:
     )
 
 
-async def _check_addresses(host: str, port: int, policy: FetchPolicy) -> None:
-    if host in policy.private_hosts:
-        return
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The system resolver's addresses for `host`, without duplicates, in its order."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise FetchError(ReasonCode.FETCH_FAILED, f"cannot resolve {host!r}: {exc}") from exc
-    for info in infos:
-        if not _is_public(str(info[4][0])):
-            raise _forbidden(f"{host!r} resolves to a private or loopback address")
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def _checked_addresses(host: str, port: int, policy: FetchPolicy, resolve: Resolver) -> list[str]:
+    """Resolve once and check: every address public, unless the host is allow-listed for
+    private addresses. The request then goes only to these addresses."""
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise FetchError(ReasonCode.FETCH_FAILED, f"no address for {host!r}")
+    if host not in policy.private_hosts:
+        for address in addresses:
+            if not _is_public(address):
+                raise _forbidden(f"{host!r} resolves to a private or loopback address")
+    return addresses
+
+
+def _pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """(URL aimed at `address`, headers, request extensions) for a request to `url`'s host."""
+    original = httpx.URL(url)
+    headers = {"Host": original.netloc.decode("ascii")}
+    extensions = {"sni_hostname": original.host} if original.scheme == "https" else {}
+    return original.copy_with(host=address), headers, extensions
 
 
 def _read_file(url: str, policy: FetchPolicy, expected_sha256: str | None) -> bytes:
@@ -112,6 +143,7 @@ async def fetch(
     policy: FetchPolicy,
     expected_sha256: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    resolve: Resolver = resolve_host,
 ) -> bytes:
     """Fetch the document at `url`; raises FetchError with the reason code on any failure."""
     if urlsplit(url).scheme == "file":
@@ -129,20 +161,34 @@ async def fetch(
             if host != first_host:
                 raise _forbidden(f"redirect to another host: {host!r}")
             parts = urlsplit(url)
-            await _check_addresses(host, parts.port or (443 if parts.scheme == "https" else 80), policy)
-            try:
-                async with client.stream("GET", url) as response:
-                    if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code != HTTP_OK:
-                        raise FetchError(ReasonCode.FETCH_FAILED, f"HTTP {response.status_code}")
-                    data = await _read_capped(response, policy.max_bytes)
-            except httpx.HTTPError as exc:
-                raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
-            check_hash(data, expected_sha256)
-            return data
+            port = parts.port or (HTTPS_PORT if parts.scheme == "https" else HTTP_PORT)
+            addresses = await _checked_addresses(host, port, policy, resolve)
+            location = await _get(client, url, addresses, policy.max_bytes)
+            if isinstance(location, bytes):
+                check_hash(location, expected_sha256)
+                return location
+            url = urljoin(url, location)
     raise FetchError(ReasonCode.FETCH_FAILED, "too many redirects")
+
+
+async def _get(client: httpx.AsyncClient, url: str, addresses: list[str], max_bytes: int) -> bytes | str:
+    """The body, or the redirect target; tries the checked addresses in order until one connects."""
+    for index, address in enumerate(addresses):
+        pinned, headers, extensions = _pinned(url, address)
+        try:
+            async with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
+                if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                    return str(response.headers["location"])
+                if response.status_code != HTTP_OK:
+                    raise FetchError(ReasonCode.FETCH_FAILED, f"HTTP {response.status_code}")
+                return await _read_capped(response, max_bytes)
+        except httpx.ConnectError as exc:
+            if index + 1 < len(addresses):
+                continue  # the next checked address (e.g. IPv4 after an unreachable IPv6)
+            raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+    raise FetchError(ReasonCode.FETCH_FAILED, "no address to connect to")
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

@@ -2,8 +2,9 @@
 
 Pure classification over facts gathered from each page's content stream (see `PageFacts`). A
 page is a scan when images cover most of it and it shows no visible text; an invisible text
-layer (render mode 3) is what OCR adds to a scan, so it does not make a page born digital. A
-born-digital page with a logo has a small image and visible text.
+layer (render mode 3, or 7: clipping only) is what OCR adds to a scan, so it does not make a page
+born digital; nor does text drawn under a full-page image. A born-digital page with a logo has a
+small image and visible text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from contracts.vocabulary import TextLayer
 
 SCAN_IMAGE_COVERAGE = 0.5  # share of the page area covered by images
 INVISIBLE_TEXT_MODE = 3
+CLIP_ONLY_TEXT_MODE = 7  # adds the glyphs to the clipping path and paints nothing
+INVISIBLE_TEXT_MODES = frozenset({INVISIBLE_TEXT_MODE, CLIP_ONLY_TEXT_MODE})
 
 
 @dataclass(frozen=True)

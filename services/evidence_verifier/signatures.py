@@ -18,6 +18,7 @@ from typing import Any
 
 from asn1crypto import cms, crl, ocsp
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.core import Void
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
@@ -90,7 +91,7 @@ def _trust(policy: VerifierPolicy) -> _Trust:
 
 
 def clear_chain_cache() -> None:
-    speedups.clear_path_cache()
+    speedups.clear_caches()
 
 
 def _offered(signed_data: cms.SignedData) -> list[bytes]:
@@ -110,8 +111,9 @@ def _embedded_revinfo(reader: PdfFileReader, signer_info: cms.SignerInfo) -> tup
         dss = dss.get_object()
         crls.extend(ref.get_object().data for ref in dss.get("/CRLs", ()))
         ocsps.extend(ref.get_object().data for ref in dss.get("/OCSPs", ()))
+    # iterate without `.native` (decodes every attribute) or `.contents` (re-encodes them all)
     signed_attrs = signer_info["signed_attrs"]
-    if signed_attrs.contents is not None:  # not `.native`: it decodes every attribute
+    if not isinstance(signed_attrs, Void):
         for attr in signed_attrs:
             if attr["type"].native == "adobe_revocation_info_archival":
                 archive = attr["values"][0]

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pypdf.errors import PdfReadError as PypdfReadError
 
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import Decision, ReasonCode, SignatureKind
 from services.evidence_verifier import numbering, scan, signatures
 from services.evidence_verifier.errors import DocumentRejectedError
-from services.evidence_verifier.pages import open_pdf, read_pages
+from services.evidence_verifier.pages import PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
 from services.evidence_verifier.trust import load_trust_roots
 
@@ -93,14 +92,12 @@ async def _verify(
         raise DocumentRejectedError(ReasonCode.NOT_PDF, "no PDF header")
 
     try:
-        page_reader = open_pdf(data)
-        if page_reader.is_encrypted:
-            raise DocumentRejectedError(ReasonCode.ENCRYPTED, "encrypted PDF")
-        page_count = len(page_reader.pages)
-    except DocumentRejectedError:
-        raise
-    except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        info = inspect_document(data)
+    except (PdfiumError, ValueError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+    if info.encrypted:
+        raise DocumentRejectedError(ReasonCode.ENCRYPTED, "encrypted PDF")
+    page_count = info.pages
     if page_count > limits.max_pages:
         raise DocumentRejectedError(ReasonCode.TOO_MANY_PAGES, "too many pages")
     if page_count == 0:
@@ -124,8 +121,8 @@ async def _verify(
         reasons.append(ReasonCode.NO_ORGANISATION_SIGNATURE)
 
     try:
-        pages = read_pages(page_reader, text_chars=limits.text_chars)
-    except (PypdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        pages = read_pages(data, text_chars=limits.text_chars)
+    except (PdfiumError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     verdict = scan.classify(pages.facts)
     if verdict.scanned:

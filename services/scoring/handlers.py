@@ -3,22 +3,33 @@
 Each unit event is checked by the pure core against the unit's current ledger: from the
 in-process cache when it is provably current (cache.py), else replayed from the store. An
 accepted event is appended to the ledger with the leaf values it changed and yields a
-ScoreUpdated (version +1) and a RankingUpdated for the unit's level and year. A refused event is
-recorded with its reason code and changes nothing already recorded.
+ScoreUpdated (version +1). A refused event is recorded with its reason code and changes nothing
+already recorded.
+
+Rankings: each message notes the changed units' entries in the in-process standings of their
+(level, year) and, at its end, emits one RankingUpdated per (level, year) whose standings
+actually changed (an index, a rank, who is ranked), version +1; a message that changes no
+entry emits none. The standings come from the cache when its tag equals the ranking row's
+(version, event_id), else they are rebuilt from the score rows.
 
 Concurrency: the unit's row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises
-writers) before its ledger is read, and the ranking row before the level's scores are read, so
-two workers never compute the same version twice and versions never go backwards.
+writers) before its ledger is read, and the ranking row before the unit's score is written, so
+two workers never compute the same version twice, standings are read under the lock that
+guards every change to them, and versions never go backwards.
+
+Statements are built once at import (SQLAlchemy memoises their cache keys, so each execution
+only binds parameters) and run on the session's connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, insert, select, update
+from sqlalchemy import Connection, CursorResult, RowMapping, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
@@ -35,18 +46,22 @@ from contracts.events import (
     SurveyResultsImported,
     UnitRegistered,
 )
+from contracts.events import RankEntry as ContractRankEntry
 from contracts.vocabulary import Level
 from kiemchung.clock import Clock
 from kiemchung.messaging import AnyHandler, EventFactory, Handler
-from services.scoring.cache import NO_ROWS, LedgerCache, LedgerTag
+from services.scoring.cache import NO_RANKING, NO_ROWS, LedgerCache, LedgerTag, RankingCache, RankingTag
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import LeafState, Ledger, apply
+from services.scoring.core.ranking import RankEntry
+from services.scoring.core.standings import Standings, standings
 from services.scoring.service import (
     CriteriaCatalogue,
+    ScoreFigures,
     UnitInfo,
-    competition_ranking,
     figures,
+    ranking_entries,
     replay,
     to_command,
 )
@@ -61,6 +76,51 @@ UnitEvent = (
     | SupplementRequested
 )
 _ACTOR_FIELDS = ("entered_by", "linked_by", "unlinked_by", "submitted_by", "appraised_by", "council_id")
+
+# ---- prebuilt statements ----------------------------------------------------------------------
+
+_LATEST_SEQ = (
+    select(func.max(ledger.c.seq))
+    .where(ledger.c.unit_id == units.c.unit_id, ledger.c.year == bindparam("year"))
+    .correlate(units)
+    .scalar_subquery()
+)
+# The unit (locked), the latest ledger row of its year (the ledger cache's tag) and its score version.
+_UNIT_STATE = (
+    select(
+        units,
+        scores.c.version.label("score_version"),
+        ledger.c.seq.label("ledger_seq"),
+        ledger.c.event_id.label("ledger_event_id"),
+    )
+    .select_from(
+        units.outerjoin(
+            scores, and_(scores.c.unit_id == units.c.unit_id, scores.c.year == bindparam("year"))
+        ).outerjoin(ledger, ledger.c.seq == _LATEST_SEQ)
+    )
+    .where(units.c.unit_id == bindparam("unit_id"))
+    .with_for_update(of=units)
+)
+_RANKING_ROW = (
+    select(rankings.c.version, rankings.c.event_id)
+    .where(rankings.c.level == bindparam("level"), rankings.c.year == bindparam("year"))
+    .with_for_update()
+)
+_LEVEL_SCORES = (
+    select(scores.c.unit_id, scores.c.index_value, units.c.ranked)
+    .join(units, units.c.unit_id == scores.c.unit_id)
+    .where(scores.c.level == bindparam("level"), scores.c.year == bindparam("year"))
+)
+_INSERT_LEDGER = insert(ledger)
+_INSERT_REJECTION = insert(rejections)
+_INSERT_SCORE = insert(scores)
+_UPDATE_SCORE = update(scores).where(
+    scores.c.unit_id == bindparam("key_unit"), scores.c.year == bindparam("key_year")
+)
+_INSERT_RANKING = insert(rankings)
+_UPDATE_RANKING = update(rankings).where(
+    rankings.c.level == bindparam("key_level"), rankings.c.year == bindparam("key_year")
+)
 
 
 def _unit_from_row(row: RowMapping) -> UnitInfo:
@@ -174,49 +234,97 @@ def _event_leaf(event: Event) -> str | None:
     return str(code) if code else None
 
 
+@dataclass
+class _LevelWork:
+    """One (level, year) a message touches: the ranking row's tag when locked, and the standings
+    before and after this message's changes."""
+
+    tag: RankingTag
+    before: Standings
+    after: Standings
+
+
+# The rankings one message touches, keyed by (level, year): each locked and loaded once, written
+# once at the end of the message (a publication of 500 units yields one RankingUpdated, not 500).
+RankingWork = dict[tuple[str, int], _LevelWork]
+
+
 class ScoringHandlers:
-    """The handler table's state: the catalogue, the event factory, the clock and the cache."""
+    """The handler table's state: the catalogue, the event factory, the clock and the caches."""
 
     def __init__(
-        self, catalogue: CriteriaCatalogue, events: EventFactory, clock: Clock, cache: LedgerCache
+        self,
+        catalogue: CriteriaCatalogue,
+        events: EventFactory,
+        clock: Clock,
+        cache: LedgerCache,
+        rankings: RankingCache | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.events = events
         self.clock = clock
         self.cache = cache
+        self.rankings = rankings if rankings is not None else RankingCache()
+        # The contract entries last emitted per (level, year), reused when unchanged (content
+        # checked entry by entry, so this is never stale, only sometimes unused).
+        self._emitted: dict[tuple[str, int], dict[str, ContractRankEntry]] = {}
 
     # ---- reading --------------------------------------------------------------------------
 
     def ledger_for(self, session: Session, unit: UnitInfo, year: int) -> tuple[Ledger, LedgerTag]:
         tag = latest_tag(session, unit.unit_id, year)
+        return self._ledger_at(session, unit, year, tag), tag
+
+    def _ledger_at(self, session: Session, unit: UnitInfo, year: int, tag: LedgerTag) -> Ledger:
         cached = self.cache.get(unit, year, tag)
         if cached is not None:
-            return cached, tag
-        return current_ledger(session, unit, year, self.catalogue), tag
+            return cached
+        return current_ledger(session, unit, year, self.catalogue)
+
+    def _standings(self, conn: Connection, work: RankingWork, level: str, year: int) -> _LevelWork:
+        """Lock the (level, year) ranking row and return its standings, cached when current."""
+        key = (level, year)
+        known = work.get(key)
+        if known is not None:
+            return known
+        row = conn.execute(_RANKING_ROW, {"level": level, "year": year}).first()
+        tag = NO_RANKING if row is None else RankingTag(int(row.version), str(row.event_id))
+        table = self.rankings.get(level, year, tag)
+        if table is None:
+            rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
+            table = standings(RankEntry(r.unit_id, Decimal(r.index_value), bool(r.ranked)) for r in rows)
+        work[key] = _LevelWork(tag, table, table)
+        return work[key]
 
     # ---- writing --------------------------------------------------------------------------
 
     def reject(
         self, session: Session, unit_id: str, year: int, event: Event, reason: ScoringReason, detail: str
     ) -> None:
-        session.execute(
-            insert(rejections).values(
-                unit_id=unit_id,
-                year=year,
-                event_id=str(event.event_id),
-                event_type=event.type,
-                actor=_actor(event),
-                criterion_code=_event_leaf(event),
-                reason=reason.value,
-                detail=detail,
-                occurred_at=utc(event.occurred_at),
-                recorded_at=utc(self.clock()),
-            )
+        session.connection().execute(
+            _INSERT_REJECTION,
+            {
+                "unit_id": unit_id,
+                "year": year,
+                "event_id": str(event.event_id),
+                "event_type": event.type,
+                "actor": _actor(event),
+                "criterion_code": _event_leaf(event),
+                "reason": reason.value,
+                "detail": detail,
+                "occurred_at": utc(event.occurred_at),
+                "recorded_at": utc(self.clock()),
+            },
         )
 
-    def for_unit(self, session: Session, unit_id: str, year: int, event: Event) -> list[Event]:
-        unit = load_unit(session, unit_id, lock=True)
-        if unit is None:
+    def for_unit(
+        self, session: Session, unit_id: str, year: int, event: Event, work: RankingWork
+    ) -> list[Event]:
+        """Score one unit's event; its ranking change is noted in `work` (see `finish`)."""
+        conn = session.connection()
+        # One statement: the unit (row-locked), its latest ledger row and its score version.
+        state = conn.execute(_UNIT_STATE, {"unit_id": unit_id, "year": year}).mappings().first()
+        if state is None:
             self.reject(
                 session,
                 unit_id,
@@ -226,11 +334,14 @@ class ScoringHandlers:
                 f"unit {unit_id!r} is not registered",
             )
             return []
+        unit = _unit_from_row(state)
         command = to_command(event, unit_id)
         if command is None:
             return []
+        seq = state["ledger_seq"]
+        tag = NO_ROWS if seq is None else LedgerTag(int(seq), str(state["ledger_event_id"]))
         try:
-            before, _ = self.ledger_for(session, unit, year)
+            before = self._ledger_at(session, unit, year, tag)
             after = apply(before, command, event.occurred_at)
         except ScoringError as exc:
             self.reject(session, unit_id, year, event, exc.reason, str(exc))
@@ -238,38 +349,38 @@ class ScoringHandlers:
         except KeyError as exc:
             self.reject(session, unit_id, year, event, ScoringReason.UNKNOWN_CRITERIA_SET, str(exc))
             return []
-        version = self._next_score_version(session, unit_id, year)
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            insert(ledger).values(
-                unit_id=unit_id,
-                year=year,
-                event_id=str(event.event_id),
-                event_type=event.type,
-                actor=_actor(event),
-                criterion_code=command_leaf(command, before),
-                changes=leaf_changes(before, after),
-                score_version=version,
-                payload=event.model_dump(mode="json"),
-                occurred_at=utc(event.occurred_at),
-                recorded_at=utc(self.clock()),
-            )
+        numbers = figures(after)
+        # Lock the ranking row before writing the score: a concurrent writer of the same level
+        # waits here, so the standings read under this lock are the ones the score changes.
+        level = self._standings(conn, work, unit.level, year)
+        version = int(state["score_version"] or 0) + 1
+        result: CursorResult[Any] = conn.execute(
+            _INSERT_LEDGER,
+            {
+                "unit_id": unit_id,
+                "year": year,
+                "event_id": str(event.event_id),
+                "event_type": event.type,
+                "actor": _actor(event),
+                "criterion_code": command_leaf(command, before),
+                "changes": leaf_changes(before, after),
+                "score_version": version,
+                "payload": event.model_dump(mode="json"),
+                "occurred_at": utc(event.occurred_at),
+                "recorded_at": utc(self.clock()),
+            },
         )
-        seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
-        if seq is not None:
+        inserted = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        if inserted is not None:
             # If this transaction rolls back, no row carries this tag: the next lookup misses.
-            self.cache.put(unit, year, LedgerTag(int(seq), str(event.event_id)), after)
-        return self._publish_score(session, unit, year, after, version, event)
-
-    def _next_score_version(self, session: Session, unit_id: str, year: int) -> int:
-        previous = session.execute(
-            select(scores.c.version).where(scores.c.unit_id == unit_id, scores.c.year == year)
-        ).scalar_one_or_none()
-        return (previous or 0) + 1
+            self.cache.put(unit, year, LedgerTag(int(inserted), str(event.event_id)), after)
+        score = self._publish_score(conn, unit, year, numbers, version, event)
+        level.after = level.after.with_entry(RankEntry(unit_id, numbers.index, unit.ranked))
+        return [score]
 
     def _publish_score(
-        self, session: Session, unit: UnitInfo, year: int, state: Ledger, version: int, cause: Event
-    ) -> list[Event]:
-        numbers = figures(state)
+        self, conn: Connection, unit: UnitInfo, year: int, numbers: ScoreFigures, version: int, cause: Event
+    ) -> ScoreUpdated:
         score = self.events.make(
             ScoreUpdated,
             correlation_id=cause.correlation_id,
@@ -295,28 +406,30 @@ class ScoringHandlers:
             "updated_at": utc(self.clock()),
         }
         if version == 1:
-            session.execute(insert(scores).values(unit_id=unit.unit_id, year=year, **row))
+            conn.execute(_INSERT_SCORE, {"unit_id": unit.unit_id, "year": year, **row})
         else:
-            session.execute(
-                update(scores).where(scores.c.unit_id == unit.unit_id, scores.c.year == year).values(**row)
-            )
-        return [score, self._publish_ranking(session, unit.level, year, cause)]
+            conn.execute(_UPDATE_SCORE, {"key_unit": unit.unit_id, "key_year": year, **row})
+        return score
 
-    def _publish_ranking(self, session: Session, level: str, year: int, cause: Event) -> RankingUpdated:
-        # Lock the ranking row first, then read the scores: a concurrent writer of the same level
-        # waits here and then sees this transaction's committed score.
-        previous = session.execute(
-            select(rankings.c.version)
-            .where(rankings.c.level == level, rankings.c.year == year)
-            .with_for_update()
-        ).scalar_one_or_none()
-        rows = session.execute(
-            select(scores.c.unit_id, scores.c.index_value, units.c.ranked)
-            .join(units, units.c.unit_id == scores.c.unit_id)
-            .where(scores.c.level == level, scores.c.year == year)
-        ).all()
-        entries, apart = competition_ranking([(r.unit_id, Decimal(r.index_value), r.ranked) for r in rows])
-        version = (previous or 0) + 1
+    def finish(self, session: Session, work: RankingWork, cause: Event) -> list[Event]:
+        """One RankingUpdated per (level, year) whose standings changed; none for the others."""
+        out: list[Event] = []
+        for (level, year), item in sorted(work.items()):
+            if item.after is item.before:
+                # Unchanged: the standings still match the stored row (a miss is now warm).
+                self.rankings.put(level, year, item.tag, item.after)
+                continue
+            ranking = self._publish_ranking(session.connection(), level, year, item, cause)
+            self.rankings.put(level, year, RankingTag(ranking.version, str(ranking.event_id)), item.after)
+            out.append(ranking)
+        return out
+
+    def _publish_ranking(
+        self, conn: Connection, level: str, year: int, item: _LevelWork, cause: Event
+    ) -> RankingUpdated:
+        entries, apart = ranking_entries(item.after.ranking(), self._emitted.get((level, year)))
+        self._emitted[(level, year)] = {e.unit_id: e for e in (*entries, *apart)}
+        version = (item.tag.version or 0) + 1
         ranking = self.events.make(
             RankingUpdated,
             correlation_id=cause.correlation_id,
@@ -328,36 +441,39 @@ class ScoringHandlers:
         )
         row = {
             "version": version,
+            "event_id": str(ranking.event_id),
             "snapshot": ranking.model_dump(mode="json"),
             "updated_at": utc(self.clock()),
         }
-        if previous is None:
-            session.execute(insert(rankings).values(level=level, year=year, **row))
+        if item.tag.version is None:
+            conn.execute(_INSERT_RANKING, {"level": level, "year": year, **row})
         else:
-            session.execute(
-                update(rankings).where(rankings.c.level == level, rankings.c.year == year).values(**row)
-            )
+            conn.execute(_UPDATE_RANKING, {"key_level": level, "key_year": year, **row})
         return ranking
 
     # ---- the handler functions --------------------------------------------------------------
 
     def on_unit_event(self, event: UnitEvent, _: None, session: Session) -> Sequence[Event]:
-        return self.for_unit(session, event.unit_id, event.year, event)
+        work: RankingWork = {}
+        out = self.for_unit(session, event.unit_id, event.year, event, work)
+        return out + self.finish(session, work, event)
 
     def on_survey(self, event: SurveyResultsImported, _: None, session: Session) -> Sequence[Event]:
+        work: RankingWork = {}
         out: list[Event] = []
         for unit_id in sorted({r.unit_id for r in event.results}):
-            out.extend(self.for_unit(session, unit_id, event.year, event))
-        return out
+            out.extend(self.for_unit(session, unit_id, event.year, event, work))
+        return out + self.finish(session, work, event)
 
     def on_published(self, event: Published, _: None, session: Session) -> Sequence[Event]:
         unit_ids = session.execute(
             select(units.c.unit_id).where(units.c.level == event.level.value).order_by(units.c.unit_id)
         ).scalars()
+        work: RankingWork = {}
         out: list[Event] = []
         for unit_id in list(unit_ids):
-            out.extend(self.for_unit(session, unit_id, event.year, event))
-        return out
+            out.extend(self.for_unit(session, unit_id, event.year, event, work))
+        return out + self.finish(session, work, event)
 
     def on_unit(self, event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
         values = {
@@ -368,14 +484,33 @@ class ScoringHandlers:
             "ranked": event.ranked,
             "not_applicable": sorted(event.not_applicable),
         }
-        exists = load_unit(session, event.unit_id, lock=True) is not None
-        if exists:
-            session.execute(update(units).where(units.c.unit_id == event.unit_id).values(**values))
+        conn = session.connection()
+        old = load_unit(session, event.unit_id, lock=True)
+        work: RankingWork = {}
+        if old is not None and (old.level, old.ranked) != (event.level.value, event.ranked):
+            # The unit moves between levels or in or out of the ranking: its entry changes in
+            # every year it has a score. Standings are read before the unit row changes.
+            placed = conn.execute(
+                select(scores.c.year, scores.c.level, scores.c.index_value)
+                .where(scores.c.unit_id == event.unit_id)
+                .order_by(scores.c.year)
+            ).all()
+            for row in placed:
+                was = self._standings(conn, work, row.level, row.year)
+                was.after = was.after.without(event.unit_id)
+                now = self._standings(conn, work, event.level.value, row.year)
+                entry = RankEntry(event.unit_id, Decimal(row.index_value), event.ranked)
+                now.after = now.after.with_entry(entry)
+            conn.execute(
+                update(scores).where(scores.c.unit_id == event.unit_id).values(level=event.level.value)
+            )
+        if old is not None:
+            conn.execute(update(units).where(units.c.unit_id == event.unit_id).values(**values))
         else:
-            session.execute(insert(units).values(unit_id=event.unit_id, **values))
+            conn.execute(insert(units).values(unit_id=event.unit_id, **values))
         # Cached ledgers are tagged with the unit's registration too; forgetting is just tidy.
         self.cache.forget_unit(event.unit_id)
-        return []
+        return self.finish(session, work, event)
 
     def table(self) -> Mapping[type[Event], AnyHandler]:
         unit_handler: AnyHandler = Handler(apply=self.on_unit_event)
@@ -393,7 +528,13 @@ class ScoringHandlers:
 
 
 def build_handlers(
-    catalogue: CriteriaCatalogue, events: EventFactory, clock: Clock, cache: LedgerCache | None = None
+    catalogue: CriteriaCatalogue,
+    events: EventFactory,
+    clock: Clock,
+    cache: LedgerCache | None = None,
+    rankings: RankingCache | None = None,
 ) -> Mapping[type[Event], AnyHandler]:
-    """The scoring handler table; pass `cache` to observe it (tests), else a default-sized one."""
-    return ScoringHandlers(catalogue, events, clock, cache if cache is not None else LedgerCache()).table()
+    """The scoring handler table; pass the caches to observe them (tests, bench), else default ones."""
+    return ScoringHandlers(
+        catalogue, events, clock, cache if cache is not None else LedgerCache(), rankings
+    ).table()

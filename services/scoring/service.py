@@ -3,7 +3,7 @@ unit's stored ledger into a core Ledger, and the ScoreUpdated / RankingUpdated p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,8 +30,7 @@ from criteria.model import CriteriaSet, Source
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
-from services.scoring.core.ranking import RankEntry as CoreRankEntry
-from services.scoring.core.ranking import rank
+from services.scoring.core.ranking import Ranking
 from services.scoring.core.scores import score
 from services.scoring.core.tree import ScoringTree, compile_tree
 
@@ -178,16 +177,25 @@ def figures(ledger: Ledger) -> ScoreFigures:
     )
 
 
-def competition_ranking(
-    indices: Sequence[tuple[str, Decimal, bool]],
+def ranking_entries(
+    ranking: Ranking, reuse: Mapping[str, RankEntry] | None = None
 ) -> tuple[list[RankEntry], list[RankEntry]]:
-    """Highest first; equal indices share a rank (1, 2, 2, 4); not-ranked units listed apart."""
-    ranking = rank(CoreRankEntry(unit_id, index, ranked) for unit_id, index, ranked in indices)
-    entries = [RankEntry(unit_id=u.unit_id, index=u.index, rank=u.rank) for u in ranking.ranked]
-    apart = [
-        RankEntry(unit_id=u.unit_id, index=u.index or Decimal(0), rank=None)
-        for u in sorted(ranking.not_ranked, key=lambda e: e.unit_id)
-    ]
+    """A core Ranking as the contract's entries: ranked ones in order, the others apart by id.
+
+    `reuse` holds entries built for an earlier ranking of the same level: one whose rank and
+    (identical) index object still match is reused, since building 10,000 validated entries
+    costs more than ranking them and one unit's move changes only the ranks it passes.
+    """
+    known = reuse or {}
+
+    def entry(unit_id: str, index: Decimal, rank: int | None) -> RankEntry:
+        old = known.get(unit_id)
+        if old is not None and old.rank == rank and old.index is index:
+            return old
+        return RankEntry(unit_id=unit_id, index=index, rank=rank)
+
+    entries = [entry(u.unit_id, u.index, u.rank) for u in ranking.ranked]
+    apart = [entry(u.unit_id, u.index or Decimal(0), None) for u in ranking.not_ranked]  # by unit id
     return entries, apart
 
 

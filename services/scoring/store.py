@@ -74,13 +74,18 @@ scores = Table(
     Column("snapshot", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+# A ranking cache miss reloads one level's scores.
+Index("ix_scoring_scores_level_year", scores.c.level, scores.c.year)
 
+# One row per level and year: the latest RankingUpdated. `event_id` (that event's id) and `version`
+# tag the in-process standings (cache.RankingCache); a rolled-back write leaves no matching tag.
 rankings = Table(
     "scoring_rankings",
     metadata,
     Column("level", String(16), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("version", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False),
     Column("snapshot", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from contracts.vocabulary import ReasonCode
@@ -18,7 +19,13 @@ LOCAL = "127.0.0.1"
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path == "/doc.pdf":
+        if self.path == "/host":  # echoes the Host header the request arrived with
+            body = self.headers.get("Host", "").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/doc.pdf":
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()
@@ -101,3 +108,49 @@ async def test_file_urls_under_base_dir(tmp_path: Path) -> None:
     assert await fetch(f"file://{tmp_path}/docs/a.pdf", policy=policy) == BODY
     assert await _reason(f"file://{tmp_path}/docs/../secret.pdf", policy) is ReasonCode.FETCH_FORBIDDEN
     assert await _reason(f"file://{tmp_path}/docs/none.pdf", policy) is ReasonCode.FETCH_FAILED
+
+
+async def test_name_resolving_to_loopback_is_refused_unless_allowlisted(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    url = f"http://localhost:{port}/doc.pdf"
+    named = FetchPolicy(allowed_hosts=frozenset({"localhost"}), http_hosts=frozenset({"localhost"}))
+    assert await _reason(url, named) is ReasonCode.FETCH_FORBIDDEN
+    allowlisted = FetchPolicy(**{**named.__dict__, "private_hosts": frozenset({"localhost"})})
+    assert await fetch(url, policy=allowlisted) == BODY
+
+
+EOFFICE = "eoffice.example"
+PUBLIC = "93.184.216.34"
+
+
+async def test_request_goes_to_the_checked_address(server: str) -> None:
+    """The name is resolved once; the connection uses that answer, the Host header the name."""
+    port = server.rsplit(":", 1)[1]
+    answers = iter([[LOCAL], [PUBLIC]])  # a second lookup would get another address
+    lookups: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return next(answers)
+
+    policy = FetchPolicy(
+        allowed_hosts=frozenset({EOFFICE}),
+        http_hosts=frozenset({EOFFICE}),
+        private_hosts=frozenset({EOFFICE}),
+    )
+    assert await fetch(f"http://{EOFFICE}:{port}/host", policy=policy, resolve=rebinding) == (
+        f"{EOFFICE}:{port}".encode()
+    )
+    assert lookups == [EOFFICE]
+
+
+async def test_any_private_answer_is_refused() -> None:
+    async def mixed(host: str, port: int) -> list[str]:
+        return [PUBLIC, LOCAL]  # a public first answer does not excuse a loopback one
+
+    # never on the network: a wrongly allowed request would get this body instead of an error
+    offline = httpx.MockTransport(lambda request: httpx.Response(200, content=BODY))
+    policy = FetchPolicy(allowed_hosts=frozenset({EOFFICE}), http_hosts=frozenset({EOFFICE}))
+    with pytest.raises(FetchError) as caught:
+        await fetch(f"http://{EOFFICE}/doc.pdf", policy=policy, resolve=mixed, transport=offline)
+    assert caught.value.reason is ReasonCode.FETCH_FORBIDDEN

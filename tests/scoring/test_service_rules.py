@@ -108,12 +108,17 @@ async def test_score_and_ranking_versions_only_grow(scoring: Scoring) -> None:
     await scoring.self_score(NOI_VU, "1.1", "11")  # refused: above the maximum
     await scoring.self_score(TAI_CHINH, "1.2", "3")
     await scoring.verdict(NOI_VU, "1.1", uuid.uuid4())
-    await scoring.survey({NOI_VU: "15", TAI_CHINH: "14"})
-    await scoring.submit(NOI_VU)
+    survey = await scoring.survey({NOI_VU: "15", TAI_CHINH: "14"})
+    submitted = await scoring.submit(NOI_VU)
     await scoring.appraise(NOI_VU, "1.1", "9.5")
     assert scoring.score_versions(NOI_VU) == [1, 2, 3, 4, 5]
     assert scoring.score_versions(TAI_CHINH) == [1, 2]
-    assert scoring.ranking_versions() == list(range(1, 8))
+    # One RankingUpdated for the two units the survey moved; none for the submission, which
+    # changes no index: versions grow by one per ranking that actually changed.
+    assert [type(e).__name__ for e in survey.produced] == ["ScoreUpdated", "ScoreUpdated", "RankingUpdated"]
+    assert [e for e in submitted.produced if isinstance(e, RankingUpdated)] == []
+    assert scoring.ranking_versions() == [1, 2, 3, 4, 5]
+    assert scoring.ranking()["version"] == 5
     assert scoring.snapshot(NOI_VU)["version"] == 5
     assert scoring.snapshot(NOI_VU)["appraised"] == "9.5"
 
@@ -181,7 +186,9 @@ async def test_redelivery_and_publication(scoring: Scoring) -> None:
         TAI_CHINH,
         DAN_TOC,
     }
-    assert any(isinstance(e, RankingUpdated) for e in published.produced)
+    # Publication changes no index, so the ranking stands as it was: no RankingUpdated.
+    assert not any(isinstance(e, RankingUpdated) for e in published.produced)
+    assert [e["unit_id"] for e in scoring.ranking()["entries"]] == [NOI_VU, TAI_CHINH]
     late = await scoring.appraise(NOI_VU, "1.2", "7")
     assert late.produced == ()
     assert scoring.rejection_reasons()[-1] == (NOI_VU, "AppraisalRecorded", "already_published")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:39:04.641829
+Create Date: 2026-11-24 01:02:08.600772
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("snapshot", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("level", "year", name=op.f("pk_scoring_rankings")),
@@ -135,6 +136,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("unit_id", "year", name=op.f("pk_scoring_scores")),
     )
+    op.create_index("ix_scoring_scores_level_year", "scoring_scores", ["level", "year"], unique=False)
     op.create_table(
         "scoring_units",
         sa.Column("unit_id", sa.String(length=100), nullable=False),
@@ -172,6 +174,7 @@ def downgrade() -> None:
     op.drop_table("verifier_verdicts")
     op.drop_index("ix_scoring_units_council", table_name="scoring_units")
     op.drop_table("scoring_units")
+    op.drop_index("ix_scoring_scores_level_year", table_name="scoring_scores")
     op.drop_table("scoring_scores")
     op.drop_index("ix_scoring_rejections_unit_year", table_name="scoring_rejections")
     op.drop_table("scoring_rejections")

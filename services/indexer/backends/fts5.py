@@ -1,12 +1,26 @@
 """SQLite FTS5 backend: the embedded search index.
 
-Each generation is two tables: `ev_<n>` (one row per link: metadata, version, live flag) and
-`ev_fts_<n>` (FTS5, rowid = ev.rid) with the exact text (NFC) and the app-folded text in
-separate columns. FTS5's unicode61 tokenizer cannot fold đ → d, so the app folds
-(`folding.fold`) and the tokenizer runs with remove_diacritics 0 on both column groups.
+Each generation is three tables: `ev_<n>` (one row per link: metadata, version, live flag),
+`ev_body_<n>` (the document text, stored once) and `ev_fts_<n>` (FTS5, contentless, rowid =
+ev.rid) indexing the exact text (NFC), the app-folded text and the filter tokens
+(`fts5_query.meta_tokens`). FTS5's unicode61 tokenizer cannot fold đ → d, so the app folds
+(`folding.fold`) and the tokenizer runs with remove_diacritics 0 on both column groups. The
+table is contentless, so replacing or removing a row re-derives the old column values from
+`ev_<n>` and `ev_body_<n>` for FTS5's 'delete' command.
 
-Matching runs on the folded columns; a second MATCH on the exact columns marks hits whose words
-carry the query's diacritics, and those sort first ("thể" above "thế").
+The rowid is a recency key: (issued_on ordinal << 32) | sequence, undated rows at 0. FTS5
+walks a MATCH in rowid order and stops at a LIMIT, so "newest first" costs only the rows
+shown, and filters are tokens in the same MATCH: no per-row lookups of the metadata table.
+
+Relevance: matching runs on the folded columns; rows whose exact columns carry the query's
+diacritics sort first ("thể" above "thế"). When the match set is small (`rank_limit`), each
+tier is ordered by bm25 (title weighted above body), ties by link_id. For broader queries
+computing bm25 for every match is what makes a search slow (tens of thousands of rows at
+100,000 documents), so the order is tiered instead: exact before folded-only, then
+newest first (ties: most recently indexed first). Outside bm25 order (tiers, or sorting by
+date) Hit.score counts the matched words shown (title and snippet), title words weighted:
+bm25 of even one row costs as much as of all, since its IDF reads every word's whole
+doclist. A cursor remembers which of the two orders its first page used.
 
 Threads: one connection per instance, opened with check_same_thread=False and guarded by a
 lock, so the blocking methods may be called from any thread, e.g. via asyncio.to_thread()
@@ -19,11 +33,13 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, meta_tokens
 from services.indexer.cursor import decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
@@ -39,23 +55,29 @@ from services.indexer.model import (
     SortOrder,
 )
 from services.indexer.snippets import body_snippet, title_snippet
-from services.indexer.textquery import ParsedText, any_diacritics, parse_text
+from services.indexer.textquery import ParsedText, parse_text
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_S = 30.0
-# bm25 weights for (title, body, extra, title_f, body_f, extra_f): ranking uses the folded
-# columns (the MATCH runs there); a title hit counts more than a body hit.
-BM25_WEIGHTS = (0.0, 0.0, 0.0, 4.0, 1.0, 2.0)
-BULK_BATCH = 500
+# A bigger page cache keeps FTS5's segment merges and doclist reads in memory (KiB, negative).
+CACHE_KIB = -65536
+# bm25 weights for (title, body, extra, title_f, body_f, extra_f, meta): ranking uses the
+# folded columns (the MATCH runs there); a title hit counts more than a body hit.
+BM25_WEIGHTS = (0.0, 0.0, 0.0, 4.0, 1.0, 2.0, 0.0)
+# Up to this many matches every row gets a bm25 score (~4 µs each); above it, tiered order.
+RANK_LIMIT = 2_000
+# Outside bm25 order, Hit.score counts matched words, a title word as much as this many.
+TITLE_HIT_WEIGHT = 4.0
+BULK_BATCH = 2_000
 PREFIX_END = "\U0010ffff"
-# Criterion codes are digits and dots; "/" is the character after "." so [c + ".", c + "/")
-# is exactly the set of codes below c.
-SUBTREE_LOW = "."
-SUBTREE_HIGH = "/"
+SEQUENCE_BITS = 32
+SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
 CURSOR_RELEVANCE = "fts5:r"
+CURSOR_TIERS = "fts5:t"
 CURSOR_DATE = "fts5:d"
 META_CURRENT = "current_generation"
 META_NEXT = "next_generation"
+META_SEQUENCE = "sequence_"
 
 _ENTRY_COLUMNS = (
     "link_id",
@@ -80,13 +102,18 @@ _ENTRY_COLUMNS = (
 )
 _PLACEHOLDERS = ", ".join("?" * len(_ENTRY_COLUMNS))
 _E_COLUMNS = ", ".join("e." + c for c in _ENTRY_COLUMNS)
-_FTS_COLUMNS = ("title", "body", "extra", "title_f", "body_f", "extra_f")
-_EXACT_COLUMNS = "{title body extra}"
-_FOLDED_COLUMNS = "{title_f body_f extra_f}"
+_RECORD_NAMES = ["rid", *_ENTRY_COLUMNS, "body"]
+_FTS_COLUMNS = ("title", "body", "extra", "title_f", "body_f", "extra_f", "meta")
+_FTS_NAMES = ", ".join(_FTS_COLUMNS)
+_FTS_MARKS = ", ".join("?" * len(_FTS_COLUMNS))
 
 
 def _ev(gen: int) -> str:
     return f"ev_{gen}"
+
+
+def _body(gen: int) -> str:
+    return f"ev_body_{gen}"
 
 
 def _fts(gen: int) -> str:
@@ -99,20 +126,33 @@ def _extra(entry: EvidenceEntry) -> str:
     return nfc(" ".join(p for p in parts if p))
 
 
-def _match_expression(columns: str, clauses: tuple[tuple[str, ...], ...]) -> str:
-    # Tokens are letters and digits only, so quoting them cannot break the FTS5 syntax.
-    quoted = ['"' + " ".join(clause) + '"' for clause in clauses]
-    return f"{columns} : (" + " AND ".join(quoted) + ")"
+def _fts_values(entry: EvidenceEntry) -> tuple[str, ...]:
+    """The FTS columns of an entry; a pure function of it, so a delete can re-derive them."""
+    title, body, extra = nfc(entry.title), nfc(entry.text), _extra(entry)
+    meta = meta_tokens(
+        entry.unit_id, entry.level, entry.year, entry.criterion_code, entry.decision.value, entry.reasons
+    )
+    return (title, body, extra, fold(title), fold(body), fold(extra), meta)
+
+
+def _day_key(issued_on: date | None) -> int:
+    return 0 if issued_on is None else issued_on.toordinal()
 
 
 class Fts5Index:
-    """SearchIndex on SQLite FTS5; `path` is a file (WAL) or ":memory:"."""
+    """SearchIndex on SQLite FTS5; `path` is a file (WAL) or ":memory:".
 
-    def __init__(self, path: str | Path = MEMORY) -> None:
+    `rank_limit`: up to this many matches a relevance query is ordered by bm25, above it by
+    the cheap tiers (see the module docstring).
+    """
+
+    def __init__(self, path: str | Path = MEMORY, rank_limit: int = RANK_LIMIT) -> None:
         self._lock = threading.RLock()
+        self._rank_limit = rank_limit
         self._conn = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
+        self._conn.execute(f"PRAGMA cache_size={CACHE_KIB}")
         if str(path) != MEMORY:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -153,7 +193,8 @@ class Fts5Index:
     def _new_generation(self) -> int:
         gen = int(self._meta(META_NEXT) or "1")
         self._set_meta(META_NEXT, str(gen + 1))
-        ev, fts = _ev(gen), _fts(gen)
+        self._set_meta(META_SEQUENCE + str(gen), "0")
+        ev = _ev(gen)
         self._conn.execute(
             f"""CREATE TABLE {ev} (
                 rid INTEGER PRIMARY KEY, link_id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,
@@ -162,17 +203,20 @@ class Fts5Index:
                 notation TEXT, issuer TEXT, issued_on TEXT, title TEXT, signer TEXT, link TEXT,
                 verified_at TEXT)"""
         )
-        for column in ("unit_id", "year", "criterion_code", "decision", "number_key", "issued_on"):
-            self._conn.execute(f"CREATE INDEX {ev}_{column} ON {ev} ({column}) WHERE live = 1")
+        # The other filters are FTS tokens; a number prefix is a range on this index.
+        self._conn.execute(f"CREATE INDEX {ev}_number_key ON {ev} (number_key) WHERE live = 1")
+        self._conn.execute(f"CREATE TABLE {_body(gen)} (rid INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         self._conn.execute(
-            f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(_FTS_COLUMNS)}, "
+            f"CREATE VIRTUAL TABLE {_fts(gen)} USING fts5({_FTS_NAMES}, content = '', "
             "tokenize = 'unicode61 remove_diacritics 0')"
         )
         return gen
 
     def _drop_generation(self, gen: int) -> None:
         self._conn.execute(f"DROP TABLE IF EXISTS {_fts(gen)}")
+        self._conn.execute(f"DROP TABLE IF EXISTS {_body(gen)}")
         self._conn.execute(f"DROP TABLE IF EXISTS {_ev(gen)}")
+        self._conn.execute("DELETE FROM ev_meta WHERE key = ?", (META_SEQUENCE + str(gen),))
 
     def drop_abandoned_generations(self) -> int:
         """Drop generations left by a reindex that never swapped (the process died).
@@ -189,50 +233,72 @@ class Fts5Index:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _write(self, gen: int, entry: EvidenceEntry) -> bool:
-        ev, fts = _ev(gen), _fts(gen)
+    def _next_rid(self, gen: int, day: int) -> int:
+        key = META_SEQUENCE + str(gen)
+        sequence = int(self._meta(key) or "0") + 1
+        self._set_meta(key, str(sequence))
+        return (day << SEQUENCE_BITS) | (sequence & SEQUENCE_MASK)
+
+    def _stored(self, gen: int, rid: int) -> EvidenceEntry:
         row = self._conn.execute(
-            f"SELECT rid, version FROM {ev} WHERE link_id = ?", (entry.link_id,)
+            f"SELECT e.rid, {_E_COLUMNS}, b.body FROM {_ev(gen)} AS e "
+            f"JOIN {_body(gen)} AS b ON b.rid = e.rid WHERE e.rid = ?",
+            (rid,),
+        ).fetchone()
+        return _entry_from(dict(zip(_RECORD_NAMES, row, strict=True)))
+
+    def _unindex(self, gen: int, rid: int) -> None:
+        """Remove a live row from the FTS index (contentless: re-derive its column values)."""
+        values = _fts_values(self._stored(gen, rid))
+        self._conn.execute(
+            f"INSERT INTO {_fts(gen)} ({_fts(gen)}, rowid, {_FTS_NAMES}) VALUES ('delete', ?, {_FTS_MARKS})",
+            (rid, *values),
+        )
+        self._conn.execute(f"DELETE FROM {_body(gen)} WHERE rid = ?", (rid,))
+
+    def _write(self, gen: int, entry: EvidenceEntry) -> bool:
+        ev = _ev(gen)
+        row = self._conn.execute(
+            f"SELECT rid, version, live FROM {ev} WHERE link_id = ?", (entry.link_id,)
         ).fetchone()
         if row is not None and int(row[1]) >= entry.version:
             return False
-        values = _entry_row(entry)
-        if row is None:
-            cur = self._conn.execute(
-                f"INSERT INTO {ev} ({', '.join(_ENTRY_COLUMNS)}) VALUES ({_PLACEHOLDERS})",
-                values,
-            )
-            rid = cur.lastrowid
-        else:
-            rid = int(row[0])
-            assignments = ", ".join(f"{c} = ?" for c in _ENTRY_COLUMNS)
-            self._conn.execute(f"UPDATE {ev} SET {assignments} WHERE rid = ?", (*values, rid))
-            self._conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rid,))
-        title, body, extra = nfc(entry.title), nfc(entry.text), _extra(entry)
+        if row is not None:
+            # A new rid, since the recency key may change with issued_on.
+            if row[2]:
+                self._unindex(gen, int(row[0]))
+            self._conn.execute(f"DELETE FROM {ev} WHERE rid = ?", (int(row[0]),))
+        rid = self._next_rid(gen, _day_key(entry.issued_on))
         self._conn.execute(
-            f"INSERT INTO {fts} (rowid, {', '.join(_FTS_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (rid, title, body, extra, fold(title), fold(body), fold(extra)),
+            f"INSERT INTO {ev} (rid, {', '.join(_ENTRY_COLUMNS)}) VALUES (?, {_PLACEHOLDERS})",
+            (rid, *_entry_row(entry)),
+        )
+        self._conn.execute(f"INSERT INTO {_body(gen)} (rid, body) VALUES (?, ?)", (rid, entry.text))
+        self._conn.execute(
+            f"INSERT INTO {_fts(gen)} (rowid, {_FTS_NAMES}) VALUES (?, {_FTS_MARKS})",
+            (rid, *_fts_values(entry)),
         )
         return True
 
     def _tombstone(self, gen: int, link_id: str, version: int) -> bool:
         """Hide `link_id` at `version`; True when a live entry went away."""
-        ev, fts = _ev(gen), _fts(gen)
+        ev = _ev(gen)
         row = self._conn.execute(
             f"SELECT rid, version, live FROM {ev} WHERE link_id = ?", (link_id,)
         ).fetchone()
         if row is None:
+            rid = self._next_rid(gen, 0)
             self._conn.execute(
-                f"INSERT INTO {ev} (link_id, version, live) VALUES (?, ?, 0)", (link_id, version)
+                f"INSERT INTO {ev} (rid, link_id, version, live) VALUES (?, ?, ?, 0)", (rid, link_id, version)
             )
             return False
         rid, stored, live = int(row[0]), int(row[1]), bool(row[2])
         if live and version >= stored:
+            self._unindex(gen, rid)
             blanks = ", ".join(f"{c} = NULL" for c in _ENTRY_COLUMNS[3:])
             self._conn.execute(
                 f"UPDATE {ev} SET version = ?, live = 0, {blanks} WHERE rid = ?", (version, rid)
             )
-            self._conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rid,))
             return True
         if not live and version > stored:
             self._conn.execute(f"UPDATE {ev} SET version = ? WHERE rid = ?", (version, rid))
@@ -280,7 +346,8 @@ class Fts5Index:
         with self._lock, self._tx():
             for gen in [self._current(), *self._pending]:
                 self._conn.execute(f"DELETE FROM {_ev(gen)}")
-                self._conn.execute(f"DELETE FROM {_fts(gen)}")
+                self._conn.execute(f"DELETE FROM {_body(gen)}")
+                self._conn.execute(f"INSERT INTO {_fts(gen)} ({_fts(gen)}) VALUES ('delete-all')")
 
     # -- generations ------------------------------------------------------------------------
 
@@ -327,17 +394,16 @@ class Fts5Index:
         return loaded
 
     def _copy_into(self, target: int) -> int:
-        """Copy the live generation, tombstones included, re-deriving the folded columns."""
+        """Copy the live generation, tombstones included, re-deriving the FTS columns."""
         with self._lock, self._tx():
             source = self._current()
             rows = self._conn.execute(
-                f"SELECT e.rid, {_E_COLUMNS}, f.body FROM {_ev(source)} AS e "
-                f"LEFT JOIN {_fts(source)} AS f ON f.rowid = e.rid"
+                f"SELECT e.rid, {_E_COLUMNS}, b.body FROM {_ev(source)} AS e "
+                f"LEFT JOIN {_body(source)} AS b ON b.rid = e.rid"
             ).fetchall()
-            names = ["rid", *_ENTRY_COLUMNS, "body"]
             copied = 0
             for raw in rows:
-                record = dict(zip(names, raw, strict=True))
+                record = dict(zip(_RECORD_NAMES, raw, strict=True))
                 if record["live"]:
                     copied += int(self._write(target, _entry_from(record)))
                 else:
@@ -350,13 +416,13 @@ class Fts5Index:
         with self._lock:
             gen = self._current()
             row = self._conn.execute(
-                f"SELECT e.rid, {_E_COLUMNS}, f.body FROM {_ev(gen)} AS e "
-                f"JOIN {_fts(gen)} AS f ON f.rowid = e.rid WHERE e.link_id = ? AND e.live = 1",
+                f"SELECT e.rid, {_E_COLUMNS}, b.body FROM {_ev(gen)} AS e "
+                f"JOIN {_body(gen)} AS b ON b.rid = e.rid WHERE e.link_id = ? AND e.live = 1",
                 (link_id,),
             ).fetchone()
         if row is None:
             return None
-        return _entry_from(dict(zip(["rid", *_ENTRY_COLUMNS, "body"], row, strict=True)))
+        return _entry_from(dict(zip(_RECORD_NAMES, row, strict=True)))
 
     def count(self) -> int:
         with self._lock:
@@ -366,71 +432,8 @@ class Fts5Index:
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = parse_text(query.text)
         with self._lock:
-            gen = self._current()
-            plan = _Plan(gen, query, parsed)
-            rows = self._conn.execute(plan.page_sql(), plan.params).fetchall()
-            has_more = len(rows) > query.page_size
-            rows = rows[: query.page_size]
-            total, facets = self._totals(plan, query, rows)
-            hits = self._hits(gen, rows, parsed, plan)
-        next_cursor = plan.cursor_after(rows[-1]) if has_more and rows else None
-        return SearchResult(hits=hits, total=total, facets=facets, next_cursor=next_cursor)
-
-    def _totals(
-        self, plan: _Plan, query: SearchQuery, rows: list[Any]
-    ) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
-        if not query.facets:
-            row = self._conn.execute(f"SELECT count(*) {plan.from_where()}", plan.params).fetchone()
-            return int(row[0]), {}
-        grouped = self._conn.execute(
-            "SELECT e.criterion_code, e.decision, e.unit_id, max(e.unit_name), e.year, count(*) "
-            f"{plan.from_where()} "
-            "GROUP BY e.criterion_code, e.decision, e.unit_id, e.year",
-            plan.params,
-        ).fetchall()
-        counts: dict[Facet, Counter[str]] = {facet: Counter() for facet in Facet}
-        names: dict[str, str] = {}
-        total = 0
-        for criterion, decision, unit_id, unit_name, year, n in grouped:
-            total += int(n)
-            counts[Facet.CRITERION][str(criterion)] += int(n)
-            counts[Facet.DECISION][str(decision)] += int(n)
-            counts[Facet.UNIT][str(unit_id)] += int(n)
-            counts[Facet.YEAR][str(year)] += int(n)
-            names[str(unit_id)] = str(unit_name)
-        facets = {
-            facet: buckets(counts[facet], names if facet is Facet.UNIT else None) for facet in query.facets
-        }
-        return total, facets
-
-    def _hits(self, gen: int, rows: list[Any], parsed: ParsedText, plan: _Plan) -> tuple[Hit, ...]:
-        if not rows:
-            return ()
-        rids = [int(r[0]) for r in rows]
-        marks = ", ".join("?" * len(rids))
-        fetched = self._conn.execute(
-            f"SELECT e.rid, {_E_COLUMNS}, f.body FROM {_ev(gen)} AS e "
-            f"JOIN {_fts(gen)} AS f ON f.rowid = e.rid WHERE e.rid IN ({marks})",
-            rids,
-        ).fetchall()
-        by_rid = {
-            int(r[0]): _entry_from(dict(zip(["rid", *_ENTRY_COLUMNS, "body"], r, strict=True)))
-            for r in fetched
-        }
-        hits = []
-        for row in rows:
-            entry = by_rid[int(row[0])]
-            score = None if row[3] is None else -float(row[3])
-            hits.append(
-                Hit(
-                    entry=entry,
-                    title=title_snippet(entry.title, parsed),
-                    snippet=body_snippet(entry.text, parsed),
-                    score=score,
-                    exact=bool(row[2]),
-                )
-            )
-        return tuple(hits)
+            search = _Search(self._conn, self._current(), query, parsed, self._rank_limit)
+            return search.run()
 
     def close(self) -> None:
         with self._lock:
@@ -458,114 +461,263 @@ class _Transaction:
             self._conn.execute("ROLLBACK")
 
 
-class _Plan:
-    """The SQL for one query: a base selection (rid, link_id, exact, score, date key) and a page."""
+@dataclass(frozen=True)
+class _Row:
+    """One hit of a page before its entry is loaded."""
 
-    def __init__(self, gen: int, query: SearchQuery, parsed: ParsedText) -> None:
-        self.gen = gen
-        self.query = query
-        self.parsed = parsed
-        self.params: dict[str, Any] = {}
-        self.by_relevance = query.sort is SortOrder.RELEVANCE and not parsed.empty
-        self._filters = self._filter_sql()
+    rid: int
+    exact: bool
+    score: float | None
 
-    def _filter_sql(self) -> str:
-        q, p = self.query, self.params
-        clauses = ["e.live = 1"]
-        if q.unit_ids:
-            names = []
-            for i, unit in enumerate(sorted(q.unit_ids)):
-                p[f"unit{i}"] = unit
-                names.append(f":unit{i}")
-            clauses.append(f"e.unit_id IN ({', '.join(names)})")
-        if q.level is not None:
-            p["level"] = q.level
-            clauses.append("e.level = :level")
-        if q.year is not None:
-            p["year"] = q.year
-            clauses.append("e.year = :year")
-        if q.decision is not None:
-            p["decision"] = q.decision.value
-            clauses.append("e.decision = :decision")
-        if q.criterion is not None:
-            p["crit"], p["crit_lo"], p["crit_hi"] = (
-                q.criterion,
-                q.criterion + SUBTREE_LOW,
-                q.criterion + SUBTREE_HIGH,
-            )
-            clauses.append(
-                "(e.criterion_code = :crit OR (e.criterion_code >= :crit_lo AND e.criterion_code < :crit_hi))"
-            )
-        if q.reason is not None:
-            p["reason"] = q.reason
-            clauses.append("EXISTS (SELECT 1 FROM json_each(e.reasons) WHERE json_each.value = :reason)")
-        if q.number_prefix:
-            prefix = fold(q.number_prefix.strip())
-            p["num_lo"], p["num_hi"] = prefix, prefix + PREFIX_END
-            clauses.append("e.number_key >= :num_lo AND e.number_key < :num_hi")
-        return " AND ".join(clauses)
 
-    def from_where(self) -> str:
-        """FROM … WHERE … selecting the matching live rows as `e` (and the FTS table)."""
-        ev = _ev(self.gen)
-        if self.parsed.empty:
-            return f"FROM {ev} AS e WHERE {self._filters}"
-        fts = _fts(self.gen)
-        self.params["folded_q"] = _match_expression(_FOLDED_COLUMNS, self.parsed.folded)
+class _Search:
+    """One query against one generation: total and facets, then the page in the chosen order."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, gen: int, query: SearchQuery, parsed: ParsedText, rank_limit: int
+    ) -> None:
+        self.conn, self.gen, self.query, self.parsed = conn, gen, query, parsed
+        self.rank_limit = rank_limit
+        self.plan: MatchPlan = match_plan(query, parsed)
+        self.fts, self.ev = _fts(gen), _ev(gen)
+        self.numbers: tuple[str, str] | None = None
+        if query.number_prefix:
+            prefix = fold(query.number_prefix.strip())
+            self.numbers = (prefix, prefix + PREFIX_END)
+        self.offset = (query.page - 1) * query.page_size if query.page is not None else 0
+        self.need = query.page_size + 1
+
+    # -- building blocks --------------------------------------------------------------------
+
+    def _number_sql(self, column: str) -> str:
+        """Restrict `column` (a rid) to the number-prefix range, or nothing."""
+        if self.numbers is None:
+            return ""
         return (
-            f"FROM {fts} JOIN {ev} AS e ON e.rid = {fts}.rowid "
-            f"WHERE {fts} MATCH :folded_q AND {self._filters}"
+            f" AND {column} IN (SELECT rid FROM {self.ev} WHERE live = 1 "
+            "AND number_key >= :num_lo AND number_key < :num_hi)"
         )
 
-    def base_sql(self) -> str:
-        """The ranked selection: rid, link_id, exact (0/1), score (bm25, lower is better), date key."""
-        from_where = self.from_where()
-        if self.parsed.empty:
-            return (
-                "SELECT e.rid AS rid, e.link_id AS link_id, 0 AS exact, NULL AS score, "
-                f"coalesce(e.issued_on, '') AS d {from_where}"
-            )
-        fts = _fts(self.gen)
-        exact = "0"
-        if any_diacritics(self.parsed):
-            self.params["exact_q"] = _match_expression(_EXACT_COLUMNS, self.parsed.exact)
-            exact = f"(e.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :exact_q))"
-        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-        return (
-            f"SELECT e.rid AS rid, e.link_id AS link_id, {exact} AS exact, bm25({fts}, {weights}) AS score, "
-            f"coalesce(e.issued_on, '') AS d {from_where}"
-        )
+    def _params(self, **extra: Any) -> dict[str, Any]:
+        params: dict[str, Any] = dict(extra)
+        if self.numbers is not None:
+            params["num_lo"], params["num_hi"] = self.numbers
+        return params
 
-    def page_sql(self) -> str:
-        base = self.base_sql()
-        q, p = self.query, self.params
-        keyset = ""
-        if self.by_relevance:
-            order = "exact DESC, score ASC, link_id ASC"
-            if q.cursor is not None:
-                exact, score, link_id = decode_cursor(q.cursor, CURSOR_RELEVANCE)
-                p["c_exact"], p["c_score"], p["c_link"] = int(exact), float(score), str(link_id)
-                keyset = (
-                    "WHERE exact < :c_exact OR (exact = :c_exact AND "
-                    "(score > :c_score OR (score = :c_score AND link_id > :c_link)))"
-                )
+    def _newest(self, expression: str | None, after: int | None, limit: int, offset: int) -> list[int]:
+        """Rids matching `expression` (all live rows when None), newest first, after a cursor."""
+        params = self._params(limit=limit, offset=offset)
+        before = ""
+        if after is not None:
+            params["after"] = after
+            before = " AND {rid} < :after"
+        if expression is None:
+            sql = (
+                f"SELECT rid FROM {self.ev} WHERE live = 1"
+                + (" AND number_key >= :num_lo AND number_key < :num_hi" if self.numbers else "")
+                + before.format(rid="rid")
+                + " ORDER BY rid DESC LIMIT :limit OFFSET :offset"
+            )
         else:
-            order = "d DESC, link_id ASC"
-            if q.cursor is not None:
-                day, link_id = decode_cursor(q.cursor, CURSOR_DATE)
-                p["c_day"], p["c_link"] = str(day), str(link_id)
-                keyset = "WHERE d < :c_day OR (d = :c_day AND link_id > :c_link)"
-        p["limit"] = q.page_size + 1
-        p["offset"] = (q.page - 1) * q.page_size if q.page is not None else 0
-        return (
-            f"SELECT rid, link_id, exact, score, d FROM ({base}) {keyset} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
-        )
+            params["q"] = expression
+            sql = (
+                f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH :q"
+                + self._number_sql("rowid")
+                + before.format(rid="rowid")
+                + " ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+            )
+        return [int(r[0]) for r in self.conn.execute(sql, params)]
 
-    def cursor_after(self, row: Any) -> str:
-        if self.by_relevance:
-            return encode_cursor(CURSOR_RELEVANCE, [int(row[2]), float(row[3]), str(row[1])])
-        return encode_cursor(CURSOR_DATE, [str(row[4]), str(row[1])])
+    def _count(self, expression: str | None, after: int | None = None) -> int:
+        params = self._params()
+        before = ""
+        if after is not None:
+            params["after"] = after
+            before = " AND rowid < :after"
+        if expression is None:
+            sql = f"SELECT count(*) FROM {self.ev} WHERE live = 1" + self._number_sql("rid")
+        else:
+            params["q"] = expression
+            sql = (
+                f"SELECT count(*) FROM {self.fts} WHERE {self.fts} MATCH :q"
+                + self._number_sql("rowid")
+                + before
+            )
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def _totals(self) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
+        if not self.query.facets:
+            return self._count(self.plan.base), {}
+        columns = "e.criterion_code, e.decision, e.unit_id, max(e.unit_name), e.year, count(*)"
+        group = " GROUP BY e.criterion_code, e.decision, e.unit_id, e.year"
+        params = self._params()
+        if self.plan.base is None:
+            sql = f"SELECT {columns} FROM {self.ev} AS e WHERE e.live = 1" + self._number_sql("e.rid") + group
+        else:
+            params["q"] = self.plan.base
+            sql = (
+                f"SELECT {columns} FROM {self.fts} CROSS JOIN {self.ev} AS e ON e.rid = {self.fts}.rowid "
+                f"WHERE {self.fts} MATCH :q" + self._number_sql(f"{self.fts}.rowid") + group
+            )
+        counts: dict[Facet, Counter[str]] = {facet: Counter() for facet in Facet}
+        names: dict[str, str] = {}
+        total = 0
+        for criterion, decision, unit_id, unit_name, year, n in self.conn.execute(sql, params):
+            total += int(n)
+            counts[Facet.CRITERION][str(criterion)] += int(n)
+            counts[Facet.DECISION][str(decision)] += int(n)
+            counts[Facet.UNIT][str(unit_id)] += int(n)
+            counts[Facet.YEAR][str(year)] += int(n)
+            names[str(unit_id)] = str(unit_name)
+        facets = {
+            facet: buckets(counts[facet], names if facet is Facet.UNIT else None)
+            for facet in self.query.facets
+        }
+        return total, facets
+
+    def _exact(self, rids: Sequence[int]) -> set[int]:
+        """Which of the given matching rows carry the query's diacritics (a rowid range scan)."""
+        with_exact = self.plan.with_exact()
+        if with_exact is None or not rids:
+            return set()
+        found = self.conn.execute(
+            f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ? AND rowid >= ? AND rowid <= ?",
+            (with_exact, min(rids), max(rids)),
+        )
+        return {int(r[0]) for r in found} & set(rids)
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def _by_date(self) -> tuple[list[_Row], str | None]:
+        after = None
+        if self.query.cursor is not None:
+            (after,) = decode_cursor(self.query.cursor, CURSOR_DATE)
+            after = int(after)
+        rids = self._newest(self.plan.base, after, self.need, self.offset)
+        exact = self._exact(rids[: self.query.page_size])
+        rows = [_Row(rid, rid in exact, None) for rid in rids]
+        more = len(rows) > self.query.page_size
+        rows = rows[: self.query.page_size]
+        cursor = encode_cursor(CURSOR_DATE, [rows[-1].rid]) if more and rows else None
+        return rows, cursor
+
+    def _by_bm25(self, key: list[Any] | None) -> tuple[list[_Row], str | None]:
+        """Every match scored; order exact first, bm25, link_id (the keyset of the cursor)."""
+        assert self.plan.base is not None
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        scored = self.conn.execute(
+            f"SELECT {self.fts}.rowid, bm25({self.fts}, {weights}), e.link_id FROM {self.fts} "
+            f"CROSS JOIN {self.ev} AS e ON e.rid = {self.fts}.rowid WHERE {self.fts} MATCH :q"
+            + self._number_sql(f"{self.fts}.rowid"),
+            self._params(q=self.plan.base),
+        ).fetchall()
+        exact: set[int] = set()
+        with_exact = self.plan.with_exact()
+        if with_exact is not None:
+            exact = {
+                int(r[0])
+                for r in self.conn.execute(
+                    f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH :q" + self._number_sql("rowid"),
+                    self._params(q=with_exact),
+                )
+            }
+        ordered = sorted(
+            (
+                (0 if int(rid) in exact else 1, float(score), str(link), int(rid))
+                for rid, score, link in scored
+            )
+        )
+        if key is not None:
+            start = (1 - int(key[0]), float(key[1]), str(key[2]))
+            ordered = [o for o in ordered if o[:3] > start]
+        window = ordered[self.offset : self.offset + self.need]
+        rows = [_Row(rid, tier == 0, -score) for tier, score, _, rid in window]
+        more = len(rows) > self.query.page_size
+        rows = rows[: self.query.page_size]
+        last = window[len(rows) - 1] if rows else None
+        cursor = None
+        if more and last is not None:
+            cursor = encode_cursor(CURSOR_RELEVANCE, [1 - last[0], last[1], last[2]])
+        return rows, cursor
+
+    def _by_tiers(self, key: list[Any] | None) -> tuple[list[_Row], str | None]:
+        """Walk the tiers in order, each newest first; the cursor is (tier, last rid)."""
+        tiers = self.plan.tiers()
+        start, after = (0, None) if key is None else (int(key[0]), int(key[1]))
+        skip = self.offset
+        found: list[tuple[int, int]] = []
+        for index in range(start, len(tiers)):
+            tier: Tier = tiers[index]
+            bound = after if index == start else None
+            if skip:
+                size = self._count(tier.expression, bound)
+                if size <= skip:
+                    skip -= size
+                    continue
+            rids = self._newest(tier.expression, bound, self.need - len(found), skip)
+            skip = 0
+            found += [(index, rid) for rid in rids]
+            if len(found) >= self.need:
+                break
+        more = len(found) > self.query.page_size
+        found = found[: self.query.page_size]
+        rows = [_Row(rid, tiers[i].exact, None) for i, rid in found]
+        cursor = encode_cursor(CURSOR_TIERS, [found[-1][0], found[-1][1]]) if more and found else None
+        return rows, cursor
+
+    def _relevance_key(self) -> tuple[str | None, list[Any] | None]:
+        """Which relevance order a cursor continues (None: the first page decides)."""
+        if self.query.cursor is None:
+            return None, None
+        try:
+            return CURSOR_TIERS, decode_cursor(self.query.cursor, CURSOR_TIERS)
+        except IndexerError:
+            return CURSOR_RELEVANCE, decode_cursor(self.query.cursor, CURSOR_RELEVANCE)
+
+    # -- entry point ------------------------------------------------------------------------
+
+    def run(self) -> SearchResult:
+        by_relevance = self.query.sort is SortOrder.RELEVANCE and not self.parsed.empty
+        tag, key = self._relevance_key() if by_relevance else (None, None)
+        total, facets = self._totals()
+        if not by_relevance:
+            rows, cursor = self._by_date()
+        else:
+            if tag is None:
+                tag = CURSOR_RELEVANCE if total <= self.rank_limit else CURSOR_TIERS
+            rows, cursor = self._by_bm25(key) if tag == CURSOR_RELEVANCE else self._by_tiers(key)
+        return SearchResult(hits=self._hits(rows), total=total, facets=facets, next_cursor=cursor)
+
+    def _hits(self, rows: list[_Row]) -> tuple[Hit, ...]:
+        if not rows:
+            return ()
+        rids = [r.rid for r in rows]
+        marks = ", ".join("?" * len(rids))
+        fetched = self.conn.execute(
+            f"SELECT e.rid, {_E_COLUMNS}, b.body FROM {self.ev} AS e "
+            f"JOIN {_body(self.gen)} AS b ON b.rid = e.rid WHERE e.rid IN ({marks})",
+            rids,
+        ).fetchall()
+        by_rid = {int(r[0]): _entry_from(dict(zip(_RECORD_NAMES, r, strict=True))) for r in fetched}
+        hits = []
+        for row in rows:
+            entry = by_rid[row.rid]
+            title = title_snippet(entry.title, self.parsed)
+            snippet = body_snippet(entry.text, self.parsed)
+            score = row.score
+            if score is None and not self.parsed.empty:
+                # bm25 of a few rows costs as much as of all (its IDF reads every doclist).
+                score = TITLE_HIT_WEIGHT * len(title.spans) + len(snippet.spans)
+            hits.append(
+                Hit(
+                    entry=entry,
+                    title=title,
+                    snippet=snippet,
+                    score=score,
+                    exact=row.exact,
+                )
+            )
+        return tuple(hits)
 
 
 def _entry_row(entry: EvidenceEntry) -> tuple[Any, ...]:

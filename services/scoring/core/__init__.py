@@ -18,10 +18,12 @@ from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, 
 from services.scoring.core.ranking import RankedUnit, RankEntry, Ranking, rank, rank_scores
 from services.scoring.core.replay import ReplayResult, UnitEvent, UnitKey, apply_event, replay, setup_table
 from services.scoring.core.scores import NodeScore, UnitScore, display, ratio_index, score
+from services.scoring.core.standings import EMPTY_STANDINGS, Standings, standings
 from services.scoring.core.totals import Sums, apply_leaf_change
 from services.scoring.core.tree import ROOT, ScoringTree, compile_tree
 
 __all__ = [
+    "EMPTY_STANDINGS",
     "ROOT",
     "SEED_003_DEADLINES",
     "VIETNAM_TZ",
@@ -42,6 +44,7 @@ __all__ = [
     "ScoringReason",
     "ScoringTree",
     "SelfScoreEntered",
+    "Standings",
     "Submitted",
     "Sums",
     "SupplementRequested",
@@ -65,5 +68,6 @@ __all__ = [
     "replay",
     "score",
     "setup_table",
+    "standings",
     "unit_setup",
 ]
