@@ -120,11 +120,16 @@ class ServiceRuntime:
         handler = self.handlers.get(type(event))
         if handler is None:
             return Outcome(Status.IGNORED, event, reason="NOT_CONSUMED", detail=event.type)
-        with self.sessions() as session:
-            if self._seen(session, event):
-                return Outcome(Status.DUPLICATE, event)
         try:
-            prepared = await handler.prepare(event) if handler.prepare is not None else None
+            if handler.prepare is not None:
+                # Slow I/O is worth skipping for a redelivery; handlers without it check once,
+                # inside the transaction, where the answer is authoritative.
+                with self.sessions() as session:
+                    if self._seen(session, event):
+                        return Outcome(Status.DUPLICATE, event)
+                prepared = await handler.prepare(event)
+            else:
+                prepared = None
             with self.sessions() as session, session.begin():
                 if self._seen(session, event):
                     return Outcome(Status.DUPLICATE, event)
@@ -138,15 +143,19 @@ class ServiceRuntime:
                         processed_at=now,
                     )
                 )
-                for out in produced:
+                if produced:
                     session.execute(
-                        insert(outbox).values(
-                            event_id=str(out.event_id),
-                            producer=self.consumer,
-                            routing_key=routing_key_of(out),
-                            body=serialise(out).decode("utf-8"),
-                            created_at=now,
-                        )
+                        insert(outbox),
+                        [
+                            {
+                                "event_id": str(out.event_id),
+                                "producer": self.consumer,
+                                "routing_key": routing_key_of(out),
+                                "body": serialise(out).decode("utf-8"),
+                                "created_at": now,
+                            }
+                            for out in produced
+                        ],
                     )
         except Exception as exc:  # any failure rolls back; the bus decides retry or dead-letter
             log.exception("%s failed on %s", self.consumer, event.envelope_summary())
