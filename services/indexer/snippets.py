@@ -9,8 +9,9 @@ mark the original letters.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from services.indexer.folding import TOKEN_RE, fold, nfc
+from services.indexer.folding import fold, nfc
 from services.indexer.model import Snippet
 from services.indexer.textquery import ParsedText
 
@@ -19,24 +20,32 @@ SNIPPET_CHARS = 240
 LEAD_CHARS = 60
 ELLIPSIS = "…"
 _SPACE_RE = re.compile(r"\s+")
+_PATTERN_CACHE_SIZE = 1024
+# Token edges matching folding.TOKEN_RE ([^\W_]+): no letter or digit just outside the match.
+_TOKEN_START = r"(?<![^\W_])"
+_TOKEN_END = r"(?![^\W_])"
+_BETWEEN_TOKENS = r"[\W_]+"
 
 
 def match_spans(text: str, parsed: ParsedText) -> tuple[tuple[int, int], ...]:
     """Spans of `text` (NFC) whose folded words equal a query term or a run of phrase words."""
     if parsed.empty:
         return ()
-    words = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(fold(text))]
-    folded_words = [w for _, _, w in words]
+    folded = fold(text)
     spans: set[tuple[int, int]] = set()
     for clause in parsed.folded:
-        n = len(clause)
-        for i in range(len(words) - n + 1):
-            if tuple(folded_words[i : i + n]) == clause:
-                if n == 1:
-                    spans.add((words[i][0], words[i][1]))
-                else:
-                    spans.update((words[j][0], words[j][1]) for j in range(i, i + n))
+        if not clause:
+            continue
+        for match in _clause_pattern(clause).finditer(folded):
+            spans.update(match.span(group) for group in range(1, len(clause) + 1))
     return tuple(sorted(spans))
+
+
+@lru_cache(maxsize=_PATTERN_CACHE_SIZE)
+def _clause_pattern(clause: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole tokens in sequence, as TOKEN_RE splits them: letters/digits between non-letters."""
+    words = _BETWEEN_TOKENS.join(f"({re.escape(word)})" for word in clause)
+    return re.compile(_TOKEN_START + words + _TOKEN_END)
 
 
 def title_snippet(title: str, parsed: ParsedText) -> Snippet:
