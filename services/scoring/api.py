@@ -24,6 +24,7 @@ from services.indexer.errors import IndexerError
 from services.indexer.model import MAX_PAGE_SIZE, Decision, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex
 from services.scoring.access import ApiKey, KeyRing, Role
+from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
 from services.scoring.errors import (
     AccessError,
     AccessReason,
@@ -194,6 +195,20 @@ def build_router() -> APIRouter:
         """The unit's criteria tree with sums, leaf inputs, component indices and the index."""
         view, _ = unit_score_view(db, unit_for(key, db, unit_id), year, ctx.catalogue)
         return view
+
+    @router.get(
+        "/criteria/{code}/units/{year}",
+        response_model=CriterionAcrossUnitsView,
+        tags=["evidence"],
+    )
+    def criterion_across_units(
+        code: str, year: int, key: Key, db: Db, ctx: Ctx, level: Level | None = None
+    ) -> CriterionAcrossUnitsView:
+        """The appraiser's view of criterion X (its whole subtree) across the units the key may
+        read: each unit's self-assessed points, its evidence with verdicts, and the units with
+        no evidence for X."""
+        units = [u for u in readable(key, db) if level is None or u.level == level.value]
+        return criterion_view(db, units, code, year, ctx.catalogue)
 
     @router.get(
         "/units/{unit_id}/ledger/{year}",

@@ -185,3 +185,37 @@ def test_reindex_rebuilds_the_search_index_from_stored_verdicts(demo: dict[str, 
     rejected = fresh.search(SearchQuery(text="", decision=Decision.REJECTED, year=2024))
     assert rejected.total == 4
     fresh.close()
+
+
+def test_appraiser_view_shows_criterion_across_units_with_gaps(demo: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from kiemchung.api import create_app
+    from kiemchung.settings import Settings
+    from services.scoring.access import ApiKey, KeyRing, Role, hash_key
+
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    keys = KeyRing.of([ApiKey("hội đồng tỉnh", hash_key("hd-secret"), Role.APPRAISER, "hdtd-tinh")])
+    app = create_app(
+        Settings(),
+        sessions=session_factory(engine),
+        search_index=None,
+        keys=keys,
+        clock=lambda: datetime.now(UTC),
+    )
+    with TestClient(app) as client:
+        response = client.get("/criteria/1.3/units/2024", headers={"X-API-Key": "hd-secret"})
+    assert response.status_code == 200
+    view = response.json()
+    by_unit = {u["unit_id"]: u for u in view["units"]}
+    assert {k: by_unit[k]["self_assessed"]["display"] for k in by_unit} == {
+        "so-noi-vu": "12.00",
+        "so-tai-chinh": "11.00",
+        "so-tu-phap": "12.00",
+        "so-y-te": "10.00",
+    }
+    assert [(e["number"], e["decision"]) for e in by_unit["so-noi-vu"]["evidence"]] == [
+        ("15a/KH-SNV", "rejected")
+    ]
+    assert by_unit["so-tu-phap"]["evidence"][0]["reasons"][0] == "MODIFIED_AFTER_SIGNING"
+    assert sorted(view["without_evidence"]) == ["so-tai-chinh", "so-y-te"]
