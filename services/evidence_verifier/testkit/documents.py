@@ -256,6 +256,8 @@ class SignOptions:
     tsa: Signer | None = None  # with a TSA: an RFC 3161 timestamp at `timestamp_time`
     timestamp_time: datetime | None = None  # defaults to signing_time
     md_algorithm: str = "sha256"
+    # adbe.pkcs7.detached (most e-office systems) or ETSI.CAdES.detached (PAdES baseline)
+    pades: bool = False
     reason: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -282,7 +284,9 @@ def sign_pdf(pdf: bytes, signer: Signer, options: SignOptions) -> bytes:
     meta = signers.PdfSignatureMetadata(
         field_name=options.field_name,
         md_algorithm=options.md_algorithm,
-        subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
+        subfilter=(
+            fields.SigSeedSubFilter.PADES if options.pades else fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED
+        ),
         reason=options.reason,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
