@@ -74,7 +74,11 @@ SEQUENCE_BITS = 32
 SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
 CURSOR_RELEVANCE = "fts5:r"
 CURSOR_TIERS = "fts5:t"
+CURSOR_TITLE = "fts5:h"
 CURSOR_DATE = "fts5:d"
+# A row's facet values packed into one integer of `ev_fx_<n>`: each value is numbered per facet
+# in `ev_fv_<n>` and takes this many bits (60 in all, below SQLite's signed 64-bit limit).
+FACET_BITS = ((Facet.UNIT, 24), (Facet.CRITERION, 16), (Facet.DECISION, 4), (Facet.YEAR, 16))
 META_CURRENT = "current_generation"
 META_NEXT = "next_generation"
 META_SEQUENCE = "sequence_"
@@ -118,6 +122,36 @@ def _body(gen: int) -> str:
 
 def _fts(gen: int) -> str:
     return f"ev_fts_{gen}"
+
+
+def _fx(gen: int) -> str:
+    return f"ev_fx_{gen}"
+
+
+def _fv(gen: int) -> str:
+    return f"ev_fv_{gen}"
+
+
+def _facet_shifts() -> dict[Facet, tuple[int, int]]:
+    """Each facet's (shift, mask) in the packed key."""
+    out: dict[Facet, tuple[int, int]] = {}
+    shift = 0
+    for facet, bits in FACET_BITS:
+        out[facet] = (shift, (1 << bits) - 1)
+        shift += bits
+    return out
+
+
+_FACET_SHIFTS = _facet_shifts()
+
+
+def _facet_values(entry: EvidenceEntry) -> dict[Facet, str]:
+    return {
+        Facet.UNIT: entry.unit_id,
+        Facet.CRITERION: entry.criterion_code,
+        Facet.DECISION: entry.decision.value,
+        Facet.YEAR: str(entry.year),
+    }
 
 
 def _extra(entry: EvidenceEntry) -> str:
@@ -210,10 +244,19 @@ class Fts5Index:
             f"CREATE VIRTUAL TABLE {_fts(gen)} USING fts5({_FTS_NAMES}, content = '', "
             "tokenize = 'unicode61 remove_diacritics 0')"
         )
+        # Facet counts read one small integer per match from here instead of the wide ev rows
+        # (see FACET_BITS); `ev_fv` numbers each facet value and keeps a unit's latest name.
+        self._conn.execute(f"CREATE TABLE {_fx(gen)} (rid INTEGER PRIMARY KEY, packed INTEGER NOT NULL)")
+        self._conn.execute(
+            f"CREATE TABLE {_fv(gen)} (facet TEXT NOT NULL, value TEXT NOT NULL, number INTEGER NOT NULL, "
+            "label TEXT, PRIMARY KEY (facet, value)) WITHOUT ROWID"
+        )
         return gen
 
     def _drop_generation(self, gen: int) -> None:
         self._conn.execute(f"DROP TABLE IF EXISTS {_fts(gen)}")
+        self._conn.execute(f"DROP TABLE IF EXISTS {_fx(gen)}")
+        self._conn.execute(f"DROP TABLE IF EXISTS {_fv(gen)}")
         self._conn.execute(f"DROP TABLE IF EXISTS {_body(gen)}")
         self._conn.execute(f"DROP TABLE IF EXISTS {_ev(gen)}")
         self._conn.execute("DELETE FROM ev_meta WHERE key = ?", (META_SEQUENCE + str(gen),))
@@ -255,6 +298,38 @@ class Fts5Index:
             (rid, *values),
         )
         self._conn.execute(f"DELETE FROM {_body(gen)} WHERE rid = ?", (rid,))
+        self._conn.execute(f"DELETE FROM {_fx(gen)} WHERE rid = ?", (rid,))
+
+    def _facet_number(self, gen: int, facet: Facet, value: str, label: str | None) -> int:
+        """The value's number within its facet, assigned on first sight (never reused)."""
+        fv = _fv(gen)
+        row = self._conn.execute(
+            f"SELECT number, label FROM {fv} WHERE facet = ? AND value = ?", (facet.value, value)
+        ).fetchone()
+        if row is not None:
+            if label is not None and row[1] != label:
+                self._conn.execute(
+                    f"UPDATE {fv} SET label = ? WHERE facet = ? AND value = ?", (label, facet.value, value)
+                )
+            return int(row[0])
+        (last,) = self._conn.execute(
+            f"SELECT coalesce(max(number), 0) FROM {fv} WHERE facet = ?", (facet.value,)
+        ).fetchone()
+        number = int(last) + 1
+        if number > _FACET_SHIFTS[facet][1]:
+            raise IndexerError(IndexerErrorCode.INVALID_ENTRY, f"too many distinct {facet.value} values")
+        self._conn.execute(
+            f"INSERT INTO {fv} (facet, value, number, label) VALUES (?, ?, ?, ?)",
+            (facet.value, value, number, label),
+        )
+        return number
+
+    def _packed_facets(self, gen: int, entry: EvidenceEntry) -> int:
+        packed = 0
+        for facet, value in _facet_values(entry).items():
+            label = entry.unit_name if facet is Facet.UNIT else None
+            packed |= self._facet_number(gen, facet, value, label) << _FACET_SHIFTS[facet][0]
+        return packed
 
     def _write(self, gen: int, entry: EvidenceEntry) -> bool:
         ev = _ev(gen)
@@ -277,6 +352,9 @@ class Fts5Index:
         self._conn.execute(
             f"INSERT INTO {_fts(gen)} (rowid, {_FTS_NAMES}) VALUES (?, {_FTS_MARKS})",
             (rid, *_fts_values(entry)),
+        )
+        self._conn.execute(
+            f"INSERT INTO {_fx(gen)} (rid, packed) VALUES (?, ?)", (rid, self._packed_facets(gen, entry))
         )
         return True
 
@@ -347,6 +425,8 @@ class Fts5Index:
             for gen in [self._current(), *self._pending]:
                 self._conn.execute(f"DELETE FROM {_ev(gen)}")
                 self._conn.execute(f"DELETE FROM {_body(gen)}")
+                self._conn.execute(f"DELETE FROM {_fx(gen)}")
+                self._conn.execute(f"DELETE FROM {_fv(gen)}")
                 self._conn.execute(f"INSERT INTO {_fts(gen)} ({_fts(gen)}) VALUES ('delete-all')")
 
     # -- generations ------------------------------------------------------------------------

@@ -86,10 +86,14 @@ class Tier:
 
 @dataclass(frozen=True)
 class MatchPlan:
-    """`base` selects every matching row; None when the query has neither text nor filters."""
+    """`base` selects every matching row; None when the query has neither text nor filters.
+
+    `filtered`: `base` carries metadata filter tokens (bm25 would read their whole doclists).
+    """
 
     base: str | None
     exact: str | None
+    filtered: bool = False
 
     def tiers(self) -> tuple[Tier, ...]:
         """Exact before folded-only; every matching row is in exactly one tier.
@@ -115,8 +119,9 @@ class MatchPlan:
 
 def match_plan(query: SearchQuery, parsed: ParsedText) -> MatchPlan:
     parts = filter_expressions(query)
+    filtered = bool(parts)
     if parsed.empty:
-        return MatchPlan(base=_all(parts) if parts else None, exact=None)
+        return MatchPlan(base=_all(parts) if parts else None, exact=None, filtered=filtered)
     base = _all([clauses_expression(FOLDED_COLUMNS, parsed.folded), *parts])
     exact = clauses_expression(EXACT_COLUMNS, parsed.exact) if any_diacritics(parsed) else None
-    return MatchPlan(base=base, exact=exact)
+    return MatchPlan(base=base, exact=exact, filtered=filtered)
