@@ -38,7 +38,11 @@ def build_search_index(settings: Settings) -> SearchIndex:
 
         if not settings.opensearch_url:
             raise ValueError("KIEMCHUNG_OPENSEARCH_URL is required with the opensearch search backend")
-        return OpenSearchIndex(OpenSearch(settings.opensearch_url), alias=settings.opensearch_index)
+        return OpenSearchIndex(
+            OpenSearch(settings.opensearch_url),
+            alias=settings.opensearch_index,
+            refresh=settings.opensearch_refresh,
+        )
     from services.indexer.backends.fts5 import Fts5Index
 
     path = settings.resolved_search_path()

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     search_sqlite_path: Path | None = None
     opensearch_url: str | None = None
     opensearch_index: str = "kiemchung-evidence"
+    opensearch_refresh: bool = Field(
+        default=False, description="Make each write searchable at once (tests, small provinces)"
+    )
     trust_dirs: list[Path] = Field(default_factory=list)
     allow_legacy_sha1: bool = True
     fetch_allowed_hosts: list[str] = Field(default_factory=list)
