@@ -9,6 +9,7 @@ after the commit changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ class ServiceRuntime:
         self.handlers = dict(handlers)
         self.sessions = sessions
         self.clock = clock
+        # The relay after a message and the periodic catch-up must not publish a row twice.
+        self._relaying = asyncio.Lock()
 
     @property
     def consumer(self) -> str:
@@ -164,6 +167,10 @@ class ServiceRuntime:
 
     async def relay(self, publisher: Publisher, batch: int = 500) -> int:
         """Publish committed outbox rows in order; mark each once the broker confirmed it."""
+        async with self._relaying:
+            return await self._relay(publisher, batch)
+
+    async def _relay(self, publisher: Publisher, batch: int) -> int:
         sent = 0
         while True:
             with self.sessions() as session:
