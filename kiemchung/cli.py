@@ -71,6 +71,7 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
+    from kiemchung.ingress.cli import register as register_ingress
     from services.evidence_verifier.cli import register as register_verify
     from services.indexer.cli import register as register_search
     from services.scoring.cli import register as register_scoring
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_search(sub)
     register_criteria(sub)
     register_scoring(sub)
+    register_ingress(sub)
     return parser
 
 

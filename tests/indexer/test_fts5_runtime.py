@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from services.indexer.backends.fts5 import Fts5Index
-from services.indexer.model import SearchQuery
+from services.indexer.model import Facet, SearchQuery
 from tests.indexer.corpus import DOCUMENTS, giao_ban
 
 
@@ -56,3 +56,19 @@ async def test_concurrent_use_from_asyncio_threads(tmp_path: Path) -> None:
     redelivered = await asyncio.gather(*(asyncio.to_thread(index.upsert, replace(n)) for n in notices))
     assert not any(redelivered)
     index.close()
+
+
+def test_a_file_without_facet_tables_gets_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "search.db"
+    first = Fts5Index(path)
+    first.bulk_upsert(DOCUMENTS)
+    query = SearchQuery(text="ke hoach", facets=frozenset(Facet))
+    before = first.search(query).facets
+    first._conn.execute("DROP TABLE ev_fx_1")  # as written before facets had their own tables
+    first._conn.execute("DROP TABLE ev_fv_1")
+    first.close()
+    again = Fts5Index(path)
+    assert again.search(query).facets == before
+    assert again.upsert(giao_ban(1)[0])
+    assert again.search(SearchQuery(facets=frozenset({Facet.UNIT}))).total == len(DOCUMENTS) + 1
+    again.close()

@@ -1,9 +1,11 @@
 """SQLite FTS5 backend: the embedded search index.
 
-Each generation is three tables: `ev_<n>` (one row per link: metadata, version, live flag),
-`ev_body_<n>` (the document text, stored once) and `ev_fts_<n>` (FTS5, contentless, rowid =
+Each generation is five tables: `ev_<n>` (one row per link: metadata, version, live flag),
+`ev_body_<n>` (the document text, stored once), `ev_fts_<n>` (FTS5, contentless, rowid =
 ev.rid) indexing the exact text (NFC), the app-folded text and the filter tokens
-(`fts5_query.meta_tokens`). FTS5's unicode61 tokenizer cannot fold đ → d, so the app folds
+(`fts5_query.meta_tokens`), and for facet counts `ev_fx_<n>` (rid → the row's facet values
+packed into one integer) with `ev_fv_<n>` (each facet value's number; a unit's latest name is
+its bucket label). FTS5's unicode61 tokenizer cannot fold đ → d, so the app folds
 (`folding.fold`) and the tokenizer runs with remove_diacritics 0 on both column groups. The
 table is contentless, so replacing or removing a row re-derives the old column values from
 `ev_<n>` and `ev_body_<n>` for FTS5's 'delete' command.
@@ -13,14 +15,19 @@ walks a MATCH in rowid order and stops at a LIMIT, so "newest first" costs only 
 shown, and filters are tokens in the same MATCH: no per-row lookups of the metadata table.
 
 Relevance: matching runs on the folded columns; rows whose exact columns carry the query's
-diacritics sort first ("thể" above "thế"). When the match set is small (`rank_limit`), each
-tier is ordered by bm25 (title weighted above body), ties by link_id. For broader queries
-computing bm25 for every match is what makes a search slow (tens of thousands of rows at
-100,000 documents), so the order is tiered instead: exact before folded-only, then
-newest first (ties: most recently indexed first). Outside bm25 order (tiers, or sorting by
-date) Hit.score counts the matched words shown (title and snippet), title words weighted:
-bm25 of even one row costs as much as of all, since its IDF reads every word's whole
-doclist. A cursor remembers which of the two orders its first page used.
+diacritics sort first ("thể" above "thế"). Within that, one of three orders, chosen on the
+first page and remembered by its cursor:
+- up to `rank_limit` matches without filters: bm25 (title weighted above body), ties by
+  link_id;
+- up to `rank_limit` matches with filters (unit, level, year, criterion, decision, reason):
+  more query words in the title first, then newest (ties: most recently indexed first).
+  bm25's IDF reads the whole doclist of every phrase of the MATCH, the filter tokens
+  included (a year's token is in half the corpus): 30-45 ms at 100,000 documents even for
+  28 matches, while reading and matching the titles of the matches costs a few ms;
+- above `rank_limit`: tiers only, newest first. Computing bm25 for every match is what
+  makes a broad search slow (tens of thousands of rows at 100,000 documents).
+Outside bm25 order (and when sorting by date) Hit.score counts the matched words shown
+(title and snippet), title words weighted: bm25 of even one row costs as much as of all.
 
 Threads: one connection per instance, opened with check_same_thread=False and guarded by a
 lock, so the blocking methods may be called from any thread, e.g. via asyncio.to_thread()
@@ -43,7 +50,7 @@ from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, me
 from services.indexer.cursor import decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
-from services.indexer.folding import fold, nfc
+from services.indexer.folding import fold, nfc, tokens
 from services.indexer.model import (
     Decision,
     EvidenceEntry,
@@ -54,7 +61,7 @@ from services.indexer.model import (
     SearchResult,
     SortOrder,
 )
-from services.indexer.snippets import body_snippet, match_spans, title_snippet
+from services.indexer.snippets import body_snippet, title_snippet
 from services.indexer.textquery import ParsedText, parse_text
 
 MEMORY = ":memory:"
@@ -64,7 +71,8 @@ CACHE_KIB = -65536
 # bm25 weights for (title, body, extra, title_f, body_f, extra_f, meta): ranking uses the
 # folded columns (the MATCH runs there); a title hit counts more than a body hit.
 BM25_WEIGHTS = (0.0, 0.0, 0.0, 4.0, 1.0, 2.0, 0.0)
-# Up to this many matches every row gets a bm25 score (~4 µs each); above it, tiered order.
+# Up to this many matches every row gets a bm25 score (~4 µs each) or, filtered, a title
+# score; above it, tiered order.
 RANK_LIMIT = 2_000
 # Outside bm25 order, Hit.score counts matched words, a title word as much as this many.
 TITLE_HIT_WEIGHT = 4.0
@@ -176,8 +184,8 @@ def _day_key(issued_on: date | None) -> int:
 class Fts5Index:
     """SearchIndex on SQLite FTS5; `path` is a file (WAL) or ":memory:".
 
-    `rank_limit`: up to this many matches a relevance query is ordered by bm25, above it by
-    the cheap tiers (see the module docstring).
+    `rank_limit`: up to this many matches a relevance query is ordered by bm25 (by the title
+    order when filtered), above it by the cheap tiers (see the module docstring).
     """
 
     def __init__(self, path: str | Path = MEMORY, rank_limit: int = RANK_LIMIT) -> None:
@@ -199,6 +207,7 @@ class Fts5Index:
                 self._set_meta(META_NEXT, "1")
                 first = self._new_generation()
                 self._set_meta(META_CURRENT, str(first))
+            self._add_facet_tables(self._current())
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -244,6 +253,10 @@ class Fts5Index:
             f"CREATE VIRTUAL TABLE {_fts(gen)} USING fts5({_FTS_NAMES}, content = '', "
             "tokenize = 'unicode61 remove_diacritics 0')"
         )
+        self._create_facet_tables(gen)
+        return gen
+
+    def _create_facet_tables(self, gen: int) -> None:
         # Facet counts read one small integer per match from here instead of the wide ev rows
         # (see FACET_BITS); `ev_fv` numbers each facet value and keeps a unit's latest name.
         self._conn.execute(f"CREATE TABLE {_fx(gen)} (rid INTEGER PRIMARY KEY, packed INTEGER NOT NULL)")
@@ -251,7 +264,26 @@ class Fts5Index:
             f"CREATE TABLE {_fv(gen)} (facet TEXT NOT NULL, value TEXT NOT NULL, number INTEGER NOT NULL, "
             "label TEXT, PRIMARY KEY (facet, value)) WITHOUT ROWID"
         )
-        return gen
+
+    def _add_facet_tables(self, gen: int) -> None:
+        """A file written before the facet tables existed: create and fill them, once."""
+        found = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (_fx(gen),)).fetchone()
+        if found is not None:
+            return
+        self._create_facet_tables(gen)
+        rows = self._conn.execute(
+            f"SELECT rid, unit_id, unit_name, criterion_code, decision, year FROM {_ev(gen)} "
+            "WHERE live = 1 ORDER BY rid"
+        ).fetchall()
+        for rid, unit_id, unit_name, criterion, decision, year in rows:
+            values = {
+                Facet.UNIT: str(unit_id),
+                Facet.CRITERION: str(criterion),
+                Facet.DECISION: str(decision),
+                Facet.YEAR: str(year),
+            }
+            packed = self._packed_facets(gen, values, str(unit_name))
+            self._conn.execute(f"INSERT INTO {_fx(gen)} (rid, packed) VALUES (?, ?)", (int(rid), packed))
 
     def _drop_generation(self, gen: int) -> None:
         self._conn.execute(f"DROP TABLE IF EXISTS {_fts(gen)}")
@@ -324,10 +356,10 @@ class Fts5Index:
         )
         return number
 
-    def _packed_facets(self, gen: int, entry: EvidenceEntry) -> int:
+    def _packed_facets(self, gen: int, values: Mapping[Facet, str], unit_name: str) -> int:
         packed = 0
-        for facet, value in _facet_values(entry).items():
-            label = entry.unit_name if facet is Facet.UNIT else None
+        for facet, value in values.items():
+            label = unit_name if facet is Facet.UNIT else None
             packed |= self._facet_number(gen, facet, value, label) << _FACET_SHIFTS[facet][0]
         return packed
 
@@ -354,7 +386,8 @@ class Fts5Index:
             (rid, *_fts_values(entry)),
         )
         self._conn.execute(
-            f"INSERT INTO {_fx(gen)} (rid, packed) VALUES (?, ?)", (rid, self._packed_facets(gen, entry))
+            f"INSERT INTO {_fx(gen)} (rid, packed) VALUES (?, ?)",
+            (rid, self._packed_facets(gen, _facet_values(entry), entry.unit_name)),
         )
         return True
 
@@ -566,6 +599,9 @@ class _Search:
             self.numbers = (prefix, prefix + PREFIX_END)
         self.offset = (query.page - 1) * query.page_size if query.page is not None else 0
         self.need = query.page_size + 1
+        # Every match's rid (ascending) when the total was counted from them: the title order
+        # then needs no second MATCH.
+        self.matched: list[int] | None = None
 
     # -- building blocks --------------------------------------------------------------------
 
@@ -625,22 +661,28 @@ class _Search:
             )
         return int(self.conn.execute(sql, params).fetchone()[0])
 
-    def _totals(self) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
+    def _totals(self, tag: str | None) -> tuple[int, dict[Facet, tuple[FacetBucket, ...]]]:
         if not self.query.facets:
+            if tag in (None, CURSOR_TITLE) and self.plan.filtered and not self.parsed.empty:
+                return self._probe(), {}
             return self._count(self.plan.base), {}
         # One pass over the matches reading a packed integer each (`ev_fx`): grouping the
         # wide metadata rows by four text columns cost 5x more at 100,000 documents.
         fx = _fx(self.gen)
         params = self._params()
         if self.plan.base is None:
-            sql = f"SELECT packed FROM {fx} WHERE 1" + self._number_sql("rid")
+            sql = f"SELECT rid, packed FROM {fx} WHERE 1" + self._number_sql("rid")
         else:
             params["q"] = self.plan.base
             sql = (
-                f"SELECT fx.packed FROM {self.fts} CROSS JOIN {fx} AS fx ON fx.rid = {self.fts}.rowid "
-                f"WHERE {self.fts} MATCH :q" + self._number_sql(f"{self.fts}.rowid")
+                f"SELECT fx.rid, fx.packed FROM {self.fts} CROSS JOIN {fx} AS fx "
+                f"ON fx.rid = {self.fts}.rowid WHERE {self.fts} MATCH :q"
+                + self._number_sql(f"{self.fts}.rowid")
             )
-        packed = [int(r[0]) for r in self.conn.execute(sql, params)]
+        rows = self.conn.execute(sql, params).fetchall()
+        packed = [int(r[1]) for r in rows]
+        if len(rows) <= self.rank_limit:
+            self.matched = [int(r[0]) for r in rows]
         wanted = sorted(self.query.facets)
         marks = ", ".join("?" * len(wanted))
         values: dict[Facet, dict[int, tuple[str, str | None]]] = {facet: {} for facet in wanted}
@@ -658,6 +700,30 @@ class _Search:
             labels = {value: label for value, label in names.values() if label is not None}
             facets[facet] = buckets(counts, labels if facet is Facet.UNIT else None)
         return len(packed), facets
+
+    def _probe(self) -> int:
+        """The total of a filtered text query, keeping its rids when the title order needs them.
+
+        Reads at most `rank_limit` + 1 rids; a broader match counts only the rest beyond them.
+        """
+        assert self.plan.base is not None
+        limit = self.rank_limit + 1
+        params = self._params(q=self.plan.base, limit=limit)
+        where = f"WHERE {self.fts} MATCH :q" + self._number_sql("rowid")
+        rids = [
+            int(r[0])
+            for r in self.conn.execute(
+                f"SELECT rowid FROM {self.fts} {where} ORDER BY rowid LIMIT :limit", params
+            )
+        ]
+        if len(rids) < limit:
+            self.matched = rids
+            return len(rids)
+        params = self._params(q=self.plan.base, last=rids[-1])
+        (rest,) = self.conn.execute(
+            f"SELECT count(*) FROM {self.fts} {where} AND rowid > :last", params
+        ).fetchone()
+        return len(rids) + int(rest)
 
     def _exact(self, rids: Sequence[int]) -> set[int]:
         """Which of the given matching rows carry the query's diacritics (a rowid range scan)."""
@@ -726,6 +792,25 @@ class _Search:
             cursor = encode_cursor(CURSOR_RELEVANCE, [1 - last[0], last[1], last[2]])
         return rows, cursor
 
+    def _titled(self) -> list[tuple[int, str]]:
+        """(rid, title) of every match."""
+        assert self.plan.base is not None
+        rids = self.matched
+        if rids is None:
+            rids = [
+                int(r[0])
+                for r in self.conn.execute(
+                    f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH :q" + self._number_sql("rowid"),
+                    self._params(q=self.plan.base),
+                )
+            ]
+        # Looked up after the MATCH, not joined to it: interleaving the two cost twice as much.
+        found = self.conn.execute(
+            f"SELECT rid, title FROM {self.ev} WHERE rid IN (SELECT value FROM json_each(?))",
+            (json.dumps(rids),),
+        )
+        return [(int(rid), str(title)) for rid, title in found]
+
     def _by_title(self, key: list[Any] | None) -> tuple[list[_Row], str | None]:
         """Filtered queries: exact first, more query words in the title, newest (the keyset).
 
@@ -733,16 +818,11 @@ class _Search:
         token is in half the corpus): 30-45 ms at 100,000 documents even for 28 matches. The
         titles of a few thousand matches are read and matched here in a few milliseconds.
         """
-        assert self.plan.base is not None
-        titled = self.conn.execute(
-            f"SELECT {self.fts}.rowid, e.title FROM {self.fts} "
-            f"CROSS JOIN {self.ev} AS e ON e.rid = {self.fts}.rowid WHERE {self.fts} MATCH :q"
-            + self._number_sql(f"{self.fts}.rowid"),
-            self._params(q=self.plan.base),
-        ).fetchall()
+        titled = self._titled()
         exact = self._exact_all()
+        words = {word for clause in self.parsed.folded for word in clause}
         ordered = sorted(
-            (0 if int(rid) in exact else 1, -len(match_spans(str(title), self.parsed)), -int(rid))
+            (0 if rid in exact else 1, -len(words.intersection(tokens(fold(title)))), -rid)
             for rid, title in titled
         )
         if key is not None:
@@ -799,7 +879,7 @@ class _Search:
     def run(self) -> SearchResult:
         by_relevance = self.query.sort is SortOrder.RELEVANCE and not self.parsed.empty
         tag, key = self._relevance_key() if by_relevance else (None, None)
-        total, facets = self._totals()
+        total, facets = self._totals(tag if by_relevance else CURSOR_DATE)
         if not by_relevance:
             rows, cursor = self._by_date()
         else:

@@ -1,0 +1,441 @@
+"""A pure parser of QCVN 102:2016 edXML messages (the national document-exchange format).
+
+Only the bytes given are read: no network, no files. XML is parsed with defusedxml, which refuses
+entity declarations (billion laughs, external entities) before anything is expanded. Elements are
+matched by namespace URI and local name, never by prefix: real messages mix a default namespace
+and an `edXML:` prefix for the same URI (see /work/shared/samples/edxml/README.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from enum import IntEnum
+from typing import Final
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException, EntitiesForbidden
+
+from kiemchung.ingress.errors import IngressError, IngressReason
+
+NAMESPACE: Final = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+# edXML timestamps carry no zone; exchange happens inside Vietnam (UTC+7, no daylight saving).
+VIETNAM_TIME: Final = timezone(timedelta(hours=7))
+
+MIB: Final = 1024 * 1024
+DEFAULT_MAX_ATTACHMENT_BYTES: Final = 50 * MIB  # the verifier's own default document cap
+DEFAULT_MAX_ATTACHMENTS: Final = 20
+# base64 inflates by 4/3: room for one attachment at its cap plus the header. A message with
+# several large attachments needs an explicit, larger limit.
+DEFAULT_MAX_MESSAGE_BYTES: Final = 96 * MIB
+
+_BASE64_BLOCK_CHARS: Final = 4
+_BASE64_BLOCK_BYTES: Final = 3
+_WHITESPACE = re.compile(rb"\s+")
+_DATE_YMD = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$")
+_DATE_DMY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+_TIMESTAMP_FORMATS: Final = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    max_attachments: int = DEFAULT_MAX_ATTACHMENTS
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+
+class BusinessDocType(IntEnum):
+    """TraceHeaderList/Bussiness/BussinessDocType (the standard's spelling of business)."""
+
+    NEW = 0  # Văn bản điện tử mới
+    REVOCATION = 1  # Thu hồi
+    UPDATE = 2  # Cập nhật
+    REPLACEMENT = 3  # Thay thế
+
+
+@dataclass(frozen=True)
+class Organ:
+    organ_id: str
+    name: str
+    in_charge: str = ""
+    address: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    type_code: str
+    detail: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Signer:
+    competence: str
+    position: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    department: str
+    staff: str
+    mobile: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A document this one replaces, and the organs that received the replaced one."""
+
+    document_id: str
+    organ_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Business:
+    doc_type: BusinessDocType
+    reason: str
+    document_id: str
+    paper: bool  # a paper copy is also sent
+    replacements: tuple[Replacement, ...] = ()
+    staff: StaffInfo | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content_id: str
+    name: str
+    content_type: str
+    description: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class EdxmlDocument:
+    """A document message (new, revocation, update or replacement)."""
+
+    sender: Organ
+    recipients: tuple[Organ, ...]
+    document_id: str  # MessageHeader/DocumentId; "" when the message has none
+    code_number: str
+    code_notation: str
+    promulgation_place: str
+    promulgation_date: date
+    document_type: DocumentType | None
+    subject: str
+    content: str
+    signer: Signer | None
+    business: Business | None
+    attachments: tuple[Attachment, ...]
+
+    @property
+    def number(self) -> str:
+        """Number and notation as written on the document, e.g. "15/KH-UBND"."""
+        return f"{self.code_number}/{self.code_notation}"
+
+    @property
+    def business_type(self) -> BusinessDocType:
+        # A message without a Bussiness block is an ordinary new document.
+        return self.business.doc_type if self.business else BusinessDocType.NEW
+
+
+@dataclass(frozen=True)
+class ResponseFor:
+    organ_id: str
+    code: str
+    promulgation_date: str  # as sent: status messages echo it without our parsing rules
+    document_id: str
+
+
+@dataclass(frozen=True)
+class EdxmlStatus:
+    """A status message (e.g. StatusCode 01 "Đã đến") answering an earlier document."""
+
+    sender: Organ
+    response_for: ResponseFor | None
+    staff: StaffInfo | None
+    status_code: str
+    description: str
+    timestamp: datetime | None
+
+
+EdxmlMessage = EdxmlDocument | EdxmlStatus
+
+
+def _q(local: str) -> str:
+    return f"{{{NAMESPACE}}}{local}"
+
+
+def _find(parent: Element, *path: str) -> Element | None:
+    node: Element | None = parent
+    for local in path:
+        if node is None:
+            return None
+        node = node.find(_q(local))
+    return node
+
+
+def _text(parent: Element | None, *path: str) -> str:
+    if parent is None:
+        return ""
+    node = _find(parent, *path)
+    if node is None or node.text is None:
+        return ""
+    return node.text.strip()
+
+
+def _required(parent: Element, *path: str) -> str:
+    value = _text(parent, *path)
+    if not value:
+        raise IngressError(IngressReason.MISSING_FIELD, "/".join(path))
+    return value
+
+
+def _required_node(parent: Element, *path: str) -> Element:
+    node = _find(parent, *path)
+    if node is None:
+        raise IngressError(IngressReason.MISSING_FIELD, "/".join(path))
+    return node
+
+
+def parse_date(value: str) -> date:
+    """yyyy/MM/dd (VPCP samples) or dd/MM/yyyy (Tây Ninh); '-' also accepted as separator."""
+    text = value.strip()
+    ymd = _DATE_YMD.match(text)
+    dmy = _DATE_DMY.match(text)
+    try:
+        if ymd:
+            return date(int(ymd[1]), int(ymd[2]), int(ymd[3]))
+        if dmy:
+            return date(int(dmy[3]), int(dmy[2]), int(dmy[1]))
+    except ValueError as exc:
+        raise IngressError(IngressReason.INVALID_DATE, f"{text!r}: {exc}") from exc
+    raise IngressError(IngressReason.INVALID_DATE, repr(text))
+
+
+def parse_timestamp(value: str) -> datetime:
+    text = value.strip()
+    for fmt in _TIMESTAMP_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=VIETNAM_TIME)
+        except ValueError:
+            continue
+    raise IngressError(IngressReason.INVALID_DATE, repr(text))
+
+
+def _organ(node: Element) -> Organ:
+    name = _text(node, "OrganName") or _text(node, "OrganizationInCharge")
+    return Organ(
+        organ_id=_text(node, "OrganId"),
+        name=name,
+        in_charge=_text(node, "OrganizationInCharge"),
+        address=_text(node, "OrganAdd"),
+        email=_text(node, "Email"),
+    )
+
+
+def _sender(header: Element) -> Organ:
+    sender = _organ(_required_node(header, "From"))
+    if not sender.organ_id:
+        raise IngressError(IngressReason.MISSING_FIELD, "From/OrganId")
+    return sender
+
+
+def _staff(node: Element | None) -> StaffInfo | None:
+    if node is None:
+        return None
+    return StaffInfo(
+        department=_text(node, "Department"),
+        staff=_text(node, "Staff"),
+        mobile=_text(node, "Mobile"),
+        email=_text(node, "Email"),
+    )
+
+
+def _signer(header: Element) -> Signer | None:
+    node = _find(header, "SignerInfo")
+    if node is None:
+        return None
+    signer = Signer(_text(node, "Competence"), _text(node, "Position"), _text(node, "FullName"))
+    return signer if any((signer.competence, signer.position, signer.full_name)) else None
+
+
+def _document_type(header: Element) -> DocumentType | None:
+    node = _find(header, "DocumentType")
+    if node is None:
+        return None
+    return DocumentType(_text(node, "Type"), _text(node, "TypeDetail"), _text(node, "TypeName"))
+
+
+def _business(envelope_header: Element) -> Business | None:
+    node = _find(envelope_header, "TraceHeaderList", "Bussiness")
+    if node is None:
+        return None
+    raw_type = _required(node, "BussinessDocType")
+    try:
+        doc_type = BusinessDocType(int(raw_type))
+    except ValueError as exc:
+        raise IngressError(IngressReason.INVALID_FIELD, f"BussinessDocType {raw_type!r}") from exc
+    replacements = tuple(
+        Replacement(
+            document_id=_text(info, "DocumentId"),
+            organ_ids=tuple(
+                (organ.text or "").strip()
+                for organ in info.iterfind(f"{_q('OrganIdList')}/{_q('OrganId')}")
+                if (organ.text or "").strip()
+            ),
+        )
+        for info in node.iterfind(f"{_q('ReplacementInfoList')}/{_q('ReplacementInfo')}")
+    )
+    if doc_type is BusinessDocType.REPLACEMENT and not replacements:
+        raise IngressError(IngressReason.MISSING_FIELD, "ReplacementInfoList (replacement document)")
+    return Business(
+        doc_type=doc_type,
+        reason=_text(node, "BussinessDocReason"),
+        document_id=_text(node, "DocumentId"),
+        paper=_text(node, "Paper") == "1",
+        replacements=replacements,
+        staff=_staff(_find(node, "StaffInfo")),
+    )
+
+
+def _decoded_size(encoded: bytes) -> int:
+    padding = len(encoded) - len(encoded.rstrip(b"="))
+    return len(encoded) // _BASE64_BLOCK_CHARS * _BASE64_BLOCK_BYTES - padding
+
+
+def _decode(encoded_text: str, name: str, limits: Limits) -> bytes:
+    encoded = _WHITESPACE.sub(b"", encoded_text.encode("ascii", errors="replace"))
+    # Refuse before decoding: the size is known from the encoded length.
+    if _decoded_size(encoded) > limits.max_attachment_bytes:
+        raise IngressError(
+            IngressReason.ATTACHMENT_TOO_LARGE,
+            f"{name}: over {limits.max_attachment_bytes} bytes",
+        )
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise IngressError(IngressReason.BAD_BASE64, f"{name}: {exc}") from exc
+
+
+def _attachments(root: Element, body: Element | None, limits: Limits) -> tuple[Attachment, ...]:
+    manifest: dict[str, Element] = {}
+    if body is not None:
+        for reference in body.iterfind(f"{_q('edXMLManifest')}/{_q('Reference')}"):
+            manifest[_text(reference, "ContentId")] = reference
+    payloads = list(root.iterfind(f"{_q('AttachmentEncoded')}/{_q('Attachment')}"))
+    if len(payloads) > limits.max_attachments:
+        raise IngressError(IngressReason.TOO_MANY_ATTACHMENTS, f"{len(payloads)} > {limits.max_attachments}")
+    result: list[Attachment] = []
+    for node in payloads:
+        cid = _text(node, "ContentId")
+        ref = manifest.get(cid)
+        name = _text(node, "AttachmentName") or _text(ref, "AttachmentName") or cid
+        encoded = _find(node, "ContentTransferEncoded")
+        if encoded is None:
+            raise IngressError(IngressReason.MISSING_FIELD, f"{name}: ContentTransferEncoded")
+        result.append(
+            Attachment(
+                content_id=cid,
+                name=name,
+                content_type=(_text(node, "ContentType") or _text(ref, "ContentType")).lower(),
+                description=_text(node, "Description") or _text(ref, "Description"),
+                data=_decode(encoded.text or "", name, limits),
+            )
+        )
+    carried = {attachment.content_id for attachment in result}
+    missing = sorted(cid for cid in manifest if cid not in carried)
+    if missing:
+        raise IngressError(IngressReason.ATTACHMENT_MISSING, ", ".join(missing))
+    return tuple(result)
+
+
+def _parse_xml(data: bytes, limits: Limits) -> Element:
+    if len(data) > limits.max_message_bytes:
+        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"{len(data)} > {limits.max_message_bytes}")
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except EntitiesForbidden as exc:
+        raise IngressError(IngressReason.ENTITY_EXPANSION, str(exc)) from exc
+    except DefusedXmlException as exc:
+        raise IngressError(IngressReason.FORBIDDEN_XML_CONSTRUCT, str(exc)) from exc
+    except ParseError as exc:
+        raise IngressError(IngressReason.MALFORMED_XML, str(exc)) from exc
+    if root.tag != _q("edXML"):
+        raise IngressError(IngressReason.NOT_EDXML, f"root element {root.tag}")
+    return root
+
+
+def _status(header: Element) -> EdxmlStatus:
+    response = _find(header, "ResponseFor")
+    stamp = _text(header, "Timestamp")
+    return EdxmlStatus(
+        sender=_sender(header),
+        response_for=None
+        if response is None
+        else ResponseFor(
+            organ_id=_text(response, "OrganId"),
+            code=_text(response, "Code"),
+            promulgation_date=_text(response, "PromulgationDate"),
+            document_id=_text(response, "DocumentId"),
+        ),
+        staff=_staff(_find(header, "StaffInfo")),
+        status_code=_required(header, "StatusCode"),
+        description=_text(header, "Description"),
+        timestamp=parse_timestamp(stamp) if stamp else None,
+    )
+
+
+def _document(
+    root: Element, envelope: Element, envelope_header: Element, header: Element, limits: Limits
+) -> EdxmlDocument:
+    return EdxmlDocument(
+        sender=_sender(header),
+        recipients=tuple(_organ(node) for node in header.iterfind(_q("To"))),
+        document_id=_text(header, "DocumentId"),
+        code_number=_required(header, "Code", "CodeNumber"),
+        code_notation=_required(header, "Code", "CodeNotation"),
+        promulgation_place=_text(header, "PromulgationInfo", "Place"),
+        promulgation_date=parse_date(_required(header, "PromulgationInfo", "PromulgationDate")),
+        document_type=_document_type(header),
+        subject=_text(header, "Subject"),
+        content=_text(header, "Content"),
+        signer=_signer(header),
+        business=_business(envelope_header),
+        attachments=_attachments(root, _find(envelope, "edXMLBody"), limits),
+    )
+
+
+def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlMessage:
+    """Parse one edXML message: a document, or a status message (it has a StatusCode)."""
+    root = _parse_xml(data, limits)
+    envelope = _required_node(root, "edXMLEnvelope")
+    envelope_header = _required_node(envelope, "edXMLHeader")
+    header = _required_node(envelope_header, "MessageHeader")
+    if _find(header, "StatusCode") is not None:
+        return _status(header)
+    return _document(root, envelope, envelope_header, header, limits)
+
+
+def parse_document(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlDocument:
+    message = parse_message(data, limits)
+    if not isinstance(message, EdxmlDocument):
+        raise IngressError(IngressReason.NOT_A_DOCUMENT, f"status code {message.status_code}")
+    return message
