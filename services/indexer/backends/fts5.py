@@ -69,7 +69,8 @@ BUSY_TIMEOUT_S = 30.0
 # A bigger page cache keeps FTS5's segment merges and doclist reads in memory (KiB, negative).
 CACHE_KIB = -65536
 # bm25 weights for (title, body, extra, title_f, body_f, extra_f, meta): ranking uses the
-# folded columns (the MATCH runs there); a title hit counts more than a body hit.
+# folded columns (a folded word found in an exact column is also in its folded twin); a title
+# hit counts more than a body hit.
 BM25_WEIGHTS = (0.0, 0.0, 0.0, 4.0, 1.0, 2.0, 0.0)
 # Up to this many matches every row gets a bm25 score (~4 µs each) or, filtered, a title
 # score; above it, tiered order.

@@ -4,12 +4,18 @@ Pure string building, no I/O. Filters (unit, level, year, criterion subtree, dec
 are indexed as tokens in a `meta` column, so a filtered query is one MATCH that FTS5 answers
 from its doclists, lazily and in rowid order, without visiting the metadata table per row.
 Each token is a kind letter outside a-f followed by the hex of the UTF-8 value: only letters
-and digits (one unicode61 token), never equal across kinds, never produced by folded text
-because user words are matched in the folded columns only.
+and digits (one unicode61 token), never equal across kinds.
+
+The folded words of a query match in any column, not only the folded ones: a column filter
+makes FTS5 read the position list of every candidate row, which doubled the cost of counting
+a broad query (25 → 11.5 ms at 100,000 documents). Dropping it finds the same rows: a token
+without diacritics in an exact column is the same token at the same place in its folded
+twin, and the words of a query that could be a filter token keep the filter.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +33,8 @@ YEAR = "y"
 CRITERION = "k"
 DECISION = "v"
 REASON = "r"
+# Anything `meta_token` could produce (a kind letter, then pairs of hex digits).
+_META_LIKE = re.compile(r"[ulkyvr](?:[0-9a-f]{2})+")
 
 
 def meta_token(kind: str, value: str) -> str:
@@ -44,10 +52,18 @@ def meta_tokens(
     return " ".join(tokens)
 
 
-def clauses_expression(columns: str, clauses: tuple[tuple[str, ...], ...]) -> str:
+def clauses_expression(columns: str | None, clauses: tuple[tuple[str, ...], ...]) -> str:
+    """All clauses, in `columns` (in any column when None)."""
     # Tokens are letters and digits only, so quoting them cannot break the FTS5 syntax.
     quoted = ['"' + " ".join(clause) + '"' for clause in clauses]
-    return f"{columns} : (" + " AND ".join(quoted) + ")"
+    inner = "(" + " AND ".join(quoted) + ")"
+    return inner if columns is None else f"{columns} : {inner}"
+
+
+def folded_expression(clauses: tuple[tuple[str, ...], ...]) -> str:
+    """Folded clauses, with no column filter unless a word could be a filter token."""
+    meta_like = any(_META_LIKE.fullmatch(word) for clause in clauses for word in clause)
+    return clauses_expression(FOLDED_COLUMNS if meta_like else None, clauses)
 
 
 def _any_of(tokens: Iterable[str]) -> str:
@@ -122,6 +138,6 @@ def match_plan(query: SearchQuery, parsed: ParsedText) -> MatchPlan:
     filtered = bool(parts)
     if parsed.empty:
         return MatchPlan(base=_all(parts) if parts else None, exact=None, filtered=filtered)
-    base = _all([clauses_expression(FOLDED_COLUMNS, parsed.folded), *parts])
+    base = _all([folded_expression(parsed.folded), *parts])
     exact = clauses_expression(EXACT_COLUMNS, parsed.exact) if any_diacritics(parsed) else None
     return MatchPlan(base=base, exact=exact, filtered=filtered)
