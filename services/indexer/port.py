@@ -12,7 +12,7 @@ the old one. Searches keep answering from the old generation until the swap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
@@ -67,3 +67,20 @@ def iter_all(index: SearchIndex, query: SearchQuery) -> Iterator[EvidenceEntry]:
         if result.next_cursor is None:
             return
         current = replace(current, cursor=result.next_cursor)
+
+
+def rebuild_generation(
+    index: SearchIndex, entries: Iterable[EvidenceEntry] | None, copy_live: Callable[[str], int]
+) -> int:
+    """`reindex` for any backend: fill a new generation (from `entries`, or a copy of the live
+    one), swap it in, and abandon it if anything fails so searchers never see half an index."""
+    generation = index.create_generation()
+    try:
+        loaded = (
+            copy_live(generation) if entries is None else index.bulk_upsert(entries, generation=generation)
+        )
+        index.swap(generation)
+    except BaseException:
+        index.abandon_generation(generation)
+        raise
+    return loaded

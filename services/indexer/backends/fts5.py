@@ -61,6 +61,7 @@ from services.indexer.model import (
     SearchResult,
     SortOrder,
 )
+from services.indexer.port import rebuild_generation
 from services.indexer.snippets import body_snippet, title_snippet
 from services.indexer.textquery import ParsedText, parse_text
 
@@ -495,17 +496,7 @@ class Fts5Index:
             self._drop_generation(gen)
 
     def reindex(self, entries: Iterable[EvidenceEntry] | None = None) -> int:
-        generation = self.create_generation()
-        try:
-            if entries is None:
-                loaded = self._copy_into(int(generation))
-            else:
-                loaded = self.bulk_upsert(entries, generation=generation)
-            self.swap(generation)
-        except BaseException:
-            self.abandon_generation(generation)
-            raise
-        return loaded
+        return rebuild_generation(self, entries, lambda generation: self._copy_into(int(generation)))
 
     def _copy_into(self, target: int) -> int:
         """Copy the live generation, tombstones included, re-deriving the FTS columns."""

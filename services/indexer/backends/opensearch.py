@@ -51,6 +51,7 @@ from services.indexer.model import (
     SearchResult,
     SortOrder,
 )
+from services.indexer.port import rebuild_generation
 from services.indexer.snippets import body_snippet, title_snippet
 from services.indexer.textquery import ParsedText, any_diacritics, parse_text
 
@@ -253,17 +254,7 @@ class OpenSearchIndex:
         self._client.indices.delete(index=generation)
 
     def reindex(self, entries: Iterable[EvidenceEntry] | None = None) -> int:
-        generation = self.create_generation()
-        try:
-            if entries is None:
-                loaded = self._copy_into(generation)
-            else:
-                loaded = self.bulk_upsert(entries, generation=generation)
-            self.swap(generation)
-        except BaseException:
-            self.abandon_generation(generation)
-            raise
-        return loaded
+        return rebuild_generation(self, entries, self._copy_into)
 
     def _copy_into(self, generation: str) -> int:
         """Copy every document, tombstones included, keeping versions; returns the live count."""
