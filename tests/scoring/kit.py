@@ -83,6 +83,26 @@ class Scoring:
         self.produced.extend(outcome.produced)
         return outcome
 
+    def rolled_back_self_score(self, unit_id: str, leaf: str, points: str) -> tuple[Event, ...]:
+        """Run the handler for a self score, then roll its transaction back, as when the outbox
+        write fails after the handler ran; returns what it would have produced."""
+        phantom = self.make(
+            SelfScoreEntered,
+            BEFORE_DEADLINE,
+            unit_id=unit_id,
+            year=2025,
+            criterion_code=leaf,
+            points=Decimal(points),
+            explanation="KH",
+            entered_by="x",
+        )
+        handler = self.runtime.handlers[SelfScoreEntered]
+        with self.sessions() as session:
+            transaction = session.begin()
+            produced = tuple(handler.apply(phantom, None, session))
+            transaction.rollback()
+        return produced
+
     def make(self, model: type[Event], at: datetime, **fields: Any) -> Event:
         event = self.eoffice.make(model, correlation_id=self.eoffice.ids(), **fields)
         return event.model_copy(update={"occurred_at": at})

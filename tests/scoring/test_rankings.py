@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.events import RankingUpdated, SelfScoreEntered
+from contracts.events import RankingUpdated
 from services.scoring.core import EMPTY_STANDINGS, RankEntry, rank, standings
 from services.scoring.service import ranking_entries
 from services.scoring.store import rankings, scores, units
-from tests.scoring.kit import BEFORE_DEADLINE, Scoring, vn
+from tests.scoring.kit import Scoring, vn
 
 UNITS = ("so-noi-vu", "so-tai-chinh", "so-y-te", "ban-dan-toc")
 LEAVES = ("1.1", "1.2", "2.1.1")
@@ -118,21 +118,7 @@ async def test_a_rolled_back_ranking_change_is_never_served_from_the_cache(scori
     for unit in UNITS[:3]:
         await scoring.register(unit, unit)
     await scoring.self_score("so-noi-vu", "1.2", "8", explanation="BC")
-    phantom = scoring.make(
-        SelfScoreEntered,
-        BEFORE_DEADLINE,
-        unit_id="so-tai-chinh",
-        year=2025,
-        criterion_code="1.1",
-        points=Decimal(10),
-        explanation="KH",
-        entered_by="x",
-    )
-    handler = scoring.runtime.handlers[SelfScoreEntered]
-    with scoring.sessions() as session:
-        transaction = session.begin()
-        produced = handler.apply(phantom, None, session)
-        transaction.rollback()
+    produced = scoring.rolled_back_self_score("so-tai-chinh", "1.1", "10")
     assert any(isinstance(e, RankingUpdated) for e in produced)
     # Another worker writes the same ranking version the rolled-back one would have had.
     await other.self_score("so-y-te", "1.2", "6", explanation="BC")
