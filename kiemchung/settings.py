@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     fetch_private_hosts: list[str] = Field(
         default_factory=list, description="Allowed hosts that may resolve to private or loopback addresses"
     )
+    fetch_ca_files: list[Path] = Field(
+        default_factory=list, description="Extra PEM CA files to trust for https claim checks (private CAs)"
+    )
     fetch_file_root: Path | None = Field(default=None, description="Base dir for file:// claim checks")
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 500

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,19 @@ class FetchPolicy:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     file_base_dir: Path | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # PEM text of CA certificates trusted for https on top of the default (certifi) store: for
+    # e-office systems whose certificate comes from a province's private CA.
+    extra_ca_pem: tuple[str, ...] = ()
+
+
+def _tls_verification(policy: FetchPolicy) -> ssl.SSLContext | bool:
+    """httpx's `verify=`: the default store, plus the policy's extra CAs when there are any."""
+    if not policy.extra_ca_pem:
+        return True
+    context = httpx.create_ssl_context(trust_env=False)
+    for pem in policy.extra_ca_pem:
+        context.load_verify_locations(cadata=pem)
+    return context
 
 
 def _forbidden(message: str) -> FetchError:
@@ -155,6 +169,7 @@ async def fetch(
         transport=transport,
         headers=policy.headers,
         trust_env=False,
+        verify=_tls_verification(policy),
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
             host = _check_url(url, policy)

@@ -28,6 +28,7 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         http_hosts=frozenset(settings.fetch_http_hosts),
         private_hosts=frozenset(settings.fetch_private_hosts),
         file_base_dir=settings.fetch_file_root,
+        extra_ca_pem=tuple(path.read_text(encoding="ascii") for path in settings.fetch_ca_files),
         max_bytes=settings.max_document_bytes,
     )
 

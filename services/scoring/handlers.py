@@ -10,7 +10,10 @@ Rankings: each message notes the changed units' entries in the in-process standi
 (level, year) and, at its end, emits one RankingUpdated per (level, year) whose standings
 actually changed (an index, a rank, who is ranked), version +1; a message that changes no
 entry emits none. The standings come from the cache when its tag equals the ranking row's
-(version, event_id), else they are rebuilt from the score rows.
+(version, event_id), else they are rebuilt from the score rows. Inside a batch
+(`ServiceRuntime.handle_batch`) the changes of all its messages are collected and the table's
+`finish` hook emits them once: one RankingUpdated per changed (level, year) per batch, which is
+what makes a 10,000-unit level affordable per event.
 
 Concurrency: the unit's row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises
 writers) before its ledger is read, and the ranking row before the unit's score is written, so
@@ -23,7 +26,7 @@ only binds parameters) and run on the session's connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,7 +52,7 @@ from contracts.events import (
 from contracts.events import RankEntry as ContractRankEntry
 from contracts.vocabulary import Level
 from kiemchung.clock import Clock
-from kiemchung.messaging import AnyHandler, EventFactory, Handler
+from kiemchung.messaging import AnyHandler, EventFactory, Handler, HandlerTable, in_batch
 from services.scoring.cache import NO_RANKING, NO_ROWS, LedgerCache, LedgerTag, RankingCache, RankingTag
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
@@ -236,17 +239,26 @@ def _event_leaf(event: Event) -> str | None:
 
 @dataclass
 class _LevelWork:
-    """One (level, year) a message touches: the ranking row's tag when locked, and the standings
-    before and after this message's changes."""
+    """One (level, year) a message (or batch) touches: the ranking row's tag when locked, the
+    standings before and after its changes, and the message that last changed them (the
+    RankingUpdated's correlation)."""
 
     tag: RankingTag
     before: Standings
     after: Standings
+    cause: Event
+
+    def change(self, after: Standings, cause: Event) -> None:
+        if after is not self.after:
+            self.after = after
+            self.cause = cause
 
 
-# The rankings one message touches, keyed by (level, year): each locked and loaded once, written
-# once at the end of the message (a publication of 500 units yields one RankingUpdated, not 500).
+# The rankings one message (or batch) touches, keyed by (level, year): each locked and loaded
+# once, written once at the end (a publication of 500 units yields one RankingUpdated, not 500).
 RankingWork = dict[tuple[str, int], _LevelWork]
+# Where a batch's RankingWork lives until `finish_batch`: on its session, so it dies with it.
+_BATCH_WORK = "kiemchung.scoring.ranking_work"
 
 
 class ScoringHandlers:
@@ -281,7 +293,9 @@ class ScoringHandlers:
             return cached
         return current_ledger(session, unit, year, self.catalogue)
 
-    def _standings(self, conn: Connection, work: RankingWork, level: str, year: int) -> _LevelWork:
+    def _standings(
+        self, conn: Connection, work: RankingWork, level: str, year: int, cause: Event
+    ) -> _LevelWork:
         """Lock the (level, year) ranking row and return its standings, cached when current."""
         key = (level, year)
         known = work.get(key)
@@ -293,7 +307,7 @@ class ScoringHandlers:
         if table is None:
             rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
             table = standings(RankEntry(r.unit_id, Decimal(r.index_value), bool(r.ranked)) for r in rows)
-        work[key] = _LevelWork(tag, table, table)
+        work[key] = _LevelWork(tag, table, table, cause)
         return work[key]
 
     # ---- writing --------------------------------------------------------------------------
@@ -352,7 +366,7 @@ class ScoringHandlers:
         numbers = figures(after)
         # Lock the ranking row before writing the score: a concurrent writer of the same level
         # waits here, so the standings read under this lock are the ones the score changes.
-        level = self._standings(conn, work, unit.level, year)
+        level = self._standings(conn, work, unit.level, year, event)
         version = int(state["score_version"] or 0) + 1
         result: CursorResult[Any] = conn.execute(
             _INSERT_LEDGER,
@@ -375,7 +389,7 @@ class ScoringHandlers:
             # If this transaction rolls back, no row carries this tag: the next lookup misses.
             self.cache.put(unit, year, LedgerTag(int(inserted), str(event.event_id)), after)
         score = self._publish_score(conn, unit, year, numbers, version, event)
-        level.after = level.after.with_entry(RankEntry(unit_id, numbers.index, unit.ranked))
+        level.change(level.after.with_entry(RankEntry(unit_id, numbers.index, unit.ranked)), event)
         return [score]
 
     def _publish_score(
@@ -411,7 +425,23 @@ class ScoringHandlers:
             conn.execute(_UPDATE_SCORE, {"key_unit": unit.unit_id, "key_year": year, **row})
         return score
 
-    def finish(self, session: Session, work: RankingWork, cause: Event) -> list[Event]:
+    def _work(self, session: Session) -> RankingWork:
+        """A message's own ranking work, or inside a batch the batch's (see `finish_batch`)."""
+        if not in_batch(session):
+            return {}
+        work: RankingWork = session.info.setdefault(_BATCH_WORK, {})
+        return work
+
+    def _end_message(self, session: Session, work: RankingWork) -> list[Event]:
+        # Inside a batch the rankings are emitted once, by `finish_batch`.
+        return [] if in_batch(session) else self.finish(session, work)
+
+    def finish_batch(self, session: Session) -> Sequence[Event]:
+        """The table's batch hook: one RankingUpdated per (level, year) the batch changed."""
+        work: RankingWork = session.info.pop(_BATCH_WORK, {})
+        return self.finish(session, work)
+
+    def finish(self, session: Session, work: RankingWork) -> list[Event]:
         """One RankingUpdated per (level, year) whose standings changed; none for the others."""
         out: list[Event] = []
         for (level, year), item in sorted(work.items()):
@@ -419,20 +449,18 @@ class ScoringHandlers:
                 # Unchanged: the standings still match the stored row (a miss is now warm).
                 self.rankings.put(level, year, item.tag, item.after)
                 continue
-            ranking = self._publish_ranking(session.connection(), level, year, item, cause)
+            ranking = self._publish_ranking(session.connection(), level, year, item)
             self.rankings.put(level, year, RankingTag(ranking.version, str(ranking.event_id)), item.after)
             out.append(ranking)
         return out
 
-    def _publish_ranking(
-        self, conn: Connection, level: str, year: int, item: _LevelWork, cause: Event
-    ) -> RankingUpdated:
+    def _publish_ranking(self, conn: Connection, level: str, year: int, item: _LevelWork) -> RankingUpdated:
         entries, apart = ranking_entries(item.after.ranking(), self._emitted.get((level, year)))
         self._emitted[(level, year)] = {e.unit_id: e for e in (*entries, *apart)}
         version = (item.tag.version or 0) + 1
         ranking = self.events.make(
             RankingUpdated,
-            correlation_id=cause.correlation_id,
+            correlation_id=item.cause.correlation_id,
             year=year,
             level=Level(level),
             version=version,
@@ -454,26 +482,26 @@ class ScoringHandlers:
     # ---- the handler functions --------------------------------------------------------------
 
     def on_unit_event(self, event: UnitEvent, _: None, session: Session) -> Sequence[Event]:
-        work: RankingWork = {}
+        work = self._work(session)
         out = self.for_unit(session, event.unit_id, event.year, event, work)
-        return out + self.finish(session, work, event)
+        return out + self._end_message(session, work)
 
     def on_survey(self, event: SurveyResultsImported, _: None, session: Session) -> Sequence[Event]:
-        work: RankingWork = {}
+        work = self._work(session)
         out: list[Event] = []
         for unit_id in sorted({r.unit_id for r in event.results}):
             out.extend(self.for_unit(session, unit_id, event.year, event, work))
-        return out + self.finish(session, work, event)
+        return out + self._end_message(session, work)
 
     def on_published(self, event: Published, _: None, session: Session) -> Sequence[Event]:
         unit_ids = session.execute(
             select(units.c.unit_id).where(units.c.level == event.level.value).order_by(units.c.unit_id)
         ).scalars()
-        work: RankingWork = {}
+        work = self._work(session)
         out: list[Event] = []
         for unit_id in list(unit_ids):
             out.extend(self.for_unit(session, unit_id, event.year, event, work))
-        return out + self.finish(session, work, event)
+        return out + self._end_message(session, work)
 
     def on_unit(self, event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
         values = {
@@ -486,7 +514,7 @@ class ScoringHandlers:
         }
         conn = session.connection()
         old = load_unit(session, event.unit_id, lock=True)
-        work: RankingWork = {}
+        work = self._work(session)
         if old is not None and (old.level, old.ranked) != (event.level.value, event.ranked):
             # The unit moves between levels or in or out of the ranking: its entry changes in
             # every year it has a score. Standings are read before the unit row changes.
@@ -496,11 +524,11 @@ class ScoringHandlers:
                 .order_by(scores.c.year)
             ).all()
             for row in placed:
-                was = self._standings(conn, work, row.level, row.year)
-                was.after = was.after.without(event.unit_id)
-                now = self._standings(conn, work, event.level.value, row.year)
+                was = self._standings(conn, work, row.level, row.year, event)
+                was.change(was.after.without(event.unit_id), event)
+                now = self._standings(conn, work, event.level.value, row.year, event)
                 entry = RankEntry(event.unit_id, Decimal(row.index_value), event.ranked)
-                now.after = now.after.with_entry(entry)
+                now.change(now.after.with_entry(entry), event)
             conn.execute(
                 update(scores).where(scores.c.unit_id == event.unit_id).values(level=event.level.value)
             )
@@ -510,11 +538,11 @@ class ScoringHandlers:
             conn.execute(insert(units).values(unit_id=event.unit_id, **values))
         # Cached ledgers are tagged with the unit's registration too; forgetting is just tidy.
         self.cache.forget_unit(event.unit_id)
-        return self.finish(session, work, event)
+        return self._end_message(session, work)
 
-    def table(self) -> Mapping[type[Event], AnyHandler]:
+    def table(self) -> HandlerTable:
         unit_handler: AnyHandler = Handler(apply=self.on_unit_event)
-        return {
+        handlers: dict[type[Event], AnyHandler] = {
             UnitRegistered: Handler(apply=self.on_unit),
             SelfScoreEntered: unit_handler,
             EvidenceVerified: unit_handler,
@@ -525,6 +553,7 @@ class ScoringHandlers:
             SurveyResultsImported: Handler(apply=self.on_survey),
             Published: Handler(apply=self.on_published),
         }
+        return HandlerTable(handlers, finish=self.finish_batch)
 
 
 def build_handlers(
@@ -533,8 +562,9 @@ def build_handlers(
     clock: Clock,
     cache: LedgerCache | None = None,
     rankings: RankingCache | None = None,
-) -> Mapping[type[Event], AnyHandler]:
-    """The scoring handler table; pass the caches to observe them (tests, bench), else default ones."""
+) -> HandlerTable:
+    """The scoring handler table with its batch hook; pass the caches to observe them (tests,
+    bench), else default ones."""
     return ScoringHandlers(
         catalogue, events, clock, cache if cache is not None else LedgerCache(), rankings
     ).table()
