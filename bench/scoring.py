@@ -7,8 +7,11 @@ events per leaf).
 Service (the real handlers and ServiceRuntime on SQLite and on PostgreSQL): events per second
 with one commit per event and in batched commits, the time for one leaf change to reach its
 ScoreUpdated (ledger cache hit vs. replay from the store), and one event in a level of 10,000
-units (its standings update and the RankingUpdated of 10,000 entries it emits). PostgreSQL
-uses a fresh database (tests/servers.py).
+units (its standings update and the RankingUpdated of 10,000 entries it emits). The embedded
+runtime (the in-process bus) handles consecutive messages for one service as one batch in one
+transaction (ServiceRuntime.handle_batch), emitting one RankingUpdated per level per batch: its
+events/s, and the cost per event in the 10,000-unit level in batches of 100. PostgreSQL uses a
+fresh database (tests/servers.py).
 """
 
 from __future__ import annotations
@@ -188,6 +191,7 @@ BATCH = 100
 LEVEL_UNITS = 10_000
 LATENCY_REPEAT = 50
 LEVEL_REPEAT = 20
+LEVEL_BATCHES = 3
 
 
 def _service_events(factory: Any, rnd: random.Random, leaves: list[str], count: int) -> list[Any]:
@@ -217,9 +221,10 @@ def service_bench(label: str, url: str) -> None:
     from contracts.events import SelfScoreEntered as SelfScoreEvent
     from contracts.events import UnitRegistered
     from contracts.routing import Service
+    from kiemchung.bus.inprocess import InProcessBus
     from kiemchung.clock import FrozenClock, SeededIds
     from kiemchung.db import create_schema, make_engine, session_factory
-    from kiemchung.messaging import EventFactory, ServiceRuntime
+    from kiemchung.messaging import EventFactory, ServiceRuntime, Status
     from services.scoring.cache import LedgerCache, RankingCache
     from services.scoring.handlers import build_handlers
     from services.scoring.service import load_catalogue
@@ -279,6 +284,20 @@ def service_bench(label: str, url: str) -> None:
             f"[{label}] events through the handlers, {BATCH} per commit: "
             f"{len(events) / elapsed:,.0f} events/s"
         )
+
+        # The embedded runtime: the in-process bus, one message per transaction vs. batches.
+        for max_batch in (1, BATCH):
+            bus = InProcessBus({Service.SCORING: runtime}, max_batch=max_batch)
+            events = _service_events(factory, rnd, leaves, SERVICE_EVENTS)
+            start = time.perf_counter()
+            for event in events:
+                await bus.publish_raw_to(Service.SCORING, event.model_dump_json().encode())
+            await bus.drain()
+            elapsed = time.perf_counter() - start
+            print(
+                f"[{label}] embedded runtime (in-process bus, handle_batch of at most {max_batch}): "
+                f"{len(events) / elapsed:,.0f} events/s"
+            )
 
         # One leaf change to its ScoreUpdated (committed): cache hit, then a forced replay.
         for name, clear in (("ledger cache hit", False), ("replay from the store", True)):
@@ -342,6 +361,21 @@ def service_bench(label: str, url: str) -> None:
             f"(score + RankingUpdated of all when the ranking changed, {emitted}/{LEVEL_REPEAT} did): "
             f"{samples[len(samples) // 2] * 1e3:.1f} ms median; first (standings rebuilt from the "
             f"store): {miss * 1e3:.1f} ms"
+        )
+        per_event = []
+        rankings_per_batch = []
+        for _ in range(LEVEL_BATCHES):
+            batch = _service_events(factory, rnd, leaves, BATCH)
+            start = time.perf_counter()
+            outcomes = await runtime.handle_batch(batch)
+            per_event.append((time.perf_counter() - start) / len(batch))
+            assert all(o.status is Status.PROCESSED for o in outcomes)
+            rankings_per_batch.append(sum(e.type == "RankingUpdated" for o in outcomes for e in o.produced))
+        per_event.sort()
+        print(
+            f"[{label}] one event in a level of {LEVEL_UNITS + SERVICE_UNITS:,} units, in a batch of "
+            f"{BATCH} (one commit, RankingUpdated per batch: {rankings_per_batch}): "
+            f"{per_event[len(per_event) // 2] * 1e3:.2f} ms per event median of {LEVEL_BATCHES} batches"
         )
 
     asyncio.run(run())

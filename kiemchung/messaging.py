@@ -304,7 +304,7 @@ class ServiceRuntime:
         rows = session.execute(
             select(inbox.c.event_id).where(
                 inbox.c.consumer == self.consumer,
-                inbox.c.event_id.in_({str(e.event_id) for e in events}),
+                inbox.c.event_id.in_(sorted({str(e.event_id) for e in events})),
             )
         ).scalars()
         return set(rows)
