@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -34,9 +33,3 @@ class Event(BaseModel):
 
     def envelope_summary(self) -> str:
         return f"{self.type}.v{self.schema_version} {self.event_id}"
-
-
-def ensure_aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must carry a time zone")
-    return moment

@@ -85,6 +85,8 @@ def build_runtimes(
             handlers = verifier_handlers(check or build_checker(settings, clock), events)
         elif service is Service.INDEXER:
             search = search or build_search_index(settings)
+            # The indexer is the index's one writer: clean up after a reindex that crashed.
+            search.drop_abandoned_generations()
             handlers = indexer_handlers(search)
         else:
             handlers = scoring_handlers(catalogue, events, clock)

@@ -27,9 +27,6 @@ class FrozenClock:
         self.now = self.now + self.step
         return current
 
-    def advance(self, delta: timedelta) -> None:
-        self.now = self.now + delta
-
 
 def random_ids() -> uuid.UUID:
     return uuid.uuid4()

@@ -22,7 +22,6 @@ from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas.queue import QueueType
 from faststream.specification import AsyncAPI
 
-from contracts.envelope import Event
 from contracts.routing import (
     DEAD_LETTER_EXCHANGE,
     PRODUCES,
@@ -210,7 +209,3 @@ def asyncapi_for(brokers: dict[Service, RabbitBroker]) -> AsyncAPI:
         ),
         schema_version="3.0.0",
     )
-
-
-def event_models_for(service: Service) -> tuple[type[Event], ...]:
-    return PRODUCES[service]

@@ -218,7 +218,3 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
             raise FetchError(ReasonCode.TOO_LARGE, "file over the size limit")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def fetch_sync(url: str, *, policy: FetchPolicy, expected_sha256: str | None = None) -> bytes:
-    return asyncio.run(fetch(url, policy=policy, expected_sha256=expected_sha256))

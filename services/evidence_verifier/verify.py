@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from contracts.report import DocumentFacts, VerificationReport
-from contracts.vocabulary import Decision, ReasonCode, SignatureKind
+from contracts.vocabulary import ReasonCode, SignatureKind
 from services.evidence_verifier import numbering, scan, signatures
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import PdfiumError, inspect_document, read_pages
@@ -105,7 +106,7 @@ async def _verify(
 
     reasons: list[ReasonCode] = []
     try:
-        sig_reader = PdfFileReader(_stream(data), strict=False)
+        sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
         outcomes = await signatures.evaluate(sig_reader, policy)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         # structure pyHanko cannot follow around a signature: treat as a broken signature only
@@ -141,13 +142,3 @@ async def _verify(
         issued_on=issued_on,
     )
     return facts, [o.report for o in outcomes], reasons, pages.text
-
-
-def _stream(data: bytes):  # type: ignore[no-untyped-def]
-    import io
-
-    return io.BytesIO(data)
-
-
-def is_accepted(report: VerificationReport) -> bool:
-    return report.decision is Decision.ACCEPTED

@@ -50,6 +50,10 @@ class SearchIndex(Protocol):
 
     def abandon_generation(self, generation: str) -> None: ...
 
+    def drop_abandoned_generations(self) -> int:
+        """Drop generations a crashed reindex left behind; only the one writer, at startup."""
+        ...
+
     def reindex(self, entries: Iterable[EvidenceEntry] | None = None) -> int:
         """Rebuild into a new generation (from `entries`, or a copy of the live one) and swap."""
         ...

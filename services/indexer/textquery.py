@@ -20,11 +20,6 @@ class ParsedText:
     def empty(self) -> bool:
         return not self.folded
 
-    @property
-    def distinguishes_diacritics(self) -> bool:
-        """Exact matching says more than folded matching only when the query has marks."""
-        return self.exact != self.folded
-
 
 def parse_text(text: str) -> ParsedText:
     """Split on double quotes: odd segments are phrases; an unclosed quote runs to the end."""

@@ -135,8 +135,5 @@ class RankingCache:
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
 
-    def forget(self, level: str, year: int) -> None:
-        self._items.pop((level, year), None)
-
     def clear(self) -> None:
         self._items.clear()

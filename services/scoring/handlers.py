@@ -283,10 +283,6 @@ class ScoringHandlers:
 
     # ---- reading --------------------------------------------------------------------------
 
-    def ledger_for(self, session: Session, unit: UnitInfo, year: int) -> tuple[Ledger, LedgerTag]:
-        tag = latest_tag(session, unit.unit_id, year)
-        return self._ledger_at(session, unit, year, tag), tag
-
     def _ledger_at(self, session: Session, unit: UnitInfo, year: int, tag: LedgerTag) -> Ledger:
         cached = self.cache.get(unit, year, tag)
         if cached is not None:

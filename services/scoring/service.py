@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -197,7 +196,3 @@ def ranking_entries(
     entries = [entry(u.unit_id, u.index, u.rank) for u in ranking.ranked]
     apart = [entry(u.unit_id, u.index or Decimal(0), None) for u in ranking.not_ranked]  # by unit id
     return entries, apart
-
-
-def moment(value: datetime) -> str:
-    return value.isoformat()

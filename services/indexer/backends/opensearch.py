@@ -247,6 +247,18 @@ class OpenSearchIndex:
         for index in old:
             self._client.indices.delete(index=index)
 
+    def drop_abandoned_generations(self) -> int:
+        """Delete generation indices that are neither live nor being built by this process
+        (a reindex that died before its swap). Only the one writer calls it, at startup."""
+        live = set(self._live_indices())
+        existing = self._client.indices.get(index=f"{self._alias}-g*")
+        dropped = [
+            n for n in existing if _GENERATION_RE.search(n) and n not in live and n not in self._pending
+        ]
+        for name in dropped:
+            self._client.indices.delete(index=name)
+        return len(dropped)
+
     def abandon_generation(self, generation: str) -> None:
         if generation not in self._pending:
             raise IndexerError(IndexerErrorCode.UNKNOWN_GENERATION, generation)
