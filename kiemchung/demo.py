@@ -42,6 +42,7 @@ from kiemchung.settings import Settings
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.pki import TestPKI, UnitIdentity, generate_pki
 from services.indexer.model import SearchQuery
+from services.scoring.core.scores import display
 from services.scoring.service import DEMO_SET_ID
 from services.scoring.store import rankings, scores
 
@@ -348,9 +349,8 @@ def collect(app: EmbeddedApp, planned: list[PlannedDocument]) -> dict[str, Any]:
 
 
 def _two(value: str) -> str:
-    from decimal import ROUND_HALF_UP
-
-    return str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """As the provinces publish: two decimals, half up (the scoring core's display rule)."""
+    return str(display(Decimal(value)))
 
 
 def render_text(result: dict[str, Any]) -> str:

@@ -202,13 +202,13 @@ def build_router() -> APIRouter:
         tags=["evidence"],
     )
     def criterion_across_units(
-        code: str, year: int, key: Key, db: Db, ctx: Ctx, level: Level | None = None
+        code: str, year: int, key: Key, db: Db, level: Level | None = None
     ) -> CriterionAcrossUnitsView:
         """The appraiser's view of criterion X (its whole subtree) across the units the key may
         read: each unit's self-assessed points, its evidence with verdicts, and the units with
         no evidence for X."""
         units = [u for u in readable(key, db) if level is None or u.level == level.value]
-        return criterion_view(db, units, code, year, ctx.catalogue)
+        return criterion_view(db, units, code, year)
 
     @router.get(
         "/units/{unit_id}/ledger/{year}",

@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.events import SelfScoreEntered
+from services.indexer.criteria_codes import in_subtree
 from services.indexer.handlers import entry_from_json
 from services.indexer.store import entries as index_entries
 from services.indexer.views import UnitRef, criterion_across_units
-from services.scoring.handlers import current_ledger
-from services.scoring.service import CriteriaCatalogue, UnitInfo
+from services.scoring.service import UnitInfo
+from services.scoring.store import ledger as ledger_rows
 from services.scoring.views import Figure, maybe_figure
 
 
@@ -50,20 +52,28 @@ class CriterionAcrossUnitsView(_View):
     without_evidence: list[str]
 
 
-def _self_assessed(
-    session: Session, unit: UnitInfo, year: int, code: str, catalogue: CriteriaCatalogue
-) -> Decimal | None:
-    if unit.criteria_set not in catalogue.trees:
-        return None
-    ledger = current_ledger(session, unit, year, catalogue)
-    leaves = ledger.tree.leaves_under.get(code, ())
-    if not any(ledger.leaf(leaf).self_points is not None for leaf in leaves):
-        return None  # the unit entered nothing for this criterion
-    return ledger.totals[code].claimed
+def _self_assessed(session: Session, unit_ids: set[str], year: int, code: str) -> dict[str, Decimal]:
+    """Each unit's self-assessed points under `code`: the last accepted SelfScoreEntered per leaf,
+    summed. One query over the ledger (which holds only accepted events), not a replay per unit."""
+    rows = session.execute(
+        select(ledger_rows.c.unit_id, ledger_rows.c.criterion_code, ledger_rows.c.payload)
+        .where(
+            ledger_rows.c.unit_id.in_(unit_ids),
+            ledger_rows.c.year == year,
+            ledger_rows.c.event_type == SelfScoreEntered.TYPE,
+        )
+        .order_by(ledger_rows.c.seq)
+    ).all()
+    latest = {(r.unit_id, r.criterion_code): Decimal(str(r.payload["points"])) for r in rows}
+    points: dict[str, Decimal] = {}
+    for (unit_id, leaf), value in latest.items():
+        if in_subtree(leaf, code):
+            points[unit_id] = points.get(unit_id, Decimal(0)) + value
+    return points
 
 
 def criterion_view(
-    session: Session, units: Sequence[UnitInfo], code: str, year: int, catalogue: CriteriaCatalogue
+    session: Session, units: Sequence[UnitInfo], code: str, year: int
 ) -> CriterionAcrossUnitsView:
     wanted = {u.unit_id for u in units}
     rows = session.execute(
@@ -74,11 +84,7 @@ def criterion_view(
         )
     ).scalars()
     found = [entry_from_json(row) for row in rows if row is not None]
-    points: dict[str, Decimal] = {}
-    for unit in units:
-        value = _self_assessed(session, unit, year, code, catalogue)
-        if value is not None:
-            points[unit.unit_id] = value
+    points = _self_assessed(session, wanted, year, code)
     view = criterion_across_units(
         code,
         found,
