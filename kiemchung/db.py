@@ -6,6 +6,7 @@ Embedded: a SQLite file in WAL mode. Distributed: PostgreSQL, schema managed by 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Dialect,
     Engine,
     Index,
     Integer,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     create_engine,
     event,
 )
@@ -31,6 +34,31 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    PostgreSQL keeps the offset; SQLite keeps none and returns naive values. Storing UTC and
+    reading it back as UTC makes both behave the same, for every table, in one place.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Ids that fit SQLite's INTEGER PRIMARY KEY autoincrement and PostgreSQL's BIGSERIAL alike.
@@ -42,7 +70,7 @@ inbox = Table(
     Column("consumer", String(64), primary_key=True),
     Column("event_id", String(36), primary_key=True),
     Column("event_type", String(64), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=False),
 )
 
 outbox = Table(
@@ -53,8 +81,8 @@ outbox = Table(
     Column("producer", String(64), nullable=False),
     Column("routing_key", String(128), nullable=False),
     Column("body", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
 )
 Index("ix_outbox_unpublished", outbox.c.producer, outbox.c.published_at, outbox.c.id)
 
@@ -67,7 +95,7 @@ dead_letters = Table(
     Column("detail", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("body", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Imported for their side effect of registering tables on `metadata`.

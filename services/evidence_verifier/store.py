@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Integer, String, Table, Text
 
-from kiemchung.db import metadata
+from kiemchung.db import UtcDateTime, metadata
 
 verdicts = Table(
     "verifier_verdicts",
@@ -19,5 +19,5 @@ verdicts = Table(
     Column("reasons", JSON, nullable=False),
     Column("report", JSON, nullable=False),
     Column("text", Text, nullable=False),
-    Column("verified_at", DateTime(timezone=True), nullable=False),
+    Column("verified_at", UtcDateTime(), nullable=False),
 )

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -183,15 +182,6 @@ def _actor(event: Event) -> str:
     return event.producer
 
 
-def utc(moment: datetime) -> datetime:
-    """Times are stored in UTC: SQLite keeps no offset, so every reader assumes UTC (`as_utc`)."""
-    return moment.astimezone(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -322,8 +312,8 @@ class ScoringHandlers:
                 "criterion_code": _event_leaf(event),
                 "reason": reason.value,
                 "detail": detail,
-                "occurred_at": utc(event.occurred_at),
-                "recorded_at": utc(self.clock()),
+                "occurred_at": event.occurred_at,
+                "recorded_at": self.clock(),
             },
         )
 
@@ -376,8 +366,8 @@ class ScoringHandlers:
                 "changes": leaf_changes(before, after),
                 "score_version": version,
                 "payload": event.model_dump(mode="json"),
-                "occurred_at": utc(event.occurred_at),
-                "recorded_at": utc(self.clock()),
+                "occurred_at": event.occurred_at,
+                "recorded_at": self.clock(),
             },
         )
         inserted = result.inserted_primary_key[0] if result.inserted_primary_key else None
@@ -413,7 +403,7 @@ class ScoringHandlers:
             "version": version,
             "index_value": str(numbers.index),
             "snapshot": score.model_dump(mode="json"),
-            "updated_at": utc(self.clock()),
+            "updated_at": self.clock(),
         }
         if version == 1:
             conn.execute(_INSERT_SCORE, {"unit_id": unit.unit_id, "year": year, **row})
@@ -467,7 +457,7 @@ class ScoringHandlers:
             "version": version,
             "event_id": str(ranking.event_id),
             "snapshot": ranking.model_dump(mode="json"),
-            "updated_at": utc(self.clock()),
+            "updated_at": self.clock(),
         }
         if item.tag.version is None:
             conn.execute(_INSERT_RANKING, {"level": level, "year": year, **row})

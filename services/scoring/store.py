@@ -6,9 +6,9 @@ which leaf, the leaf's values before and after (`changes`), and the score versio
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from kiemchung.db import AutoId, metadata
+from kiemchung.db import AutoId, UtcDateTime, metadata
 
 CODE_LENGTH = 32
 
@@ -40,8 +40,8 @@ ledger = Table(
     Column("changes", JSON, nullable=False),
     Column("score_version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     UniqueConstraint("event_id", "unit_id", name="uq_scoring_ledger_event_unit"),
 )
 Index("ix_scoring_ledger_unit_year", ledger.c.unit_id, ledger.c.year, ledger.c.seq)
@@ -58,8 +58,8 @@ rejections = Table(
     Column("criterion_code", String(CODE_LENGTH), nullable=True),
     Column("reason", String(64), nullable=False),
     Column("detail", Text, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 Index("ix_scoring_rejections_unit_year", rejections.c.unit_id, rejections.c.year)
 
@@ -72,7 +72,7 @@ scores = Table(
     Column("version", Integer, nullable=False),
     Column("index_value", String(60), nullable=False),
     Column("snapshot", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 # A ranking cache miss reloads one level's scores.
 Index("ix_scoring_scores_level_year", scores.c.level, scores.c.year)
@@ -87,5 +87,5 @@ rankings = Table(
     Column("version", Integer, nullable=False),
     Column("event_id", String(36), nullable=False),
     Column("snapshot", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

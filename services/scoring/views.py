@@ -24,7 +24,7 @@ from services.indexer.store import entries as index_entries
 from services.scoring.core.ledger import Ledger
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
-from services.scoring.handlers import as_utc, current_ledger
+from services.scoring.handlers import current_ledger
 from services.scoring.service import CriteriaCatalogue, UnitInfo, figures
 from services.scoring.store import ledger as ledger_rows
 from services.scoring.store import rankings, rejections, scores
@@ -299,8 +299,8 @@ def ledger_view(session: Session, unit_id: str, year: int, leaf: str | None) -> 
                 event_type=row["event_type"],
                 actor=row["actor"],
                 criterion_code=row["criterion_code"],
-                occurred_at=as_utc(row["occurred_at"]),
-                recorded_at=as_utc(row["recorded_at"]),
+                occurred_at=row["occurred_at"],
+                recorded_at=row["recorded_at"],
                 score_version=int(row["score_version"]),
                 changes=changes,
             )
@@ -335,8 +335,8 @@ def rejection_view(session: Session, unit_ids: Iterable[str] | None, year: int |
         RejectionView(
             **{
                 **{k: row[k] for k in RejectionView.model_fields},
-                "occurred_at": as_utc(row["occurred_at"]),
-                "recorded_at": as_utc(row["recorded_at"]),
+                "occurred_at": row["occurred_at"],
+                "recorded_at": row["recorded_at"],
             }
         )
         for row in session.execute(query.order_by(rejections.c.seq)).mappings()
@@ -437,7 +437,7 @@ def evidence_view(session: Session, state: Ledger, leaf: str | None) -> list[Evi
                 "link": None,
             },
         )
-        item.update(decision=v["decision"], reasons=list(v["reasons"]), verified_at=as_utc(v["verified_at"]))
+        item.update(decision=v["decision"], reasons=list(v["reasons"]), verified_at=v["verified_at"])
     missing = [k for k, item in found.items() if not item["title"] or not item["link"]]
     if missing:
         for entry in session.execute(

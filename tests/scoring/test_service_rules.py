@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from contracts.events import RankingUpdated, ScoreUpdated
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.messaging import Status
-from services.scoring.handlers import as_utc
 from services.scoring.store import ledger, rejections
 from tests.scoring.kit import OTHER_COUNCIL, Scoring, vn
 
@@ -163,7 +162,7 @@ async def test_the_ledger_keeps_who_when_which_leaf_and_the_values_before_and_af
         rows = session.execute(select(ledger).where(ledger.c.unit_id == NOI_VU).order_by(ledger.c.seq)).all()
     second = rows[1]
     assert (second.actor, second.criterion_code, second.score_version) == (f"{NOI_VU}.vanthu", "1.1", 2)
-    assert as_utc(second.occurred_at) == vn(11, 2)
+    assert second.occurred_at == vn(11, 2)
     [change] = second.changes
     assert (change["before"]["self_assessed"], change["after"]["self_assessed"]) == ("10", "9.5")
     assert (change["before"]["explanation"], change["after"]["explanation"]) == ("", "KH số 1")
