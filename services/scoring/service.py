@@ -3,6 +3,7 @@ unit's stored ledger into a core Ledger, and the ScoreUpdated / RankingUpdated p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,15 +25,18 @@ from contracts.events import (
     SurveyResultsImported,
 )
 from contracts.registry import parse_event_dict
+from criteria.errors import CriteriaLoadError
 from criteria.loader import data_path, load_set
 from criteria.model import CriteriaSet, Source
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
+from services.scoring.core.errors import ScoringError
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
 from services.scoring.core.scores import score
 from services.scoring.core.tree import ScoringTree, compile_tree
 
+log = logging.getLogger(__name__)
 DEMO_SET_ID = "demo-department"
 PACKAGED_SETS: Mapping[str, str] = MappingProxyType({DEMO_SET_ID: "demo.yaml"})
 
@@ -58,14 +62,14 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
         for path in sorted(directory.glob("*.yaml")):
             try:
                 sets[path.stem] = load_set(path)
-            except Exception:  # an overlay or an incomplete template set is not scoreable on its own
-                continue
+            except CriteriaLoadError as exc:  # an overlay, or a file with errors: not a set to score
+                log.warning("criteria %s not loaded: %s", path, "; ".join(i.render() for i in exc.issues))
     trees: dict[str, ScoringTree] = {}
     for name, cset in sets.items():
         try:
             trees[name] = compile_tree(cset)
-        except Exception:
-            continue
+        except ScoringError as exc:  # template sets wait for their official points
+            log.warning("criteria set %s cannot be scored yet: %s", name, exc)
     return CriteriaCatalogue(MappingProxyType(sets), MappingProxyType(trees))
 
 
