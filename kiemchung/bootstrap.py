@@ -27,7 +27,7 @@ from services.evidence_verifier.service import build_checker
 from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
 from services.scoring.handlers import build_handlers as scoring_handlers
-from services.scoring.service import CriteriaCatalogue, load_catalogue
+from services.scoring.service import load_catalogue
 
 
 def build_search_index(settings: Settings) -> SearchIndex:
@@ -58,7 +58,6 @@ class Wiring:
     clock: Clock
     runtimes: dict[Service, ServiceRuntime]
     search: SearchIndex | None
-    catalogue: CriteriaCatalogue
 
 
 def build_runtimes(
@@ -76,7 +75,6 @@ def build_runtimes(
         create_schema(engine)
     sessions = session_factory(engine)
     wanted = tuple(services)
-    catalogue = load_catalogue(settings.criteria_dir)
     runtimes: dict[Service, ServiceRuntime] = {}
     for service in wanted:
         events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
@@ -89,9 +87,9 @@ def build_runtimes(
             search.drop_abandoned_generations()
             handlers = indexer_handlers(search)
         else:
-            handlers = scoring_handlers(catalogue, events, clock)
+            handlers = scoring_handlers(load_catalogue(settings.criteria_dir), events, clock)
         runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)
-    return Wiring(settings, engine, sessions, clock, runtimes, search, catalogue)
+    return Wiring(settings, engine, sessions, clock, runtimes, search)
 
 
 @dataclass
