@@ -10,6 +10,7 @@ validation is most of pyHanko's per-signature cost.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 from asn1crypto import cms, crl, ocsp
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.core import Void
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
@@ -41,7 +43,8 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
-from services.evidence_verifier import speedups
+from services.evidence_verifier import signed_range, speedups
+from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
@@ -276,7 +279,13 @@ async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[S
             continue  # document timestamps (/DocTimeStamp) are LTV data, not signatures
         try:
             outcomes.append(await _evaluate_one(reader, embedded, policy, trust))
-        except (pyhanko_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        except (
+            pyhanko_errors.SignatureValidationError,
+            SignedRangeError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
             # a CMS blob that cannot be read or matched to its signer: the signature is broken
             outcomes.append(_broken(embedded, str(exc)))
     return outcomes
@@ -340,6 +349,7 @@ async def _evaluate_one(
     signer_info = embedded.signer_info
     cert = embedded.signer_cert
     md, algorithm = _algorithm(signer_info)
+    _signed_range(embedded)  # raises SignedRangeError: pyHanko trusts a sum of lengths
 
     # integrity of the signed bytes and what changed afterwards
     embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
@@ -435,6 +445,20 @@ async def _evaluate_one(
         algorithm=algorithm,
     )
     return SignatureOutcome(report, tuple(reasons))
+
+
+def _signed_range(embedded: EmbeddedPdfSignature) -> signed_range.SignedRange:
+    byte_range = embedded.byte_range
+    if isinstance(byte_range, generic.IndirectObject):
+        byte_range = byte_range.get_object()
+    if not isinstance(byte_range, list):
+        raise SignedRangeError("/ByteRange is not an array")
+    stream = embedded.reader.stream
+    if isinstance(stream, io.BytesIO):
+        with stream.getbuffer() as view:  # no copy of the file per signature
+            return signed_range.check_signed_range(view, byte_range, embedded.pkcs7_content)
+    stream.seek(0)
+    return signed_range.check_signed_range(stream.read(), byte_range, embedded.pkcs7_content)
 
 
 def _valid_at(cert: asn1_x509.Certificate, moment: datetime) -> bool:
