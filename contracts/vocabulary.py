@@ -169,6 +169,7 @@ class SignatureKind(StrEnum):
     ORGANISATION = "organisation"
     PERSON = "person"
     UNKNOWN = "unknown"
+    DOCUMENT_TIMESTAMP = "document_timestamp"  # an RFC 3161 token over the file (/DocTimeStamp)
 
 
 class Indication(StrEnum):

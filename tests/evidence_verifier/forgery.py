@@ -233,3 +233,22 @@ def _update(
         xref_at,
     )
     return bytes(out)
+
+
+def last_gap(data: bytes) -> tuple[int, int]:
+    """(a, b) of the last signature or timestamp: the bytes a..b hold its /Contents."""
+    embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[-1]
+    _, a, b, _ = (int(v) for v in embedded.byte_range)
+    return a, b
+
+
+def transplant_last_contents(target: bytes, source: bytes) -> bytes:
+    """The last /Contents of `source` (say, a timestamp token) written into the last gap of
+    `target`, zero-padded to its size: a token copied from another file or revision."""
+    a, b = last_gap(target)
+    sa, sb = last_gap(source)
+    token = source[sa + 1 : sb - 1].rstrip(b"0")
+    token += b"0" * (len(token) % 2)
+    if len(token) > b - a - 2:
+        raise ValueError("the target's gap is too small for the copied token")
+    return target[: a + 1] + token.ljust(b - a - 2, b"0") + target[b - 1 :]
