@@ -200,6 +200,7 @@ class SignatureKind(StrEnum):
     ORGANISATION = "organisation"
     PERSON = "person"
     UNKNOWN = "unknown"
+    DOCUMENT_TIMESTAMP = "document_timestamp"  # an RFC 3161 token over the file (/DocTimeStamp)
 
 
 class Indication(StrEnum):

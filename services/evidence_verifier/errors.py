@@ -19,3 +19,10 @@ class DocumentRejectedError(VerifierError):
 
 class FetchError(VerifierError):
     """A claim-check fetch failed: FETCH_FAILED, FETCH_FORBIDDEN, TOO_LARGE or HASH_MISMATCH."""
+
+
+class SignedRangeError(VerifierError):
+    """A signature's /ByteRange does not cover what it must (see signed_range.py)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ReasonCode.SIGNATURE_BROKEN, message)

@@ -113,12 +113,14 @@ async def _verify(
         # if there is one; a damaged file otherwise
         logger.info("signature parsing failed: %s", exc)
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
-    if not outcomes:
+    # a document timestamp proves when, not who: alone it leaves a document unsigned
+    signed = [o for o in outcomes if o.report.kind is not SignatureKind.DOCUMENT_TIMESTAMP]
+    if not signed:
         reasons.append(ReasonCode.UNSIGNED)
     for outcome in outcomes:
         reasons.extend(outcome.reasons)
     # trust and integrity are judged per signature; this rule is only about who signed
-    if outcomes and not any(o.report.kind is SignatureKind.ORGANISATION for o in outcomes):
+    if signed and not any(o.report.kind is SignatureKind.ORGANISATION for o in signed):
         reasons.append(ReasonCode.NO_ORGANISATION_SIGNATURE)
 
     try:

@@ -14,7 +14,10 @@ PRODUCED_BY: dict[ReasonCode, str] = {
     ReasonCode.TIMEOUT: "test_isolation_cli::test_isolated_timeout",
     ReasonCode.RESOURCE_LIMIT: "test_isolation_cli::test_isolated_memory_limit",
     ReasonCode.UNSIGNED: "test_verify::unsigned",
-    ReasonCode.SIGNATURE_BROKEN: "test_verify::signed_byte_altered, signature_value_altered",
+    ReasonCode.SIGNATURE_BROKEN: (
+        "test_verify::signed_byte_altered, signature_value_altered, test_attack_byte_range, "
+        "test_attack_document_timestamp::test_copied_timestamp_token_is_signature_broken"
+    ),
     ReasonCode.MODIFIED_AFTER_SIGNING: "test_verify::page_content_changed, overlay_annotation, page_replaced",
     ReasonCode.UNTRUSTED_SIGNER: "test_verify::untrusted_root",
     ReasonCode.WEAK_ALGORITHM_ACCEPTED: "test_verify::legacy_sha1_chain, test_real_samples",
