@@ -198,6 +198,24 @@ class Register:
         changed, found, loaded = self._recheck(session, [dict(r) for r in seeds])
         return self._reopen(session, event, changed, found, loaded)
 
+    def recheck_all(self, session: Session, cause: Event) -> list[Event]:
+        """Every link checked again (after the tolerances or the deadlines changed); the verdicts
+        whose findings changed are re-emitted, caused by `cause`."""
+        _lock(session)
+        rows = {
+            r["link_id"]: dict(r)
+            for r in session.execute(
+                select(register_entries).where(register_entries.c.removed.is_(False))
+            ).mappings()
+        }
+        loaded = _Loaded(rows, frozenset(rows))
+        entries = [entry_from_row(r) for r in rows.values()]
+        found = check_all(
+            entries, _units(session, {e.unit_id for e in entries}), self.tolerances, self.deadlines
+        )
+        changed = self._store(session, loaded, found)
+        return self._reopen(session, cause, changed, found, loaded)
+
     # ---- checks over the neighbourhood ------------------------------------------------------
 
     def _recheck(
@@ -210,6 +228,12 @@ class Register:
         entries = [entry_from_row(r) for r in loaded.rows.values()]
         units = _units(session, {e.unit_id for e in entries})
         found = check_all(entries, units, self.tolerances, self.deadlines)
+        return self._store(session, loaded, found), found, loaded
+
+    def _store(
+        self, session: Session, loaded: _Loaded, found: Mapping[str, tuple[Finding, ...]]
+    ) -> list[str]:
+        """Write the findings that changed; the links they belong to, in order."""
         changed: list[str] = []
         for link_id in sorted(loaded.complete):
             new = [finding_to_json(f) for f in found.get(link_id, ())]
@@ -218,7 +242,7 @@ class Register:
                     update(register_entries).where(register_entries.c.link_id == link_id).values(findings=new)
                 )
                 changed.append(link_id)
-        return changed, found, loaded
+        return changed
 
     def _reopen(
         self,
