@@ -156,7 +156,7 @@ def honest_year(
         chosen = sorted(rng.sample(issued, min(links_per_unit, len(issued))))
         leaves = [f"{f}.{i}" for f in range(1, FIELDS + 1) for i in range(1, LEAVES_PER_FIELD + 1)]
         rng.shuffle(leaves)
-        seal = (fold(unit.name),)
+        seal = (unit.name,)
         for doc, leaf in zip(chosen, leaves, strict=False):
             link(unit, doc, unit, leaf, seal)
             if rng.random() < SAME_FIELD_SECOND_LINK:
@@ -170,7 +170,7 @@ def honest_year(
             for doc, commune in zip(rng.sample(spare, len(partners)), partners, strict=True):
                 number, _, printed, sealed, stamped = doc
                 joint = (number, "KHLT-UBND", printed, sealed, stamped)
-                seals = (fold(unit.name), fold(by_id[commune.unit_id].name))
+                seals = (unit.name, by_id[commune.unit_id].name)
                 link(unit, joint, unit, "1.9", seals)
                 link(commune, joint, unit, "1.9", seals)
     return entries, records

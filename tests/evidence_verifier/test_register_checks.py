@@ -200,7 +200,7 @@ def test_a_unit_linking_another_bodys_document(province: Province) -> None:
     link = province.link("huyen-2", signed(_creds(0), "7/KH-UBND", date(2024, 2, 7)), "1.1")
     assert R.ISSUER_MISMATCH in province.codes(link)
     assert province.latest(link).report.decision is Decision.NEEDS_REVIEW
-    assert "uy ban nhan dan tinh" in province.latest(link).findings[0].detail
+    assert "Ủy ban nhân dân tỉnh Vĩnh Long" in province.latest(link).findings[0].detail
 
 
 @pytest.mark.parametrize(("allow_parent", "fires"), [(True, False), (False, True)])

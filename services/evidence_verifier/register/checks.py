@@ -211,7 +211,7 @@ def _reuse_groups(entries: Sequence[Entry]) -> Iterable[list[Entry]]:
 
 def _joint_allows(group: Sequence[Entry], units: Mapping[str, UnitRecord]) -> bool:
     """A joint document (several seals) may be linked by each organisation that sealed it."""
-    sealed_by = {o for e in group for o in e.organisations}
+    sealed_by = frozenset().union(*(e.sealed_by for e in group))
     if len(sealed_by) < 2:
         return False
     linking = {e.unit_id for e in group}
@@ -234,12 +234,12 @@ def _reuse(
                 detail = f"linked by {len(linking)} units"
                 yield e.link_id, Finding(ReasonCode.REUSED_EVIDENCE, others, detail)
                 continue
-            fields = {field_of(o.criterion_code) for o in group if o.unit_id == e.unit_id}
+            # one unit, one file, several fields (two files under one number are DUPLICATE_NUMBER)
+            same_file = [o for o in group if o.unit_id == e.unit_id and o.sha256 == e.sha256]
+            fields = {field_of(o.criterion_code) for o in same_file}
             if len(fields) > 1:
                 others = tuple(
-                    o.link_id
-                    for o in group
-                    if o.unit_id == e.unit_id and field_of(o.criterion_code) != field_of(e.criterion_code)
+                    o.link_id for o in same_file if field_of(o.criterion_code) != field_of(e.criterion_code)
                 )
                 detail = f"linked to criteria of fields {', '.join(sorted(fields))}"
                 yield e.link_id, Finding(ReasonCode.REUSED_EVIDENCE, others, detail)
@@ -256,6 +256,6 @@ def _issuer_mismatch(
         parent = units.get(unit.parent_unit_id) if unit.parent_unit_id else None
         if tolerances.allow_parent_issuer and parent is not None:
             allowed |= parent.names
-        if not allowed & set(e.organisations):
+        if not allowed & e.sealed_by:
             detail = f"sealed by {', '.join(e.organisations)}"
             yield e.link_id, Finding(ReasonCode.ISSUER_MISMATCH, (), detail)

@@ -23,7 +23,7 @@ class Entry:
     decision: Decision  # the verifier's own verdict on the document alone
     sha256: str | None = None
     issuer: str | None = None  # folded name of the (first) organisation seal, or e-office's issuer
-    organisations: tuple[str, ...] = ()  # folded names of every organisation seal on the document
+    organisations: tuple[str, ...] = ()  # names on every organisation seal, as certified
     number: str | None = None  # normalised "15/KH-UBND"
     sequence: int | None = None  # 15
     notation: str | None = None  # normalised "KH-UBND"
@@ -35,6 +35,11 @@ class Entry:
     def participates(self) -> bool:
         """A rejected document proves nothing about its issuer; the checks ignore it."""
         return self.decision is not Decision.REJECTED
+
+    @property
+    def sealed_by(self) -> frozenset[str]:
+        """The organisations' names folded as unit names are (names.fold)."""
+        return frozenset(fold(o) for o in self.organisations)
 
     @property
     def issue_year(self) -> int | None:
@@ -65,12 +70,13 @@ def entry_from_report(
     reported_issuer: str | None,
 ) -> Entry:
     seals = [s for s in report.signatures if s.kind is SignatureKind.ORGANISATION and s.intact]
-    organisations: list[str] = []
+    organisations: dict[str, str] = {}  # folded -> as certified, in signing order
     for seal in seals:
-        name = fold(seal.signer.organisation or seal.signer.common_name or "")
-        if name and name not in organisations:
-            organisations.append(name)
-    issuer = organisations[0] if organisations else (fold(reported_issuer) if reported_issuer else None)
+        name = seal.signer.organisation or seal.signer.common_name or ""
+        if fold(name):
+            organisations.setdefault(fold(name), name)
+    folded = list(organisations)
+    issuer = folded[0] if folded else (fold(reported_issuer) if reported_issuer else None)
     timed = [s for s in seals if s.signing_time is not None]
     first = min(timed, key=lambda s: s.signing_time or datetime.max) if timed else None
     facts = report.document
@@ -83,7 +89,7 @@ def entry_from_report(
         decision=report.decision,
         sha256=report.sha256,
         issuer=issuer or None,
-        organisations=tuple(organisations),
+        organisations=tuple(organisations.values()),
         number=normalise(facts.number) if facts.number else None,
         sequence=parsed.sequence if parsed and not parsed.lettered else None,
         notation=normalise(parsed.notation) if parsed else None,
