@@ -32,7 +32,8 @@ class Service(StrEnum):
 
 
 CONSUMES: dict[Service, tuple[type[Event], ...]] = {
-    Service.EVIDENCE_VERIFIER: (DocumentLinked,),
+    # UnitRegistered and DocumentUnlinked feed the evidence register (level, names; removals).
+    Service.EVIDENCE_VERIFIER: (UnitRegistered, DocumentLinked, DocumentUnlinked),
     Service.INDEXER: (UnitRegistered, EvidenceVerified, DocumentUnlinked),
     Service.SCORING: (
         UnitRegistered,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from faststream import FastStream
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.envelope import Event
 from contracts.registry import serialise
 from contracts.routing import Service, routing_key_of
+from contracts.vocabulary import Level
 from kiemchung.bus.inprocess import InProcessBus
 from kiemchung.clock import Clock, IdSource, random_ids, system_clock
 from kiemchung.db import create_schema, make_engine, session_factory
@@ -23,9 +25,12 @@ from kiemchung.messaging import AnyHandler, EventFactory, ServiceRuntime
 from kiemchung.settings import SearchBackend, Settings
 from services.evidence_verifier.handlers import CheckDocument
 from services.evidence_verifier.handlers import build_handlers as verifier_handlers
+from services.evidence_verifier.register.recorder import Register
+from services.evidence_verifier.register.tolerances import register_tolerances
 from services.evidence_verifier.service import build_checker
 from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
+from services.scoring.core.deadlines import SEED_003_DEADLINES, last_day
 from services.scoring.handlers import build_handlers as scoring_handlers
 from services.scoring.service import load_catalogue
 
@@ -48,6 +53,11 @@ def build_search_index(settings: Settings) -> SearchIndex:
     path = settings.resolved_search_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     return Fts5Index(path)
+
+
+def _seed_deadline(level: Level, year: int) -> date | None:
+    """The register's deadline source: the scoring core's table (seed 003's dates)."""
+    return last_day(level, year, SEED_003_DEADLINES) if level in SEED_003_DEADLINES else None
 
 
 @dataclass
@@ -80,7 +90,8 @@ def build_runtimes(
         events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
         handlers: Mapping[type[Event], AnyHandler]
         if service is Service.EVIDENCE_VERIFIER:
-            handlers = verifier_handlers(check or build_checker(settings, clock), events)
+            register = Register(events, register_tolerances(settings), _seed_deadline)
+            handlers = verifier_handlers(check or build_checker(settings, clock), events, register)
         elif service is Service.INDEXER:
             search = search or build_search_index(settings)
             # The indexer is the index's one writer: clean up after a reindex that crashed.

@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
     from kiemchung.ingress.cli import register as register_ingress
     from services.evidence_verifier.cli import register as register_verify
+    from services.evidence_verifier.register.cli import register as register_evidence_register
     from services.indexer.cli import register as register_search
     from services.scoring.cli import register as register_scoring
 
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_criteria(sub)
     register_scoring(sub)
     register_ingress(sub)
+    register_evidence_register(sub)
     return parser
 
 

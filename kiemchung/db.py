@@ -99,7 +99,12 @@ dead_letters = Table(
 )
 
 # Imported for their side effect of registering tables on `metadata`.
-_TABLE_MODULES = ("services.evidence_verifier.store", "services.indexer.store", "services.scoring.store")
+_TABLE_MODULES = (
+    "services.evidence_verifier.store",
+    "services.evidence_verifier.register.store",
+    "services.indexer.store",
+    "services.scoring.store",
+)
 
 
 def load_all_tables() -> MetaData:

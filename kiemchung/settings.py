@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,14 @@ class Settings(BaseSettings):
         default=None,
         description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
     )
+
+    # The evidence register's tolerances (services/evidence_verifier/register/tolerances.py);
+    # None keeps the register's named default.
+    register_number_order_days: int | None = Field(default=None, ge=0, le=366)
+    register_signed_after_issue_days: int | None = Field(default=None, ge=0, le=366)
+    register_number_series: Literal["per_issuer", "per_notation"] = "per_issuer"
+    register_allow_joint_reuse: bool = True
+    register_allow_parent_issuer: bool = False
 
     def resolved_database_url(self) -> str:
         if self.database_url:

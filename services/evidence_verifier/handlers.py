@@ -9,9 +9,10 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
-from contracts.events import DocumentLinked, EvidenceVerified
+from contracts.events import DocumentLinked, DocumentUnlinked, EvidenceVerified, UnitRegistered
 from contracts.report import VerificationReport
 from kiemchung.messaging import AnyHandler, EventFactory, Handler
+from services.evidence_verifier.register.recorder import Register
 from services.evidence_verifier.store import verdicts
 
 MAX_TEXT_CHARS = 100_000
@@ -26,7 +27,12 @@ class Checked:
 CheckDocument = Callable[[DocumentLinked], Awaitable[Checked]]
 
 
-def build_handlers(check: CheckDocument, events: EventFactory) -> Mapping[type[Event], AnyHandler]:
+def build_handlers(
+    check: CheckDocument, events: EventFactory, register: Register | None = None
+) -> Mapping[type[Event], AnyHandler]:
+    # The province-wide register lives with the verdicts it checks (register/__init__.py).
+    book = register or Register(events)
+
     async def prepare(event: DocumentLinked) -> Checked:
         return await check(event)
 
@@ -64,6 +70,16 @@ def build_handlers(check: CheckDocument, events: EventFactory) -> Mapping[type[E
                 verified_at=verified.occurred_at,
             )
         )
-        return [verified]
+        return book.record(session, event, verified)
 
-    return {DocumentLinked: Handler(apply=apply, prepare=prepare)}
+    def unlink(event: DocumentUnlinked, _: None, session: Session) -> Sequence[Event]:
+        return book.unlink(session, event)
+
+    def unit(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
+        return book.unit(session, event)
+
+    return {
+        DocumentLinked: Handler(apply=apply, prepare=prepare),
+        DocumentUnlinked: Handler(apply=unlink),
+        UnitRegistered: Handler(apply=unit),
+    }

@@ -331,7 +331,8 @@ async def test_poison_messages_go_to_the_dead_letter_queue_and_the_worker_keeps_
     assert reasons == ["MALFORMED_JSON", "UNKNOWN_SCHEMA_VERSION"]
     assert all((m.headers or {}).get("x-kiemchung-detail") for m in dead)
 
-    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="3.1.1")
+    # the same field as the module's first link of this file: a second field would be REUSED_EVIDENCE
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="1.3")
     await observer.publish(link)
     verdicts = await observer.wait_for(
         lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id)

@@ -43,7 +43,7 @@ def _verdicts(demo: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[str
 
 def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dict[str, Any]) -> None:
     verdicts = _verdicts(demo)
-    assert len(demo["documents"]) == 20
+    assert len(demo["documents"]) == 20 + 4  # and four only the register questions
     flawed = {
         ("Sở Nội vụ", "1.3.1"): ("rejected", ["LETTERED_NUMBER"]),
         ("Sở Tài chính", "2.2.1"): ("rejected", ["SCANNED_PAPER", "NUMBER_NOT_FOUND"]),
@@ -55,6 +55,22 @@ def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dic
     accepted = {k for k, (decision, _) in verdicts.items() if decision == "accepted"}
     assert len(accepted) == 16
     assert all(reasons == [] for k, (_, reasons) in verdicts.items() if k in accepted)
+
+
+def test_demo_register_questions_genuine_documents_and_reopens_the_earlier_verdict(
+    demo: dict[str, Any],
+) -> None:
+    verdicts = _verdicts(demo)
+    assert verdicts[("Sở Nội vụ", "3.1.2")] == ("needs_review", ["DUPLICATE_NUMBER"])
+    assert verdicts[("Sở Nội vụ", "2.2.2")] == ("needs_review", ["DUPLICATE_NUMBER"])
+    assert verdicts[("Sở Tài chính", "3.1.2")] == ("needs_review", ["SIGNED_LONG_AFTER_ISSUE"])
+    assert verdicts[("Sở Tư pháp", "3.1.2")] == ("needs_review", ["ISSUER_MISMATCH"])
+    first = next(v for v in demo["documents"] if (v["unit"], v["criterion"]) == ("Sở Nội vụ", "3.1.2"))
+    assert first["verdicts"] == 2  # accepted, then re-opened when the second 40/TB-SNV arrived
+    assert first["findings"][0]["related"] == ["Sở Nội vụ 2.2.2"]
+    text = render_text(demo)
+    assert "Kiểm tra chéo toàn tỉnh" in text
+    assert "SIGNED_LONG_AFTER_ISSUE: dated 2024-01-15, signed 2024-11-12 (timestamp)" in text
 
 
 def test_demo_scores_count_only_supported_points_and_rank_ties_together(demo: dict[str, Any]) -> None:
@@ -179,7 +195,7 @@ def test_reindex_rebuilds_the_search_index_from_stored_verdicts(demo: dict[str, 
     fresh = Fts5Index(demo["workdir"] / "rebuilt-search.db")
     engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
     with Session(engine) as session:
-        assert reindex_from_store(session, fresh) == 20
+        assert reindex_from_store(session, fresh) == 24
     result = fresh.search(SearchQuery(text="ke hoach cai cach hanh chinh", criterion="1.1", year=2024))
     assert {h.entry.number for h in result.hits} == {h["number"] for h in demo["search"]["hits"]}
     rejected = fresh.search(SearchQuery(text="", decision=Decision.REJECTED, year=2024))
