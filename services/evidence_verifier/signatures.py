@@ -46,6 +46,7 @@ from contracts.vocabulary import (
 from services.evidence_verifier import signed_range, speedups
 from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
+from services.evidence_verifier.visual_check import VisualCheck
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
 STRICT_WEAK_HASHES = frozenset({"md2", "md5", "sha1"})
@@ -61,6 +62,10 @@ DOC_TIMESTAMP = "/DocTimeStamp"
 class SignatureOutcome:
     report: SignatureReport
     reasons: tuple[ReasonCode, ...]
+    # the revision a signature covers when pyHanko allows what changed after it (the visual
+    # check compares from there), and the byte where its signed prefix of the file ends
+    revision: int | None = None
+    signed_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -290,7 +295,44 @@ async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[S
         ) as exc:
             # a CMS blob that cannot be read or matched to its signer: the signature is broken
             outcomes.append(_broken(embedded, str(exc)))
-    return outcomes
+    return _judge_visible_changes(outcomes, VisualCheck(reader, policy.limits))
+
+
+def _judge_visible_changes(outcomes: list[SignatureOutcome], visual: VisualCheck) -> list[SignatureOutcome]:
+    """pyHanko allows form filling and new signature fields even when they paint over signed
+    content; what a reader sees decides. After a signature, pixels may change only where its
+    page was blank, and only by signature appearances. A change a later signature attests (an
+    intact, trusted signature made after it, itself not modified) may also be a form filled in
+    on blank paper: the form filled, then signed again. Judged from the last signature back, so
+    a later signature's verdict is known when an earlier one relies on it."""
+    judged = list(outcomes)
+    for i in reversed(range(len(judged))):
+        outcome = judged[i]
+        if outcome.revision is None or outcome.signed_end is None:
+            continue
+        if visual.unchanged_after(outcome.revision, outcome.signed_end):
+            continue
+        attested = next(
+            (
+                later
+                for later in reversed(judged[i + 1 :])
+                if later.signed_end is not None
+                and later.signed_end > outcome.signed_end
+                and later.report.trusted
+                and later.report.kind is not SignatureKind.DOCUMENT_TIMESTAMP
+                and later.report.modified_after is not ModifiedAfter.DISALLOWED
+            ),
+            None,
+        )
+        if attested is not None and visual.unchanged_after(
+            outcome.revision, outcome.signed_end, until=attested.signed_end, form_filling=True
+        ):
+            continue
+        report = outcome.report.model_copy(
+            update={"modified_after": ModifiedAfter.DISALLOWED, "indication": Indication.TOTAL_FAILED}
+        )
+        judged[i] = SignatureOutcome(report, (*outcome.reasons, ReasonCode.MODIFIED_AFTER_SIGNING))
+    return judged
 
 
 def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
@@ -346,13 +388,16 @@ async def _timestamp_time(
 
 
 async def _evaluate_one(
-    reader: PdfFileReader, embedded: EmbeddedPdfSignature, policy: VerifierPolicy, trust: _Trust
+    reader: PdfFileReader,
+    embedded: EmbeddedPdfSignature,
+    policy: VerifierPolicy,
+    trust: _Trust,
 ) -> SignatureOutcome:
     reasons: list[ReasonCode] = []
     signer_info = embedded.signer_info
     cert = embedded.signer_cert
     md, algorithm = _algorithm(signer_info)
-    _signed_range(embedded)  # raises SignedRangeError: pyHanko trusts a sum of lengths
+    signed = _signed_range(embedded)  # raises SignedRangeError: pyHanko trusts a sum of lengths
 
     cov, modified = _integrity(embedded)
     if modified is ModifiedAfter.DISALLOWED:
@@ -434,11 +479,22 @@ async def _evaluate_one(
         timestamped=proven is not None,
         algorithm=algorithm,
     )
-    return SignatureOutcome(report, tuple(reasons))
+    return _outcome(report, reasons, embedded, signed)
+
+
+def _outcome(
+    report: SignatureReport,
+    reasons: list[ReasonCode],
+    embedded: EmbeddedPdfSignature,
+    signed: signed_range.SignedRange,
+) -> SignatureOutcome:
+    allowed = report.modified_after is ModifiedAfter.ALLOWED
+    return SignatureOutcome(report, tuple(reasons), embedded.signed_revision if allowed else None, signed.end)
 
 
 def _integrity(embedded: EmbeddedPdfSignature) -> tuple[Coverage, ModifiedAfter]:
-    """What the signed bytes cover and whether what changed afterwards is allowed."""
+    """What the signed bytes cover and whether pyHanko's difference analysis allows what changed
+    afterwards (what a reader sees is judged afterwards, by `_judge_visible_changes`)."""
     embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
     integrity = embedded.summarise_integrity_info()
     coverage = integrity["coverage"]
@@ -452,13 +508,16 @@ def _integrity(embedded: EmbeddedPdfSignature) -> tuple[Coverage, ModifiedAfter]
 
 
 async def _evaluate_timestamp(
-    reader: PdfFileReader, embedded: EmbeddedPdfSignature, policy: VerifierPolicy, trust: _Trust
+    reader: PdfFileReader,
+    embedded: EmbeddedPdfSignature,
+    policy: VerifierPolicy,
+    trust: _Trust,
 ) -> SignatureOutcome:
     """A document timestamp: its token's imprint must be the digest of its own byte range (a
     token copied from another file or revision is SIGNATURE_BROKEN); its TSA is judged at the
     token's genTime. An untrusted TSA is reported, not a reason: the document's signatures are
     judged on their own, and a visible timestamp field is judged by what it paints."""
-    _signed_range(embedded)
+    signed = _signed_range(embedded)
     cov, modified = _integrity(embedded)
     signed_data = embedded.signed_data
     gen_time: datetime = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
@@ -503,7 +562,7 @@ async def _evaluate_timestamp(
         timestamped=True,
         algorithm=md,
     )
-    return SignatureOutcome(report, tuple(reasons))
+    return _outcome(report, reasons, embedded, signed)
 
 
 def _signed_range(embedded: EmbeddedPdfSignature) -> signed_range.SignedRange:

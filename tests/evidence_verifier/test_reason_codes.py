@@ -18,7 +18,9 @@ PRODUCED_BY: dict[ReasonCode, str] = {
         "test_verify::signed_byte_altered, signature_value_altered, test_attack_byte_range, "
         "test_attack_document_timestamp::test_copied_timestamp_token_is_signature_broken"
     ),
-    ReasonCode.MODIFIED_AFTER_SIGNING: "test_verify::page_content_changed, overlay_annotation, page_replaced",
+    ReasonCode.MODIFIED_AFTER_SIGNING: (
+        "test_verify::page_content_changed, overlay_annotation, page_replaced, test_attack_visual"
+    ),
     ReasonCode.UNTRUSTED_SIGNER: "test_verify::untrusted_root",
     ReasonCode.WEAK_ALGORITHM_ACCEPTED: "test_verify::legacy_sha1_chain, test_real_samples",
     ReasonCode.CERT_EXPIRED_AT_SIGNING: "test_verify::expired_at_signing",

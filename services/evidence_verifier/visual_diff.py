@@ -1,0 +1,74 @@
+"""Is a change between two renderings of a page allowed? Pure, over greyscale images.
+
+The rule (the verifier's reading of EU DSS's visual comparison of a signed revision with the
+final file, and of what the Shadow Attacks, NDSS 2021, and the certification attacks, S&P 2021,
+hide in allowed-looking updates): a pixel may change only where the signed page was blank
+(near-white) and only inside the rectangle of a signature or timestamp widget added or changed
+after signing, minus the rectangles of any other annotation that changed. Everything else a
+reader can see change is a modification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageChops, ImageDraw
+
+from services.evidence_verifier.limits import DEFAULT_RENDER_BLANK_LEVEL, DEFAULT_RENDER_CHANGE_TOLERANCE
+
+__all__ = ["PixelBox", "VisualVerdict", "judge"]
+
+RECT_MARGIN_PX = 1  # antialiased edges of a widget's drawing bleed one pixel past its rectangle
+
+PixelBox = tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in image pixels
+
+
+@dataclass(frozen=True)
+class VisualVerdict:
+    changed: bool  # any pixel changed
+    allowed: bool
+    why: str = ""
+
+
+def _mask(image: Image.Image, predicate_threshold: int, *, below: bool) -> Image.Image:
+    table = [
+        255 if (v < predicate_threshold if below else v > predicate_threshold) else 0 for v in range(256)
+    ]
+    return image.point(table)
+
+
+def judge(
+    before: Image.Image,
+    after: Image.Image,
+    *,
+    allowed: Sequence[PixelBox] = (),
+    forbidden: Sequence[PixelBox] = (),
+    tolerance: int = DEFAULT_RENDER_CHANGE_TOLERANCE,
+    blank_level: int = DEFAULT_RENDER_BLANK_LEVEL,
+) -> VisualVerdict:
+    if before.size != after.size:
+        return VisualVerdict(changed=True, allowed=False, why="page size changed")
+    changed = _mask(ImageChops.difference(before.convert("L"), after.convert("L")), tolerance, below=False)
+    if changed.getbbox() is None:
+        return VisualVerdict(changed=False, allowed=True)
+    region = Image.new("L", before.size, 0)
+    draw = ImageDraw.Draw(region)
+    for left, top, right, bottom in allowed:
+        draw.rectangle(
+            (
+                left - RECT_MARGIN_PX,
+                top - RECT_MARGIN_PX,
+                right + RECT_MARGIN_PX - 1,
+                bottom + RECT_MARGIN_PX - 1,
+            ),
+            fill=255,
+        )
+    for left, top, right, bottom in forbidden:
+        draw.rectangle((left, top, right - 1, bottom - 1), fill=0)
+    if ImageChops.subtract(changed, region).getbbox() is not None:
+        return VisualVerdict(changed=True, allowed=False, why="changed outside a new signature's rectangle")
+    inked = _mask(before.convert("L"), blank_level, below=True)
+    if ImageChops.multiply(changed, inked).getbbox() is not None:
+        return VisualVerdict(changed=True, allowed=False, why="drawn over signed content")
+    return VisualVerdict(changed=True, allowed=True)
