@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,34 @@ def test_search_counts_the_register_signals_as_a_facet_after_the_reopened_verdic
     assert plain["signals"] is None
     assert {h["criterion_code"] for h in reviewed["hits"]} == {"3.1.2", "2.2.2"}
     assert all(h["decision"] == "needs_review" for h in reviewed["hits"])
+
+
+def test_the_export_lists_the_registers_findings_on_its_own_sheet(demo: dict[str, Any]) -> None:
+    from openpyxl import load_workbook
+
+    from services.scoring.export import FIRST_DATA_ROW, REGISTER_SHEET, build_workbook, workbook_bytes
+    from services.scoring.handlers import load_units
+    from services.scoring.service import load_catalogue
+
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    with Session(engine) as session:
+        built = build_workbook(session, load_catalogue(None), "department", 2024, load_units(session))
+    sheet = load_workbook(io.BytesIO(workbook_bytes(built)))[REGISTER_SHEET]
+    rows = [
+        tuple(c.value for c in row)
+        for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, max_col=9)
+        if row[0].value is not None
+    ]
+    assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
+        ("so-noi-vu", "2.2.2", "40/TB-SNV", "DUPLICATE_NUMBER"),
+        ("so-noi-vu", "3.1.2", "40/TB-SNV", "DUPLICATE_NUMBER"),
+        ("so-tai-chinh", "3.1.2", "3/KH-STC", "SIGNED_LONG_AFTER_ISSUE"),
+        ("so-tu-phap", "3.1.2", "45/HD-SNV", "ISSUER_MISMATCH"),
+    ]
+    late = rows[2]
+    assert (late[3].date(), late[4].date()) == (date(2024, 1, 15), date(2024, 11, 12))
+    assert late[6] == "Văn bản được ký số muộn hơn nhiều so với ngày ban hành ghi trên văn bản."
+    assert rows[0][8] == "so-noi-vu 3.1.2 40/TB-SNV"
 
 
 def test_demo_scores_count_only_supported_points_and_rank_ties_together(demo: dict[str, Any]) -> None:
