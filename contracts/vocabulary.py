@@ -67,6 +67,16 @@ class ReasonCode(StrEnum):
 
 _INFORMATIONAL = frozenset({ReasonCode.WEAK_ALGORITHM_ACCEPTED})
 
+# The cross-document checks of the province-wide evidence register (what search shows as signals).
+REGISTER_CODES: tuple[ReasonCode, ...] = (
+    ReasonCode.DUPLICATE_NUMBER,
+    ReasonCode.NUMBER_ORDER,
+    ReasonCode.SIGNED_LONG_AFTER_ISSUE,
+    ReasonCode.ISSUED_AFTER_DEADLINE,
+    ReasonCode.REUSED_EVIDENCE,
+    ReasonCode.ISSUER_MISMATCH,
+)
+
 _DESCRIPTIONS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.NOT_PDF: ("The file is not a PDF document.", "Tệp không phải là văn bản PDF."),
     ReasonCode.MALFORMED_PDF: (

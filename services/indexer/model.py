@@ -22,6 +22,9 @@ class Facet(StrEnum):
     DECISION = "decision"
     UNIT = "unit"
     YEAR = "year"
+    # The evidence register's cross-document checks (contracts.vocabulary.REGISTER_CODES) a match
+    # carries; one entry may count under several.
+    SIGNAL = "signal"
 
 
 class SortOrder(StrEnum):

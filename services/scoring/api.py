@@ -15,13 +15,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.vocabulary import Level
 from kiemchung.clock import Clock
 from services.indexer.errors import IndexerError
-from services.indexer.model import MAX_PAGE_SIZE, Decision, SearchQuery, SortOrder
+from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex
 from services.scoring.access import ApiKey, KeyRing, Role
 from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
@@ -124,6 +124,10 @@ class SearchResponse(BaseModel):
     total: int
     hits: list[SearchHitView]
     next_cursor: str | None
+    signals: dict[str, int] | None = Field(
+        default=None,
+        description="With signals=true: how many matches carry each check of the evidence register",
+    )
 
 
 CONTEXT_STATE = "scoring_api"
@@ -301,8 +305,10 @@ def build_router() -> APIRouter:
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_SEARCH_PAGE,
         cursor: str | None = None,
         page: int | None = None,
+        signals: bool = False,
     ) -> SearchResponse:
-        """Full-text search of evidence (folded Vietnamese), cut to the units the key may read."""
+        """Full-text search of evidence (folded Vietnamese), cut to the units the key may read.
+        `signals=true` also counts the evidence register's checks over every match (a facet)."""
         if ctx.search is None:
             raise NotFoundError(LookupReason.SEARCH_UNAVAILABLE, "no search index configured")
         if unit_id is not None:
@@ -327,6 +333,7 @@ def build_router() -> APIRouter:
                 page_size=page_size,
                 cursor=cursor,
                 page=page,
+                facets=frozenset({Facet.SIGNAL}) if signals else frozenset(),
             )
             result = ctx.search.search(query)
         except IndexerError as exc:
@@ -356,6 +363,7 @@ def build_router() -> APIRouter:
             # Defence in depth: never return a hit outside the key's units.
             if (key.role is Role.PROVINCE and not allowed) or h.entry.unit_id in allowed
         ]
-        return SearchResponse(total=result.total, hits=hits, next_cursor=result.next_cursor)
+        counted = result.facet_counts(Facet.SIGNAL) if signals else None
+        return SearchResponse(total=result.total, hits=hits, next_cursor=result.next_cursor, signals=counted)
 
     return router

@@ -250,7 +250,7 @@ def test_the_export_endpoint_returns_the_appendix_workbook(client: TestClient) -
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
     # The appraiser's council: two units, then the ranking; Sở Tài chính is not in it.
-    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Xếp hạng"]
+    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Xếp hạng", "Kiểm tra chéo"]
 
 
 def test_bad_search_queries_get_a_reason_code(client: TestClient) -> None:

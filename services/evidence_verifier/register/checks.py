@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from contracts.vocabulary import ReasonCode
+from contracts.vocabulary import REGISTER_CODES, ReasonCode
 from services.evidence_verifier.register.facts import Entry, UnitRecord
 from services.evidence_verifier.register.names import field_of
 from services.evidence_verifier.register.tolerances import (
@@ -27,14 +27,7 @@ from services.evidence_verifier.register.tolerances import (
 # Dates printed on documents and deadlines are Vietnamese calendar days.
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 
-REGISTER_CODES: tuple[ReasonCode, ...] = (
-    ReasonCode.DUPLICATE_NUMBER,
-    ReasonCode.NUMBER_ORDER,
-    ReasonCode.SIGNED_LONG_AFTER_ISSUE,
-    ReasonCode.ISSUED_AFTER_DEADLINE,
-    ReasonCode.REUSED_EVIDENCE,
-    ReasonCode.ISSUER_MISMATCH,
-)
+__all__ = ["REGISTER_CODES", "Finding", "check_all"]
 
 
 @dataclass(frozen=True)

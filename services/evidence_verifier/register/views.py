@@ -150,3 +150,47 @@ def to_json(view: IssuerYear) -> dict[str, Any]:
         "gaps": [list(g) for g in view.gaps],
         "anomalies": [n.number for n in view.anomalies],
     }
+
+
+@dataclass(frozen=True)
+class FlaggedLink:
+    """One link with a register finding, as the export's sheet lists it."""
+
+    unit_id: str
+    criterion_code: str
+    number: str | None
+    issued_on: date | None
+    signed_on: date | None
+    code: ReasonCode
+    detail: str
+    related: tuple[str, ...]  # "unit criterion number" of each other link involved
+
+
+def flagged_links(
+    rows: Sequence[Mapping[str, Any]], others: Mapping[str, Mapping[str, Any]]
+) -> list[FlaggedLink]:
+    """Every finding of `rows` (register rows), one line each; `others` resolves related link ids."""
+    out = []
+    for row in rows:
+        signed: datetime | None = row["signed_at"]
+        for finding in row["findings"]:
+            related = tuple(
+                " ".join(str(x) for x in (o["unit_id"], o["criterion_code"], o["number"] or "") if x)
+                for o in (others.get(link) for link in finding["related"])
+                if o is not None
+            )
+            out.append(
+                FlaggedLink(
+                    unit_id=row["unit_id"],
+                    criterion_code=row["criterion_code"],
+                    number=row["number"],
+                    issued_on=row["issued_on"],
+                    signed_on=local_date(signed) if signed else None,
+                    code=ReasonCode(finding["code"]),
+                    detail=str(finding["detail"]),
+                    related=related,
+                )
+            )
+    order = {code: i for i, code in enumerate(ReasonCode)}
+    out.sort(key=lambda f: (f.unit_id, f.criterion_code, order[f.code], f.number or ""))
+    return out

@@ -46,7 +46,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, meta_tokens
+from contracts.vocabulary import REGISTER_CODES
+from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, meta_tokens, with_reason
 from services.indexer.cursor import decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
@@ -675,7 +676,7 @@ class _Search:
         packed = [int(r[1]) for r in rows]
         if len(rows) <= self.rank_limit:
             self.matched = [int(r[0]) for r in rows]
-        wanted = sorted(self.query.facets)
+        wanted = sorted(self.query.facets - {Facet.SIGNAL})
         marks = ", ".join("?" * len(wanted))
         values: dict[Facet, dict[int, tuple[str, str | None]]] = {facet: {} for facet in wanted}
         for facet, number, value, label in self.conn.execute(
@@ -691,6 +692,12 @@ class _Search:
             counts = {names[n][0]: c for n, c in numbered.items()}
             labels = {value: label for value, label in names.values() if label is not None}
             facets[facet] = buckets(counts, labels if facet is Facet.UNIT else None)
+        if Facet.SIGNAL in self.query.facets:
+            # Multi-valued, so not packed: one count per register code over the same match.
+            signals = {
+                code.value: self._count(with_reason(self.plan.base, code.value)) for code in REGISTER_CODES
+            }
+            facets[Facet.SIGNAL] = buckets(signals)
         return len(packed), facets
 
     def _probe(self) -> int:

@@ -36,6 +36,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError, OpenSearchException
 
+from contracts.vocabulary import REGISTER_CODES
 from services.indexer.criteria_codes import ancestors
 from services.indexer.cursor import decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
@@ -400,12 +401,16 @@ def _query(query: SearchQuery, parsed: ParsedText) -> dict[str, Any]:
     return {"bool": boolean}
 
 
+_SIGNALS = frozenset(code.value for code in REGISTER_CODES)
+
+
 def _aggregations(facets: frozenset[Facet]) -> dict[str, Any]:
     fields = {
         Facet.CRITERION: "criterion_code",
         Facet.DECISION: "decision",
         Facet.UNIT: "unit_id",
         Facet.YEAR: "year",
+        Facet.SIGNAL: "reasons",  # every reason; _facets keeps the register's
     }
     aggs: dict[str, Any] = {}
     for facet in facets:
@@ -422,6 +427,8 @@ def _facets(
     for facet in wanted:
         raw = aggregations.get(facet.value, {}).get("buckets", [])
         counts = {str(b["key"]): int(b["doc_count"]) for b in raw}
+        if facet is Facet.SIGNAL:
+            counts = {k: n for k, n in counts.items() if k in _SIGNALS}
         labels = {
             str(b["key"]): str(b["name"]["buckets"][0]["key"])
             for b in raw
