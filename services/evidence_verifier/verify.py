@@ -22,6 +22,7 @@ from services.evidence_verifier import numbering, scan, signatures
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
+from services.evidence_verifier.rendered_text import visible_first_page_text
 from services.evidence_verifier.trust import load_trust_roots
 
 __all__ = ["Outcome", "load_trust_roots", "verify_bytes", "verify_bytes_async"]
@@ -125,13 +126,15 @@ async def _verify(
 
     try:
         pages = read_pages(data, text_chars=limits.text_chars)
+        # the number and date are read from what is drawn: annotations included
+        first_page_text = visible_first_page_text(data, limits) or pages.first_page_text
     except (PdfiumError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     verdict = scan.classify(pages.facts)
     if verdict.scanned:
         reasons.append(ReasonCode.SCANNED_PAPER)
-    number = numbering.find_number(pages.first_page_text)
-    issued_on = numbering.find_issue_date(pages.first_page_text)
+    number = numbering.find_number(first_page_text)
+    issued_on = numbering.find_issue_date(first_page_text)
     reasons.extend(numbering.number_reasons(number, expected.number))
     reasons.extend(numbering.date_reasons(issued_on, expected.year))
 

@@ -27,7 +27,7 @@ from services.evidence_verifier.limits import Limits
 from services.evidence_verifier.pages import pdfium_lock
 from services.evidence_verifier.visual_diff import PixelBox, judge
 
-__all__ = ["VisualCheck"]
+__all__ = ["VisualCheck", "page_to_device"]
 
 POINTS_PER_INCH = 72.0
 Affine = tuple[float, float, float, float, float, float]  # x' = a*x + c*y + e, y' = b*x + d*y + f
@@ -150,14 +150,14 @@ class VisualCheck:
                 try:
                     bitmap = page.render(scale=scale, grayscale=True, draw_annots=True, may_draw_forms=True)
                     image = bitmap.to_pil().convert("L")
-                    return _Rendered(image, _to_device(page, image.size))
+                    return _Rendered(image, page_to_device(page, image.size))
                 finally:
                     page.close()
             finally:
                 document.close()
 
 
-def _to_device(page: pdfium.PdfPage, size: tuple[int, int]) -> Affine:
+def page_to_device(page: pdfium.PdfPage, size: tuple[int, int]) -> Affine:
     """The page-space to pixel affine map PDFium used (rotation and crop box included), from
     three points (PDFium answers in whole pixels; a large span keeps the error small)."""
     width, height = size

@@ -357,3 +357,22 @@ def sign_visible(
     pdf_signer = docs._TimedPdfSigner(meta, simple, new_field_spec=spec, signing_time=options.signing_time)
     out = pdf_signer.sign_pdf(writer, bytes_reserved=docs.SIGNATURE_RESERVE)
     return bytes(out.getvalue())
+
+
+def with_free_text_over_number(pdf: bytes) -> bytes:
+    """A FreeText annotation whose appearance paints "16" over the number, added before signing
+    (so the signature covers it: the signed document shows 16)."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        box = number_box()
+        page = doc.pages[0]
+        annot = pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.FreeText,
+            Rect=pikepdf.Array(list(box)),
+            Contents=pikepdf.String("16"),
+            DA=pikepdf.String("/Helv 10 Tf 0 g"),
+            F=PRINT,
+            AP=pikepdf.Dictionary(N=_appearance(doc, box, _patch_stream(box))),
+        )
+        page.obj.Annots = pikepdf.Array([doc.make_indirect(annot)])
+        return _save(doc)

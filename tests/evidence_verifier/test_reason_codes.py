@@ -30,7 +30,7 @@ PRODUCED_BY: dict[ReasonCode, str] = {
     ReasonCode.NO_ORGANISATION_SIGNATURE: "test_verify::person_only",
     ReasonCode.SCANNED_PAPER: "test_verify::scan_image_only, scan_with_ocr_layer",
     ReasonCode.LETTERED_NUMBER: "test_verify::lettered_number",
-    ReasonCode.NUMBER_MISMATCH: "test_verify::other_number",
+    ReasonCode.NUMBER_MISMATCH: "test_verify::other_number, test_attack_rendered_number",
     ReasonCode.NUMBER_NOT_FOUND: "test_verify::no_number_printed",
     ReasonCode.DATE_OUTSIDE_YEAR: "test_verify::issued_last_year",
     ReasonCode.DUPLICATE_NUMBER: "test_register_checks::test_duplicate_number_reopens_the_earlier_verdict…",
