@@ -233,3 +233,70 @@ def test_replay_in_any_order_finds_what_the_core_finds_over_the_whole_set(backen
         for link, verdict in run.emitted.items():  # the last verdict each consumer saw
             assert [f.code.value for f in verdict.findings] == [f["code"] for f in run.stored[link]], link
             assert (verdict.report.decision is Decision.NEEDS_REVIEW) == bool(run.stored[link])
+
+
+@pytest.mark.postgres
+def test_two_verifier_workers_recording_twins_at_once_each_see_the_other() -> None:
+    """Without the register's lock, two transactions could each miss the other's document."""
+    import threading
+
+    twins = 12
+    reports: dict[str, VerificationReport] = {}
+    batches: list[list[Event]] = [[], []]
+    ids = SeededIds(seed=21)
+    at = datetime(2024, 12, 1, tzinfo=UTC)
+    for n in range(twins):
+        for side in (0, 1):
+            url = f"https://eoffice.test/twin-{n}-{side}.pdf"
+            doc = Doc("xa-1", f"{n + 1}/TB-X", date(YEAR, 3, 1), date(YEAR, 3, 1), f"twin-{n}-{side}")
+            reports[url] = _report(doc, url)
+            batches[side].append(
+                DocumentLinked(
+                    event_id=ids(),
+                    occurred_at=at,
+                    correlation_id=ids(),
+                    producer="eoffice",
+                    link_id=uuid.UUID(int=1000 + 2 * n + side),
+                    unit_id="xa-1",
+                    year=YEAR,
+                    criterion_code=f"1.{n + 1}",
+                    document_id=f"VB-{n}-{side}",
+                    fetch_url=url,
+                    linked_by="x",
+                )
+            )
+    with fresh_database() as url:
+        create_schema(make_engine(url))
+        barrier = threading.Barrier(2)
+
+        def worker(side: int) -> None:
+            engine = make_engine(url)
+            clock = FrozenClock(datetime(2024, 12, 20, tzinfo=UTC), timedelta(seconds=1))
+            factory = EventFactory("kiemchung.evidence-verifier", clock, SeededIds(seed=30 + side))
+
+            async def check(event: DocumentLinked) -> Checked:
+                return Checked(reports[event.fetch_url], "")
+
+            runtime = ServiceRuntime(
+                Service.EVIDENCE_VERIFIER, build_handlers(check, factory), session_factory(engine), clock
+            )
+
+            async def feed() -> None:
+                for event in batches[side]:
+                    assert (await runtime.handle(event)).status is Status.PROCESSED
+
+            barrier.wait()
+            asyncio.run(feed())
+            engine.dispose()
+
+        threads = [threading.Thread(target=worker, args=(side,)) for side in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            rows = session.execute(select(register_entries.c.link_id, register_entries.c.findings)).all()
+        engine.dispose()
+    assert len(rows) == 2 * twins
+    assert all([f["code"] for f in r.findings] == ["DUPLICATE_NUMBER"] for r in rows), rows

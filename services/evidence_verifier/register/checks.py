@@ -8,6 +8,7 @@ register rebuilt by replay finds exactly what the live one found.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +31,22 @@ VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 __all__ = ["REGISTER_CODES", "Finding", "check_all"]
 
 
+# A document linked by every unit of a province must not make each of its links carry (and each
+# new link re-emit) hundreds of partners: findings keep the first ones by link id and the count.
+MAX_RELATED = 50
+
+
 @dataclass(frozen=True)
 class Finding:
     code: ReasonCode
     related: tuple[str, ...] = ()  # link ids of the other links that make this finding true
     detail: str = ""  # the facts behind it, e.g. "dated 2024-01-10, signed 2024-12-20 (timestamp)"
+    related_total: int = 0  # how many other links there are; `related` holds at most MAX_RELATED
+
+
+def _capped(finding: Finding) -> Finding:
+    ordered = tuple(sorted(set(finding.related)))
+    return Finding(finding.code, ordered[:MAX_RELATED], finding.detail, len(ordered))
 
 
 Findings = Mapping[str, tuple[Finding, ...]]
@@ -61,7 +73,7 @@ def check_all(
         *_reuse(live, units, tolerances),
         *_issuer_mismatch(live, units, tolerances),
     ):
-        found[finding_link].append(finding)
+        found[finding_link].append(_capped(finding))
     rank = {code: i for i, code in enumerate(ReasonCode)}
     return {link: tuple(sorted(fs, key=lambda f: rank[f.code])) for link, fs in found.items()}
 
@@ -122,22 +134,25 @@ def _order(entries: Sequence[Entry], tolerances: RegisterTolerances) -> Iterable
 
     Of two conflicting documents, the one in conflict with more documents is the suspect (a
     number slipped in later contradicts every honest neighbour); on a tie both are shown.
+    Conflicts are counted with sorted dates (n log n) so an issuer with thousands of linked
+    documents stays cheap; partners are listed only for documents that have conflicts.
     """
     tolerance = tolerances.number_order
     for docs in _series(entries, tolerances.number_series):
         docs.sort(key=lambda d: (d.sequence, d.issued_on, d.key))
-        conflicts: dict[str, list[_Doc]] = defaultdict(list)
-        for i, low in enumerate(docs):
-            for high in docs[i + 1 :]:
-                if high.sequence > low.sequence and low.issued_on - high.issued_on > tolerance:
-                    conflicts[low.key].append(high)
-                    conflicts[high.key].append(low)
-        by_key = {d.key: d for d in docs}
-        for key, partners in conflicts.items():
-            suspect_of = [p for p in partners if len(partners) >= len(conflicts[p.key])]
+        counts = _conflict_counts(docs, tolerance)
+        for i, doc in enumerate(docs):
+            if not counts[i]:
+                continue
+            partners = [
+                j
+                for j, other in enumerate(docs)
+                if (other.sequence < doc.sequence and other.issued_on - doc.issued_on > tolerance)
+                or (other.sequence > doc.sequence and doc.issued_on - other.issued_on > tolerance)
+            ]
+            suspect_of = [docs[j] for j in partners if counts[i] >= counts[j]]
             if not suspect_of:
                 continue
-            doc = by_key[key]
             related = tuple(sorted(link for p in suspect_of for link in p.links))
             nearest = min(suspect_of, key=lambda p: abs(p.sequence - doc.sequence))
             detail = (
@@ -146,6 +161,35 @@ def _order(entries: Sequence[Entry], tolerances: RegisterTolerances) -> Iterable
             )
             for link in doc.links:
                 yield link, Finding(ReasonCode.NUMBER_ORDER, related, detail)
+
+
+def _conflict_counts(docs: Sequence[_Doc], tolerance: timedelta) -> list[int]:
+    """For each document (sorted by number): how many lower numbers are dated more than the
+    tolerance after it, plus how many higher numbers are dated more than the tolerance before it."""
+    counts = [0] * len(docs)
+    dates = [d.issued_on.toordinal() for d in docs]
+    days = tolerance.days
+    seen: list[int] = []
+    i = 0
+    while i < len(docs):  # equal numbers (a duplicate) never conflict with each other
+        j = i
+        while j < len(docs) and docs[j].sequence == docs[i].sequence:
+            counts[j] += len(seen) - bisect_right(seen, dates[j] + days)
+            j += 1
+        for k in range(i, j):
+            insort(seen, dates[k])
+        i = j
+    seen = []
+    i = len(docs) - 1
+    while i >= 0:
+        j = i
+        while j >= 0 and docs[j].sequence == docs[i].sequence:
+            counts[j] += bisect_left(seen, dates[j] - days)
+            j -= 1
+        for k in range(j + 1, i + 1):
+            insort(seen, dates[k])
+        i = j
+    return counts
 
 
 def _signed_late(entries: Sequence[Entry], tolerances: RegisterTolerances) -> Iterable[Pair]:
@@ -224,7 +268,7 @@ def _reuse(
         for e in group:
             if cross_unit:
                 others = tuple(o.link_id for o in group if o.unit_id != e.unit_id)
-                detail = f"linked by {len(linking)} units"
+                detail = "linked by other units too"
                 yield e.link_id, Finding(ReasonCode.REUSED_EVIDENCE, others, detail)
                 continue
             # one unit, one file, several fields (two files under one number are DUPLICATE_NUMBER)

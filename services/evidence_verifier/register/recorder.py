@@ -30,7 +30,7 @@ from contracts.events import (
     UnitRegistered,
 )
 from contracts.report import VerificationReport
-from contracts.vocabulary import Decision, Level, ReasonCode
+from contracts.vocabulary import Decision, Level
 from kiemchung.messaging import EventFactory
 from services.evidence_verifier.policy import decide, ordered
 from services.evidence_verifier.register.checks import Finding, check_all
@@ -49,11 +49,7 @@ ADVISORY_LOCK_KEY = 0x6B63726567
 
 
 def finding_to_json(f: Finding) -> dict[str, Any]:
-    return {"code": f.code.value, "related": list(f.related), "detail": f.detail}
-
-
-def finding_from_json(data: Mapping[str, Any]) -> Finding:
-    return Finding(ReasonCode(data["code"]), tuple(data["related"]), str(data["detail"]))
+    return {"code": f.code.value, "related": list(f.related), "detail": f.detail, "total": f.related_total}
 
 
 def entry_from_row(row: Mapping[str, Any]) -> Entry:
@@ -397,8 +393,9 @@ def _contract_findings(
     out = []
     for f in findings:
         related = [_related(rows[link]) for link in f.related[:MAX_RELATED_LINKS] if link in rows]
-        total = len(f.related)
-        out.append(RegisterFinding(code=f.code, detail=f.detail, related=related, related_total=total))
+        out.append(
+            RegisterFinding(code=f.code, detail=f.detail, related=related, related_total=f.related_total)
+        )
     return out
 
 
