@@ -300,3 +300,38 @@ def test_two_verifier_workers_recording_twins_at_once_each_see_the_other() -> No
         engine.dispose()
     assert len(rows) == 2 * twins
     assert all([f["code"] for f in r.findings] == ["DUPLICATE_NUMBER"] for r in rows), rows
+
+
+@pytest.mark.postgres
+def test_overlong_names_and_numbers_cost_a_truncated_key_not_a_poison_message() -> None:
+    ids = SeededIds(seed=41)
+    at = datetime(2024, 12, 1, tzinfo=UTC)
+    long_name = "Ủy ban nhân dân " + "rất dài " * 100
+    reports: dict[str, VerificationReport] = {}
+    events: list[Event] = []
+    for n in range(2):
+        url = f"https://eoffice.test/long-{n}.pdf"
+        base = _report(Doc("xa-1", "5/" + "K" * 400, date(YEAR, 3, 1), date(YEAR, 3, 1), f"long-{n}"), url)
+        seal = base.signatures[0].model_copy(
+            update={"signer": SignerInfo(common_name=long_name, organisation=long_name, serial="01")}
+        )
+        reports[url] = base.model_copy(update={"signatures": [seal] * 30})
+        events.append(
+            DocumentLinked(
+                event_id=ids(),
+                occurred_at=at,
+                correlation_id=ids(),
+                producer="eoffice",
+                link_id=uuid.UUID(int=5000 + n),
+                unit_id="xa-1",
+                year=YEAR,
+                criterion_code="1.1",
+                document_id=f"VB-{n}",
+                fetch_url=url,
+                linked_by="x",
+            )
+        )
+    with fresh_database() as url:
+        run = _run(url, events, reports)
+    assert set(run.stored) == {str(uuid.UUID(int=5000)), str(uuid.UUID(int=5001))}
+    assert all([f["code"] for f in fs] == ["DUPLICATE_NUMBER"] for fs in run.stored.values())

@@ -11,6 +11,12 @@ from contracts.vocabulary import Decision, Level, SignatureKind
 from services.evidence_verifier.numbering import normalise, parse_number
 from services.evidence_verifier.register.names import fold
 
+# Column sizes of register_entries: a certificate or a page may carry longer text, which must
+# cost a truncated key, never a failed transaction (a poison message).
+MAX_NAME_CHARS = 300
+MAX_NUMBER_CHARS = 100
+MAX_SEALS = 10
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -71,12 +77,12 @@ def entry_from_report(
 ) -> Entry:
     seals = [s for s in report.signatures if s.kind is SignatureKind.ORGANISATION and s.intact]
     organisations: dict[str, str] = {}  # folded -> as certified, in signing order
-    for seal in seals:
-        name = seal.signer.organisation or seal.signer.common_name or ""
+    for seal in seals[:MAX_SEALS]:
+        name = (seal.signer.organisation or seal.signer.common_name or "")[:MAX_NAME_CHARS]
         if fold(name):
-            organisations.setdefault(fold(name), name)
+            organisations.setdefault(fold(name)[:MAX_NAME_CHARS], name)
     folded = list(organisations)
-    issuer = folded[0] if folded else (fold(reported_issuer) if reported_issuer else None)
+    issuer = folded[0] if folded else (fold(reported_issuer)[:MAX_NAME_CHARS] if reported_issuer else None)
     timed = [s for s in seals if s.signing_time is not None]
     first = min(timed, key=lambda s: s.signing_time or datetime.max) if timed else None
     facts = report.document
@@ -90,9 +96,9 @@ def entry_from_report(
         sha256=report.sha256,
         issuer=issuer or None,
         organisations=tuple(organisations.values()),
-        number=normalise(facts.number) if facts.number else None,
+        number=normalise(facts.number)[:MAX_NUMBER_CHARS] if facts.number else None,
         sequence=parsed.sequence if parsed and not parsed.lettered else None,
-        notation=normalise(parsed.notation) if parsed else None,
+        notation=normalise(parsed.notation)[:MAX_NUMBER_CHARS] if parsed else None,
         issued_on=facts.issued_on,
         signed_at=first.signing_time if first else None,
         signing_proven=first.timestamped if first else False,

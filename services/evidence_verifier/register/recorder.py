@@ -44,6 +44,7 @@ from services.evidence_verifier.register.tolerances import (
 )
 from services.evidence_verifier.store import verdicts
 
+MAX_DOCUMENT_ID_CHARS = 200  # register_entries.document_id; e-office ids are short, but unbounded
 # Any constant shared by every verifier; "kcreg" in ASCII.
 ADVISORY_LOCK_KEY = 0x6B63726567
 
@@ -121,7 +122,7 @@ class Register:
         )
         row = {
             **_facts_row(entry),
-            "document_id": linked.document_id,
+            "document_id": linked.document_id[:MAX_DOCUMENT_ID_CHARS],
             "fetch_url": linked.fetch_url,
             "title": linked.title,
             "reported_issuer": linked.issuer,
