@@ -279,13 +279,15 @@ async def evaluate(reader: PdfFileReader, policy: VerifierPolicy) -> list[Signat
 
 async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
     trust = _trust(policy)
-    outcomes = []
+    outcomes: list[SignatureOutcome] = []
+    earlier: SignatureOutcome | None = None  # the latest signature (not timestamp) so far
     for embedded in reader.embedded_signatures:
         try:
             if embedded.sig_object_type == DOC_TIMESTAMP:
-                outcomes.append(await _evaluate_timestamp(reader, embedded, policy, trust))
+                outcomes.append(await _evaluate_timestamp(reader, embedded, policy, trust, earlier))
             else:
                 outcomes.append(await _evaluate_one(reader, embedded, policy, trust))
+                earlier = outcomes[-1]
         except (
             pyhanko_errors.SignatureValidationError,
             SignedRangeError,
@@ -492,10 +494,10 @@ def _outcome(
     return SignatureOutcome(report, tuple(reasons), embedded.signed_revision if allowed else None, signed.end)
 
 
-def _integrity(embedded: EmbeddedPdfSignature) -> tuple[Coverage, ModifiedAfter]:
+def _integrity(embedded: EmbeddedPdfSignature, *, skip_diff: bool = False) -> tuple[Coverage, ModifiedAfter]:
     """What the signed bytes cover and whether pyHanko's difference analysis allows what changed
     afterwards (what a reader sees is judged afterwards, by `_judge_visible_changes`)."""
-    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY, skip_diff=skip_diff)
     integrity = embedded.summarise_integrity_info()
     coverage = integrity["coverage"]
     level = getattr(integrity["diff_result"], "modification_level", None)
@@ -512,13 +514,24 @@ async def _evaluate_timestamp(
     embedded: EmbeddedPdfSignature,
     policy: VerifierPolicy,
     trust: _Trust,
+    earlier: SignatureOutcome | None,
 ) -> SignatureOutcome:
     """A document timestamp: its token's imprint must be the digest of its own byte range (a
     token copied from another file or revision is SIGNATURE_BROKEN); its TSA is judged at the
     token's genTime. An untrusted TSA is reported, not a reason: the document's signatures are
-    judged on their own, and a visible timestamp field is judged by what it paints."""
+    judged on their own, and a visible timestamp field is judged by what it paints.
+
+    What changed after it is a subset of what changed after an earlier intact signature, whose
+    difference analysis already judged it: that verdict is reused (pyHanko's analysis of every
+    LTA timestamp would double the cost of a long LTA chain). Without an earlier signature,
+    pyHanko analyses the timestamp's own later revisions."""
     signed = _signed_range(embedded)
-    cov, modified = _integrity(embedded)
+    if earlier is not None and earlier.report.intact and earlier.report.coverage is not Coverage.PARTIAL:
+        cov, modified = _integrity(embedded, skip_diff=True)
+        if cov is Coverage.ENTIRE_REVISION:
+            modified = earlier.report.modified_after
+    else:
+        cov, modified = _integrity(embedded)
     signed_data = embedded.signed_data
     gen_time: datetime = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     crls, ocsps = _embedded_revinfo(reader, embedded.signer_info)
