@@ -340,3 +340,54 @@ async def test_poison_messages_go_to_the_dead_letter_queue_and_the_worker_keeps_
     assert verdicts[0]["report"]["decision"] == "accepted"
     for worker in cluster.workers:
         assert worker.poll() is None, "a worker died"
+
+
+async def test_a_second_document_under_the_same_number_reopens_the_first_verdict_across_workers(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    from datetime import date, timedelta, timezone
+
+    from services.evidence_verifier.testkit import documents as docs
+
+    vietnam = timezone(timedelta(hours=7))
+    creds = corpus.pki.unit("Sở Nội vụ")
+    spec = docs.DocumentSpec(
+        issuer="Sở Nội vụ", number="21/KH-SNV", issued_on=date(2024, 3, 12), title="KẾ HOẠCH Khác hẳn"
+    )
+    options = docs.SignOptions(signing_time=datetime(2024, 3, 12, 11, 0, tzinfo=vietnam), tsa=corpus.pki.tsa)
+    other = corpus.directory / "same-number-other-content.pdf"
+    # pyHanko signs through asyncio.run: outside this test's running loop
+    signed = await asyncio.to_thread(
+        docs.sign_organisation_and_person, docs.make_document(spec), creds.organisation, creds.person, options
+    )
+    other.write_bytes(signed)
+
+    first = _link(cluster, corpus.good, "21/KH-SNV", criterion="1.5")
+    await observer.publish(first)
+    await observer.wait_for(lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(first.link_id))
+    second = _link(cluster, other, "21/KH-SNV", criterion="1.6")
+    await observer.publish(second)
+
+    def flagged(link: DocumentLinked) -> Any:
+        return lambda m: (
+            m["type"] == "EvidenceVerified"
+            and m["link_id"] == str(link.link_id)
+            and "DUPLICATE_NUMBER" in m["report"]["reasons"]
+        )
+
+    [mine] = await observer.wait_for(flagged(second))
+    [reopened] = await observer.wait_for(flagged(first))
+    assert reopened["report"]["decision"] == "needs_review"
+    assert str(second.link_id) in {r["link_id"] for f in reopened["findings"] for r in f["related"]}
+    assert mine["report"]["decision"] == "needs_review"
+    # the indexer took the re-opened verdict as the newer one
+    for _ in range(100):
+        with cluster.engine.connect() as conn:
+            entry = conn.execute(
+                sa.text("SELECT entry FROM indexer_entries WHERE link_id = :l"), {"l": str(first.link_id)}
+            ).scalar_one()
+        if (json.loads(entry) if isinstance(entry, str) else entry)["decision"] == "needs_review":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the indexer kept the first verdict")
