@@ -5,8 +5,9 @@ field) but that change what a reader sees. Each must be MODIFIED_AFTER_SIGNING.
 - "Shadow Attacks: Hiding and Replacing Content in Signed PDFs" (Mainka, Mladenov, Rohlmann,
   Schwenk, NDSS 2021): hide (a widget's hidden flag cleared; a cover's appearance emptied;
   optional content switched on), replace (a field filled with an appearance painting over the
-  number), hide-and-replace (an appearance pointed at an object already in the signed revision,
-  unused).
+  number; a field whose value is 16 but whose appearance is empty, then /NeedAppearances set
+  so that viewers draw the value), hide-and-replace (an appearance pointed at an object already
+  in the signed revision, unused).
 - "Breaking the Specification: PDF Certification" (Rohlmann, Mladenov, Mainka, Schwenk, IEEE S&P
   2021): Sneaky Signature (a new signature field whose appearance covers signed content: left
   unsigned, signed by another trusted signer, or holding a document timestamp from an unknown
@@ -67,6 +68,10 @@ def _unused_object(kit: Kit) -> bytes:
     return shadow.point_appearance_at(kit.sign(prepared), unused)
 
 
+def _redraw_fields(kit: Kit) -> bytes:
+    return shadow.ask_viewers_to_redraw_fields(kit.sign(shadow.with_value_not_shown(kit.plain)))
+
+
 def _empty_cover(kit: Kit) -> bytes:
     return shadow.empty_cover(kit.sign(shadow.with_cover_over_paragraph(kit.plain)))
 
@@ -111,6 +116,7 @@ ATTACKS: dict[str, Callable[[Kit], bytes]] = {
     "shadow_replace_field_filled_over_number": _fill_over_number,
     "shadow_hide_and_replace_unused_object": _unused_object,
     "shadow_hide_cover_emptied": _empty_cover,
+    "shadow_replace_need_appearances_set": _redraw_fields,
     "shadow_hide_optional_content_on": _toggle_layer,
     "sneaky_signature_unsigned_field": _unsigned_signature_field,
     "sneaky_signature_signed_by_another_trusted_signer": _signed_by_another,
