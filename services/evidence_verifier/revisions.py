@@ -73,6 +73,9 @@ class PageChange:
     signature_rects: tuple[Box, ...]  # signature widgets added or changed after signing
     field_rects: tuple[Box, ...]  # other form fields' widgets added or changed after signing
     other_rects: tuple[Box, ...]  # other annotations added or changed after signing
+    # signature widgets already there when signed: their appearances are not document content, a
+    # new signature may overlap them (Decree 30/2020: the seal covers a third of the signature)
+    earlier_signature_rects: tuple[Box, ...] = ()
 
 
 class _Walker:
@@ -259,10 +262,7 @@ def page_changes(
     root_ref = historical.trailer_view.raw_get("/Root")
     old_root = historical.get_object(generic.Reference(root_ref.idnum, root_ref.generation, historical))
     if document.tree_revision > revision:
-        old_refs = [
-            (r.idnum, r.generation)
-            for r, _ in _page_refs(old_root.raw_get("/Pages"), max_pages)
-        ]
+        old_refs = [(r.idnum, r.generation) for r, _ in _page_refs(old_root.raw_get("/Pages"), max_pages)]
         if old_refs != [p.ref for p in document.pages]:
             return None
     # optional content and NeedAppearances change how every page is drawn
@@ -295,6 +295,9 @@ def page_changes(
                 signature_rects=tuple(a.rect for a in changed if a.signature),
                 field_rects=tuple(a.rect for a in changed if a.widget and not a.signature),
                 other_rects=tuple(a.rect for a in changed if not a.widget),
+                earlier_signature_rects=tuple(
+                    a.rect for a in page.annots if a.signature and _area(a.rect) > 0 and a not in changed
+                ),
             )
         )
     return changes

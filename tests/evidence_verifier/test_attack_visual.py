@@ -225,3 +225,36 @@ def test_past_the_render_budget_a_person_decides(
     report = verify_bytes(_fill_over_number(kit), name="t.pdf", policy=tight, expected=expected).report
     assert report.reasons == [ReasonCode.RESOURCE_LIMIT]
     assert report.decision is Decision.NEEDS_REVIEW
+
+
+def test_seal_overlapping_the_heads_visible_signature_is_accepted(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Decree 30/2020/NĐ-CP: the organisation's seal image covers about a third of the head's
+    signature image, on its left. A later signature may draw over an earlier signature's
+    appearance (not document content) as long as what is under both is blank paper."""
+    unit = kit.pki.units[0]
+    head = shadow.sign_visible(
+        kit.plain, unit.person, field="ChuKyCaNhan", box=shadow.HEAD_BOX, options=kit.stamped
+    )
+    sealed = shadow.sign_visible(
+        head, unit.organisation, field="ChuKyToChuc", box=shadow.SEAL_BOX, options=kit.stamped
+    )
+    report = verify(sealed).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    assert [s.modified_after for s in report.signatures] == [ModifiedAfter.ALLOWED, ModifiedAfter.NONE]
+
+
+def test_seal_over_the_signed_text_is_modified(kit: Kit, verify: Callable[..., Outcome]) -> None:
+    unit = kit.pki.units[0]
+    head = docs.sign_pdf(
+        kit.plain,
+        unit.person,
+        docs.SignOptions(field_name="ChuKyCaNhan", signing_time=PKI_NOW, tsa=kit.pki.tsa),
+    )
+    sealed = shadow.sign_visible(
+        head, unit.organisation, field="ChuKyToChuc", box=shadow.OVER_TEXT_BOX, options=kit.stamped
+    )
+    report = verify(sealed).report
+    assert ReasonCode.MODIFIED_AFTER_SIGNING in report.reasons
+    assert report.signatures[0].modified_after is ModifiedAfter.DISALLOWED
