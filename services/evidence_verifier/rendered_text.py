@@ -39,8 +39,8 @@ class _Char:
 
 
 def visible_first_page_text(data: bytes, limits: Limits) -> str | None:
-    """The visible text of page 1, or None when page 1 draws no annotation (then the page
-    content's own text is what a reader sees)."""
+    """The visible text of page 1, or None when no annotation page 1 draws lies over its text
+    (then the page content's own text is what a reader sees)."""
     scale = limits.render_dpi / POINTS_PER_INCH
     with pdfium_lock():
         document = pdfium.PdfDocument(data)
@@ -50,14 +50,15 @@ def visible_first_page_text(data: bytes, limits: Limits) -> str | None:
             document.init_forms()
             page = document[0]
             try:
-                if not _draws_annotations(page):
-                    return None
+                rects = _drawn_annotation_rects(page)
+                content = _chars(page)
+                if not any(_overlaps(rect, c.ink) for rect in rects for c in content):
+                    return None  # annotations beside the text leave what it says alone
                 plain = page.render(scale=scale, grayscale=True, draw_annots=False, may_draw_forms=False)
                 drawn = page.render(scale=scale, grayscale=True, draw_annots=True, may_draw_forms=True)
                 plain_image = plain.to_pil().convert("L")
                 drawn_image = drawn.to_pil().convert("L")
                 to_device = page_to_device(page, plain_image.size)
-                content = _chars(page)
                 pdfium_c.FPDFPage_Flatten(page.raw, pdfium_c.FLAT_NORMALDISPLAY)
             finally:
                 page.close()
@@ -76,22 +77,33 @@ def visible_first_page_text(data: bytes, limits: Limits) -> str | None:
     return _reading_order(kept + painted)
 
 
-def _draws_annotations(page: pdfium.PdfPage) -> bool:
+def _drawn_annotation_rects(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
+    rects = []
     for i in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
         annot = pdfium_c.FPDFPage_GetAnnot(page.raw, i)
         if not annot:
             continue
         try:
             rect = pdfium_c.FS_RECTF()
-            visible = not pdfium_c.FPDFAnnot_GetFlags(annot) & HIDDEN_FLAGS
-            has_area = pdfium_c.FPDFAnnot_GetRect(annot, ctypes.byref(rect)) and (
-                abs(rect.right - rect.left) > 0 and abs(rect.top - rect.bottom) > 0
+            if pdfium_c.FPDFAnnot_GetFlags(annot) & HIDDEN_FLAGS:
+                continue
+            if not pdfium_c.FPDFAnnot_GetRect(annot, ctypes.byref(rect)):
+                continue
+            box = (
+                min(rect.left, rect.right),
+                min(rect.bottom, rect.top),
+                max(rect.left, rect.right),
+                max(rect.bottom, rect.top),
             )
-            if visible and has_area:
-                return True
+            if box[2] > box[0] and box[3] > box[1]:
+                rects.append(box)
         finally:
             pdfium_c.FPDFPage_CloseAnnot(annot)
-    return False
+    return rects
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _chars(page: pdfium.PdfPage) -> list[_Char]:

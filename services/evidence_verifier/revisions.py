@@ -61,6 +61,7 @@ class DocumentObjects:
     pages: tuple[PageObjects, ...]
     tree_revision: int  # latest change to a page tree node
     global_revision: int  # latest change to optional content (/OCProperties), which every page obeys
+    need_appearances: bool  # /AcroForm /NeedAppearances in the final file
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,14 @@ def read_document_objects(reader: PdfFileReader, *, max_pages: int, walk_objects
     tree_revision = -1
     pages: list[PageObjects] = []
     for page_ref, chain in _page_refs(reader.root.raw_get("/Pages"), max_pages):
-        tree_revision = max(tree_revision, *(walker.revision_of(node) for node in chain))
+        # a node's /Kids may be an object of its own: rewriting it reorders pages too
+        kids = [n.get_object().raw_get("/Kids") for n in chain if "/Kids" in n.get_object()]
+        nodes = [*chain, *(k for k in kids if isinstance(k, generic.IndirectObject))]
+        tree_revision = max([tree_revision, *(walker.revision_of(node) for node in nodes)])
         page = page_ref.get_object()
-        inherited = [n.get_object().raw_get(k) for n in chain for k in INHERITED if k in n.get_object()]
+        # inherited attributes: the values (when indirect) and the nodes holding them (when direct)
+        holders = [n for n in chain if any(k in n.get_object() for k in INHERITED)]
+        inherited = [n.get_object().raw_get(k) for n in holders for k in INHERITED if k in n.get_object()]
         own = [page.raw_get(k) for k in PAGE_KEYS_OWN if k in page] + inherited
         annots_raw = page.raw_get("/Annots") if "/Annots" in page else None
         dict_revision = walker.revision_of(page_ref)
@@ -137,14 +143,20 @@ def read_document_objects(reader: PdfFileReader, *, max_pages: int, walk_objects
         pages.append(
             PageObjects(
                 ref=(page_ref.idnum, page_ref.generation),
-                own_revision=walker.latest(own),
+                own_revision=max([walker.latest(own), *(walker.revision_of(n) for n in holders)]),
                 dict_revision=dict_revision,
                 annots_revision=annots_revision,
-                annots=tuple(_annotations(walker, annots_raw, dict_revision)),
+                annots=tuple(_annotations(walker, annots_raw, max(dict_revision, annots_revision))),
             )
         )
     ocproperties = [root.raw_get("/OCProperties")] if "/OCProperties" in root else []
-    return DocumentObjects(tuple(pages), tree_revision, walker.latest(ocproperties))
+    return DocumentObjects(tuple(pages), tree_revision, walker.latest(ocproperties), _need_appearances(root))
+
+
+def _need_appearances(root: generic.PdfObject) -> bool:
+    """Whether viewers are told to draw fields from their values rather than their appearances."""
+    form = root.get("/AcroForm") if isinstance(root, generic.DictionaryObject) else None
+    return isinstance(form, generic.DictionaryObject) and bool(form.get("/NeedAppearances", False))
 
 
 def _annotations(walker: _Walker, annots_raw: object, page_revision: int) -> Iterator[AnnotObjects]:
@@ -242,14 +254,20 @@ def page_changes(
     """Pages changed after `revision`, or None when the pages themselves changed (added,
     removed or reordered): that is visible whatever is drawn on them."""
     historical = reader.get_historical_resolver(revision)
+    # the trailer's /Root dereferences through the reader (the latest catalog): resolve it in
+    # the historical revision, whose objects then resolve their references there too
+    root_ref = historical.trailer_view.raw_get("/Root")
+    old_root = historical.get_object(generic.Reference(root_ref.idnum, root_ref.generation, historical))
     if document.tree_revision > revision:
         old_refs = [
             (r.idnum, r.generation)
-            for r, _ in _page_refs(historical.trailer_view["/Root"].raw_get("/Pages"), max_pages)
+            for r, _ in _page_refs(old_root.raw_get("/Pages"), max_pages)
         ]
         if old_refs != [p.ref for p in document.pages]:
             return None
-    everything = document.global_revision > revision
+    # optional content and NeedAppearances change how every page is drawn
+    old_need = _need_appearances(old_root)
+    everything = document.global_revision > revision or old_need != document.need_appearances
     changes: list[PageChange] = []
     for index, page in enumerate(document.pages):
         annots_touched = page.annots_revision > revision or any(a.revision > revision for a in page.annots)

@@ -18,18 +18,30 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
 from PIL import Image
+from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from contracts.vocabulary import ReasonCode
 from services.evidence_verifier import revisions
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.limits import Limits
-from services.evidence_verifier.pages import pdfium_lock
+from services.evidence_verifier.pages import PdfiumError, pdfium_lock
 from services.evidence_verifier.visual_diff import PixelBox, judge
 
 __all__ = ["VisualCheck", "page_to_device"]
 
 POINTS_PER_INCH = 72.0
+# what pyHanko raises on objects it cannot follow (the object walk then gives way to rendering)
+_UNREADABLE: tuple[type[Exception], ...] = (
+    PdfReadError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+)
+_WALK_FAILED: tuple[type[Exception], ...] = (revisions.WalkLimitError, *_UNREADABLE)
 Affine = tuple[float, float, float, float, float, float]  # x' = a*x + c*y + e, y' = b*x + d*y + f
 
 
@@ -70,16 +82,23 @@ class VisualCheck:
         data = self._bytes()
         last = len(data) if until is None else until
         objects = self._document_objects()
-        if objects is None:
+        found: list[revisions.PageChange] | None = None
+        if objects is not None:
+            try:
+                found = revisions.page_changes(
+                    self._reader, objects, revision, max_pages=self._limits.max_pages
+                )
+            except _UNREADABLE:
+                objects = None  # a later revision pyHanko cannot follow: compare every page
+            else:
+                if found is None:
+                    return False  # pages added, removed or reordered
+        if objects is None or found is None:
             count = self._page_count(last)
-            if count != self._page_count(end):
+            if count is None or count != self._page_count(end):
                 return False
-            changes = [revisions.PageChange(i, True, (), (), ()) for i in range(count)]
-        else:
-            found = revisions.page_changes(self._reader, objects, revision, max_pages=self._limits.max_pages)
-            if found is None:
-                return False  # pages added, removed or reordered
-            changes = found
+            found = [revisions.PageChange(i, True, (), (), ()) for i in range(count)]
+        changes = found
         for change in changes:
             before = self._render(end, change.index)
             after = self._render(last, change.index)
@@ -117,13 +136,16 @@ class VisualCheck:
                     max_pages=self._limits.max_pages,
                     walk_objects=self._limits.revision_walk_objects,
                 )
-            except revisions.WalkLimitError:
+            except _WALK_FAILED:
                 self._walk_failed = True  # every page counts as touched
         return self._objects
 
-    def _page_count(self, end: int) -> int:
+    def _page_count(self, end: int) -> int | None:
         with pdfium_lock():
-            document = pdfium.PdfDocument(self._bytes()[:end])
+            try:
+                document = pdfium.PdfDocument(self._bytes()[:end])
+            except PdfiumError:
+                return None
             try:
                 return len(document)
             finally:
@@ -141,7 +163,10 @@ class VisualCheck:
     def _render_page(self, end: int, index: int) -> _Rendered | None:
         scale = self._limits.render_dpi / POINTS_PER_INCH
         with pdfium_lock():
-            document = pdfium.PdfDocument(self._bytes()[:end])
+            try:
+                document = pdfium.PdfDocument(self._bytes()[:end])
+            except PdfiumError:
+                return None  # what cannot be shown cannot be shown unchanged
             try:
                 if index >= len(document):
                     return None

@@ -376,3 +376,22 @@ def with_free_text_over_number(pdf: bytes) -> bytes:
         )
         page.obj.Annots = pikepdf.Array([doc.make_indirect(annot)])
         return _save(doc)
+
+
+def with_value_not_shown(pdf: bytes) -> bytes:
+    """A field over the number whose value is "16" but whose appearance draws nothing."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        _add_text_field(doc, "so_hieu", number_box(), flags=PRINT, appearance=b"")
+        doc.Root.AcroForm.Fields[0].V = pikepdf.String("16")
+        return _save(doc)
+
+
+def ask_viewers_to_redraw_fields(pdf: bytes) -> bytes:
+    """Set /NeedAppearances: viewers then draw fields from their values."""
+
+    def change(writer: IncrementalPdfFileWriter) -> None:
+        form = writer.root["/AcroForm"]
+        form[pdf_name("/NeedAppearances")] = generic.BooleanObject(True)
+        writer.update_container(form)
+
+    return _update(pdf, change)

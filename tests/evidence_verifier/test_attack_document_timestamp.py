@@ -16,7 +16,7 @@ from contracts.vocabulary import Coverage, Decision, ReasonCode, SignatureKind
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.evidence import spec_for
 from services.evidence_verifier.testkit.pki import TestPKI
-from services.evidence_verifier.testkit.timestamps import add_document_timestamp
+from services.evidence_verifier.testkit.timestamps import add_document_timestamp, untrusted_tsa
 from services.evidence_verifier.verify import Outcome
 from tests.evidence_verifier import forgery
 from tests.evidence_verifier.conftest import PKI_NOW
@@ -77,3 +77,16 @@ def test_document_timestamp_alone_is_unsigned(pki: TestPKI, verify: Callable[...
     report = verify(add_document_timestamp(plain, pki.tsa, PKI_NOW)).report
     assert report.reasons == [ReasonCode.UNSIGNED]
     assert [s.kind for s in report.signatures] == [SignatureKind.DOCUMENT_TIMESTAMP]
+
+
+def test_timestamp_from_an_unknown_tsa_is_reported_untrusted(
+    pki: TestPKI, signed: bytes, verify: Callable[..., Outcome]
+) -> None:
+    report = verify(add_document_timestamp(signed, untrusted_tsa(pki), PKI_NOW)).report
+    stamp = report.signatures[-1]
+    assert stamp.kind is SignatureKind.DOCUMENT_TIMESTAMP
+    assert stamp.intact
+    assert not stamp.trusted
+    assert stamp.signer.common_name == "Unknown TSA"
+    # invisible: it proves nothing, and changes nothing a reader sees
+    assert report.decision is Decision.ACCEPTED

@@ -5,8 +5,9 @@ field) but that change what a reader sees. Each must be MODIFIED_AFTER_SIGNING.
 - "Shadow Attacks: Hiding and Replacing Content in Signed PDFs" (Mainka, Mladenov, Rohlmann,
   Schwenk, NDSS 2021): hide (a widget's hidden flag cleared; a cover's appearance emptied;
   optional content switched on), replace (a field filled with an appearance painting over the
-  number), hide-and-replace (an appearance pointed at an object already in the signed revision,
-  unused).
+  number; a field whose value is 16 but whose appearance is empty, then /NeedAppearances set
+  so that viewers draw the value), hide-and-replace (an appearance pointed at an object already
+  in the signed revision, unused).
 - "Breaking the Specification: PDF Certification" (Rohlmann, Mladenov, Mainka, Schwenk, IEEE S&P
   2021): Sneaky Signature (a new signature field whose appearance covers signed content: left
   unsigned, signed by another trusted signer, or holding a document timestamp from an unknown
@@ -20,17 +21,17 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
 from contracts.vocabulary import Decision, ModifiedAfter, ReasonCode
+from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.evidence import spec_for
-from services.evidence_verifier.testkit.pki import Signer, TestPKI, _build, _key, _name
-from services.evidence_verifier.testkit.timestamps import dummy_tsa
+from services.evidence_verifier.testkit.pki import TestPKI
+from services.evidence_verifier.testkit.timestamps import dummy_tsa, untrusted_tsa
 from services.evidence_verifier.verify import Outcome
 from tests.evidence_verifier import shadow
 from tests.evidence_verifier.conftest import PKI_NOW
@@ -67,6 +68,10 @@ def _unused_object(kit: Kit) -> bytes:
     return shadow.point_appearance_at(kit.sign(prepared), unused)
 
 
+def _redraw_fields(kit: Kit) -> bytes:
+    return shadow.ask_viewers_to_redraw_fields(kit.sign(shadow.with_value_not_shown(kit.plain)))
+
+
 def _empty_cover(kit: Kit) -> bytes:
     return shadow.empty_cover(kit.sign(shadow.with_cover_over_paragraph(kit.plain)))
 
@@ -95,21 +100,6 @@ def _signed_by_another(kit: Kit) -> bytes:
     )
 
 
-def _unknown_tsa(pki: TestPKI) -> Signer:
-    """A TSA under a root nobody trusts (RSA: pyHanko's dummy TSA signs with RSA only)."""
-    cred = _build(
-        subject=_name("Unknown TSA", "Somebody Else"),
-        key=_key("rsa", 6),
-        issuer=pki.untrusted_root,
-        serial=0x7777,
-        not_before=PKI_NOW - timedelta(days=30),
-        not_after=PKI_NOW + timedelta(days=365),
-        ca=False,
-        tsa=True,
-    )
-    return Signer(cred, (pki.untrusted_root,))
-
-
 def _timestamp_unknown_tsa(kit: Kit) -> bytes:
     """A document timestamp from an unknown TSA in a visible field over the number."""
     signed = kit.sign(kit.plain)
@@ -117,7 +107,7 @@ def _timestamp_unknown_tsa(kit: Kit) -> bytes:
         signed, "DauThoiGian", shadow.number_box(), shadow.patch_over_number()
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(with_field), strict=False)
-    stamper = signers.PdfTimeStamper(dummy_tsa(_unknown_tsa(kit.pki), PKI_NOW), field_name="DauThoiGian")
+    stamper = signers.PdfTimeStamper(dummy_tsa(untrusted_tsa(kit.pki), PKI_NOW), field_name="DauThoiGian")
     return bytes(stamper.timestamp_pdf(writer, "sha256").getvalue())
 
 
@@ -126,6 +116,7 @@ ATTACKS: dict[str, Callable[[Kit], bytes]] = {
     "shadow_replace_field_filled_over_number": _fill_over_number,
     "shadow_hide_and_replace_unused_object": _unused_object,
     "shadow_hide_cover_emptied": _empty_cover,
+    "shadow_replace_need_appearances_set": _redraw_fields,
     "shadow_hide_optional_content_on": _toggle_layer,
     "sneaky_signature_unsigned_field": _unsigned_signature_field,
     "sneaky_signature_signed_by_another_trusted_signer": _signed_by_another,
@@ -202,3 +193,35 @@ def test_form_filled_after_the_last_signature_is_modified(kit: Kit, verify: Call
     report = verify(shadow.fill_field(signed)).report
     assert report.decision is Decision.REJECTED
     assert report.reasons == [ReasonCode.MODIFIED_AFTER_SIGNING]
+
+
+def test_past_the_object_walk_bound_every_page_is_compared(kit: Kit) -> None:
+    """More objects than `revision_walk_objects`: no page is skipped, the attack still shows."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from services.evidence_verifier.limits import Limits
+    from services.evidence_verifier.visual_check import VisualCheck
+
+    attacked = _fill_over_number(kit)
+    reader = PdfFileReader(io.BytesIO(attacked), strict=False)
+    embedded = reader.embedded_signatures[0]
+    end = int(embedded.byte_range[2]) + int(embedded.byte_range[3])
+    check = VisualCheck(reader, Limits(revision_walk_objects=1))
+    assert not check.unchanged_after(embedded.signed_revision, end)
+    assert check.rendered == 2
+
+
+def test_past_the_render_budget_a_person_decides(
+    kit: Kit, policy: VerifierPolicy, expected: Expectations
+) -> None:
+    from dataclasses import replace
+
+    from services.evidence_verifier.limits import Limits
+    from services.evidence_verifier.verify import verify_bytes
+
+    tight = replace(policy, limits=Limits(render_pages=1))
+    report = verify_bytes(_fill_over_number(kit), name="t.pdf", policy=tight, expected=expected).report
+    assert report.reasons == [ReasonCode.RESOURCE_LIMIT]
+    assert report.decision is Decision.NEEDS_REVIEW

@@ -8,16 +8,35 @@ Made with pyHanko's PdfTimeStamper and its in-process dummy TSA; the time is inj
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from services.evidence_verifier.testkit.pki import Signer
+from services.evidence_verifier.testkit.pki import Signer, TestPKI, _build, _key, _name
 
 TIMESTAMP_RESERVE = 8192
+UNTRUSTED_TSA_SERIAL = 0x7777
+UNTRUSTED_TSA_KEY_SLOT = 6
+UNTRUSTED_TSA_VALIDITY = timedelta(days=365)
+
+
+def untrusted_tsa(pki: TestPKI) -> Signer:
+    """A time-stamping authority under the test PKI's untrusted root (RSA: pyHanko's dummy TSA
+    signs with RSA only)."""
+    cred = _build(
+        subject=_name("Unknown TSA", "Somebody Else"),
+        key=_key("rsa", UNTRUSTED_TSA_KEY_SLOT),
+        issuer=pki.untrusted_root,
+        serial=UNTRUSTED_TSA_SERIAL,
+        not_before=pki.now - UNTRUSTED_TSA_VALIDITY,
+        not_after=pki.now + UNTRUSTED_TSA_VALIDITY,
+        ca=False,
+        tsa=True,
+    )
+    return Signer(cred, (pki.untrusted_root,))
 
 
 def dummy_tsa(tsa: Signer, at: datetime) -> DummyTimeStamper:
