@@ -9,7 +9,13 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
-from contracts.events import DocumentLinked, DocumentUnlinked, EvidenceVerified, UnitRegistered
+from contracts.events import (
+    DocumentLinked,
+    DocumentUnlinked,
+    EvidenceVerified,
+    SupplementRequested,
+    UnitRegistered,
+)
 from contracts.report import VerificationReport
 from kiemchung.messaging import AnyHandler, EventFactory, Handler
 from services.evidence_verifier.register.recorder import Register
@@ -78,8 +84,12 @@ def build_handlers(
     def unit(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
         return book.unit(session, event)
 
+    def supplement(event: SupplementRequested, _: None, session: Session) -> Sequence[Event]:
+        return book.supplement(session, event)
+
     return {
         DocumentLinked: Handler(apply=apply, prepare=prepare),
         DocumentUnlinked: Handler(apply=unlink),
         UnitRegistered: Handler(apply=unit),
+        SupplementRequested: Handler(apply=supplement),
     }

@@ -10,7 +10,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
-from contracts.events import DocumentLinked, DocumentUnlinked, EvidenceVerified, UnitRegistered
+from contracts.events import (
+    DocumentLinked,
+    DocumentUnlinked,
+    EvidenceVerified,
+    SupplementRequested,
+    UnitRegistered,
+)
 from contracts.routing import Service
 from contracts.vocabulary import Level, ReasonCode
 from kiemchung.clock import FrozenClock, SeededIds
@@ -88,7 +94,7 @@ class Province:
         default_factory=lambda: FrozenClock(datetime(2024, 11, 1, tzinfo=UTC), timedelta(seconds=1))
     )
 
-    def send(self, event: DocumentLinked | DocumentUnlinked | UnitRegistered) -> None:
+    def send(self, event: DocumentLinked | DocumentUnlinked | UnitRegistered | SupplementRequested) -> None:
         outcome = asyncio.run(self.runtime.handle(event))
         assert outcome.status is Status.PROCESSED, outcome
         for produced in outcome.produced:
@@ -157,6 +163,19 @@ class Province:
                 year=YEAR,
                 criterion_code=criterion,
                 unlinked_by="chuyen-vien",
+            )
+        )
+
+    def supplement(self, unit_id: str, codes: list[str], until: date) -> None:
+        self.send(
+            SupplementRequested(
+                **self._envelope(),
+                unit_id=unit_id,
+                year=YEAR,
+                criterion_codes=codes,
+                until=until,
+                council_id="hdtd",
+                document_number="12/TB-HĐTĐ",
             )
         )
 

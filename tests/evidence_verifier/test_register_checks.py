@@ -150,6 +150,20 @@ def test_issued_after_the_scoring_deadline(
     assert (R.ISSUED_AFTER_DEADLINE in province.codes(link)) is fires
 
 
+def test_what_the_council_asked_for_in_writing_is_not_late_until_its_date(province: Province) -> None:
+    asked = province.link(
+        "huyen-1", signed(_creds(1), "301/BC-UBND", date(2024, 12, 5), title="BÁO CÁO"), "2.1"
+    )
+    other_field = province.link("huyen-1", signed(_creds(1), "302/BC-UBND", date(2024, 12, 5)), "3.1")
+    assert R.ISSUED_AFTER_DEADLINE in province.codes(asked)
+    province.supplement("huyen-1", ["2"], until=date(2024, 12, 10))  # the whole field 2
+    assert R.ISSUED_AFTER_DEADLINE not in province.codes(asked)  # re-opened, cleared
+    assert province.latest(asked).report.decision is Decision.ACCEPTED
+    assert R.ISSUED_AFTER_DEADLINE in province.codes(other_field)
+    too_late = province.link("huyen-1", signed(_creds(1), "310/BC-UBND", date(2024, 12, 11)), "2.2")
+    assert R.ISSUED_AFTER_DEADLINE in province.codes(too_late)
+
+
 def test_the_deadline_follows_the_units_level(province: Province) -> None:
     # 1 December is after a commune's deadline but before a department's (15/12)
     pdf = signed(_creds(0), "300/BC-UBND", date(2024, 12, 1), title="BÁO CÁO")

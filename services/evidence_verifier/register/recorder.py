@@ -27,15 +27,16 @@ from contracts.events import (
     EvidenceVerified,
     RegisterFinding,
     RelatedLink,
+    SupplementRequested,
     UnitRegistered,
 )
 from contracts.report import VerificationReport
 from contracts.vocabulary import Decision, Level
 from kiemchung.messaging import EventFactory
 from services.evidence_verifier.policy import decide, ordered
-from services.evidence_verifier.register.checks import Finding, check_all
+from services.evidence_verifier.register.checks import Finding, Supplements, check_all
 from services.evidence_verifier.register.facts import Entry, UnitRecord, entry_from_report, unit_names
-from services.evidence_verifier.register.store import register_entries, register_units
+from services.evidence_verifier.register.store import register_entries, register_supplements, register_units
 from services.evidence_verifier.register.tolerances import (
     DEFAULT_TOLERANCES,
     DeadlineLookup,
@@ -44,7 +45,9 @@ from services.evidence_verifier.register.tolerances import (
 )
 from services.evidence_verifier.store import verdicts
 
-MAX_DOCUMENT_ID_CHARS = 200  # register_entries.document_id; e-office ids are short, but unbounded
+MAX_DOCUMENT_ID_CHARS = 200
+MAX_SUPPLEMENT_CODES = 500  # criterion codes kept from one request (a whole set has fewer leaves)
+MAX_CODE_CHARS = 64  # register_entries.document_id; e-office ids are short, but unbounded
 # Any constant shared by every verifier; "kcreg" in ASCII.
 ADVISORY_LOCK_KEY = 0x6B63726567
 
@@ -195,6 +198,28 @@ class Register:
         changed, found, loaded = self._recheck(session, [dict(r) for r in seeds])
         return self._reopen(session, event, changed, found, loaded)
 
+    def supplement(self, session: Session, event: SupplementRequested) -> list[Event]:
+        """The council asked for more evidence: what it asked for is not late until `until`."""
+        _lock(session)
+        codes = sorted({c for c in event.criterion_codes if len(c) <= MAX_CODE_CHARS})[:MAX_SUPPLEMENT_CODES]
+        if codes:
+            session.execute(
+                register_supplements.insert(),
+                [
+                    {"unit_id": event.unit_id, "year": event.year, "criterion_code": c, "until": event.until}
+                    for c in codes
+                ],
+            )
+        seeds = session.execute(
+            select(register_entries).where(
+                register_entries.c.removed.is_(False),
+                register_entries.c.unit_id == event.unit_id,
+                register_entries.c.year == event.year,
+            )
+        ).mappings()
+        changed, found, loaded = self._recheck(session, [dict(r) for r in seeds])
+        return self._reopen(session, event, changed, found, loaded)
+
     def recheck_all(self, session: Session, cause: Event) -> list[Event]:
         """Every link checked again (after the tolerances or the deadlines changed); the verdicts
         whose findings changed are re-emitted, caused by `cause`."""
@@ -223,8 +248,9 @@ class Register:
             return [], {}, _Loaded({}, frozenset())
         loaded = _neighbourhood(session, seeds)
         entries = [entry_from_row(r) for r in loaded.rows.values()]
-        units = _units(session, {e.unit_id for e in entries})
-        found = check_all(entries, units, self.tolerances, self.deadlines)
+        unit_ids = {e.unit_id for e in entries}
+        units = _units(session, unit_ids)
+        found = check_all(entries, units, self.tolerances, self.deadlines, _supplements(session, unit_ids))
         return self._store(session, loaded, found), found, loaded
 
     def _store(
@@ -386,6 +412,16 @@ def _units(session: Session, unit_ids: set[str]) -> dict[str, UnitRecord]:
         more = session.execute(select(register_units).where(register_units.c.unit_id.in_(sorted(parents))))
         units.update({r.unit_id: unit_from_row(dict(r._mapping)) for r in more})
     return units
+
+
+def _supplements(session: Session, unit_ids: set[str]) -> Supplements:
+    t = register_supplements
+    out: dict[tuple[str, int], list[tuple[str, date]]] = {}
+    for r in session.execute(
+        select(t.c.unit_id, t.c.year, t.c.criterion_code, t.c.until).where(t.c.unit_id.in_(sorted(unit_ids)))
+    ):
+        out.setdefault((r.unit_id, r.year), []).append((r.criterion_code, r.until))
+    return out
 
 
 def _contract_findings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from kiemchung.db import UtcDateTime, metadata
+from kiemchung.db import AutoId, UtcDateTime, metadata
 
 register_entries = Table(
     "register_entries",
@@ -44,4 +44,16 @@ register_units = Table(
     Column("name", Text, nullable=False),
     Column("names", JSON, nullable=False),
     Column("parent_unit_id", String(100), nullable=True),
+)
+
+# The council's written requests for more evidence (SupplementRequested): a document issued for
+# one after the deadline, and before its `until`, is what the council asked for.
+register_supplements = Table(
+    "register_supplements",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("unit_id", String(100), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("criterion_code", String(64), nullable=False),
+    Column("until", Date, nullable=False),
 )
