@@ -259,10 +259,7 @@ def page_changes(
     root_ref = historical.trailer_view.raw_get("/Root")
     old_root = historical.get_object(generic.Reference(root_ref.idnum, root_ref.generation, historical))
     if document.tree_revision > revision:
-        old_refs = [
-            (r.idnum, r.generation)
-            for r, _ in _page_refs(old_root.raw_get("/Pages"), max_pages)
-        ]
+        old_refs = [(r.idnum, r.generation) for r, _ in _page_refs(old_root.raw_get("/Pages"), max_pages)]
         if old_refs != [p.ref for p in document.pages]:
             return None
     # optional content and NeedAppearances change how every page is drawn
