@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,19 @@ def test_unknown_or_ambiguous_issuer_and_bad_year(db: str, capsys: pytest.Captur
     assert "2 issuers" in capsys.readouterr().err
     assert main(["register", "--year", "1900", "--db", db]) == 2
     assert main(["register", "x", "--year", "2023", "--db", db]) == 1
+
+
+def test_a_missing_database_or_register_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nothing.db"
+    assert main(["register", "--year", "2024", "--db", f"sqlite:///{missing}"]) == 3
+    assert "no database at" in capsys.readouterr().err
+    assert not missing.exists()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    assert main(["register", "--year", "2024", "--db", f"sqlite:///{empty}"]) == 3
+    assert "no evidence register" in capsys.readouterr().err
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
+    assert main(["register", "--year", "2024", "--db", unreachable]) == 3
+    assert "cannot read the register: OperationalError" in capsys.readouterr().err

@@ -7,8 +7,10 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kiemchung.db import make_engine, session_factory
@@ -22,7 +24,8 @@ from services.evidence_verifier.register.views import (
     to_json,
 )
 
-EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+SQLITE_PREFIX = "sqlite:///"
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
@@ -45,10 +48,23 @@ def run(args: argparse.Namespace) -> int:
     if not YEAR_MIN <= args.year <= YEAR_MAX:
         print(f"kiemchung register: --year must be between {YEAR_MIN} and {YEAR_MAX}", file=sys.stderr)
         return EXIT_USAGE
-    engine = make_engine(args.db or get_settings().resolved_database_url())
+    url = args.db or get_settings().resolved_database_url()
+    if url.startswith(SQLITE_PREFIX) and not Path(url.removeprefix(SQLITE_PREFIX)).is_file():
+        print(f"kiemchung register: no database at {url.removeprefix(SQLITE_PREFIX)}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    engine = make_engine(url)
     try:
+        if not inspect(engine).has_table(register_entries.name):
+            print(
+                "kiemchung register: this database has no evidence register (kiemchung db upgrade)",
+                file=sys.stderr,
+            )
+            return EXIT_UNAVAILABLE
         with session_factory(engine)() as session:
             return _run(session, args)
+    except SQLAlchemyError as exc:  # unreachable server, permissions: a message, not a traceback
+        print(f"kiemchung register: cannot read the register: {type(exc).__name__}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     finally:
         engine.dispose()
 
