@@ -99,9 +99,9 @@ def main() -> None:
     renders: list[int] = []
 
     class Counting(visual_check.VisualCheck):
-        def _render_page(self, end: int, index: int) -> Any:
+        def _render_page(self, end: int, index: int, annotations: bool = True) -> Any:
             renders.append(index)
-            return super()._render_page(end, index)
+            return super()._render_page(end, index, annotations)
 
     module = vars(signatures)  # the bench swaps the check's parts in the verifier's module
     module["VisualCheck"] = Counting

@@ -73,6 +73,9 @@ class PageChange:
     signature_rects: tuple[Box, ...]  # signature widgets added or changed after signing
     field_rects: tuple[Box, ...]  # other form fields' widgets added or changed after signing
     other_rects: tuple[Box, ...]  # other annotations added or changed after signing
+    # signature widgets already there when signed: their appearances are not document content, a
+    # new signature may overlap them (Decree 30/2020: the seal covers a third of the signature)
+    earlier_signature_rects: tuple[Box, ...] = ()
 
 
 class _Walker:
@@ -292,6 +295,9 @@ def page_changes(
                 signature_rects=tuple(a.rect for a in changed if a.signature),
                 field_rects=tuple(a.rect for a in changed if a.widget and not a.signature),
                 other_rects=tuple(a.rect for a in changed if not a.widget),
+                earlier_signature_rects=tuple(
+                    a.rect for a in page.annots if a.signature and _area(a.rect) > 0 and a not in changed
+                ),
             )
         )
     return changes

@@ -69,7 +69,7 @@ class VisualCheck:
         self._data: bytes | None = None
         self._objects: revisions.DocumentObjects | None = None
         self._walk_failed = False
-        self._renders: dict[tuple[int, int], _Rendered | None] = {}
+        self._renders: dict[tuple[int, int, bool], _Rendered | None] = {}
         self.rendered = 0  # pages rendered so far (the bench reports it)
 
     def unchanged_after(
@@ -106,17 +106,38 @@ class VisualCheck:
                 return False
             drawn = change.signature_rects + (change.field_rects if form_filling else ())
             barred = change.other_rects + (() if form_filling else change.field_rects)
+            allowed = [] if change.content_changed else [after.pixels(r) for r in drawn]
             verdict = judge(
                 before.image,
                 after.image,
-                allowed=[] if change.content_changed else [after.pixels(r) for r in drawn],
+                allowed=allowed,
                 forbidden=[after.pixels(r) for r in barred],
                 tolerance=self._limits.render_change_tolerance,
                 blank_level=self._limits.render_blank_level,
+                content=self._without_signatures(end, change, before) if allowed else None,
             )
             if not verdict.allowed:
                 return False
         return True
+
+    def _without_signatures(
+        self, end: int, change: revisions.PageChange, before: _Rendered
+    ) -> Image.Image | None:
+        """The signed page with the areas of earlier signature appearances taken from a
+        rendering without annotations: what is blank there is judged on the page content."""
+        if not change.earlier_signature_rects:
+            return None
+        bare = self._render(end, change.index, annotations=False)
+        if bare is None or bare.image.size != before.image.size:
+            return None
+        merged = before.image.copy()
+        width, height = merged.size
+        for rect in change.earlier_signature_rects:
+            left, top, right, bottom = before.pixels(rect)
+            box = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
+            if box[2] > box[0] and box[3] > box[1]:
+                merged.paste(bare.image.crop(box), box[:2])
+        return merged
 
     def _bytes(self) -> bytes:
         if self._data is None:
@@ -151,16 +172,16 @@ class VisualCheck:
             finally:
                 document.close()
 
-    def _render(self, end: int, index: int) -> _Rendered | None:
-        key = (end, index)
+    def _render(self, end: int, index: int, *, annotations: bool = True) -> _Rendered | None:
+        key = (end, index, annotations)
         if key not in self._renders:
             if self.rendered >= self._limits.render_pages:
                 raise DocumentRejectedError(ReasonCode.RESOURCE_LIMIT, "too many pages to compare")
             self.rendered += 1
-            self._renders[key] = self._render_page(end, index)
+            self._renders[key] = self._render_page(end, index, annotations)
         return self._renders[key]
 
-    def _render_page(self, end: int, index: int) -> _Rendered | None:
+    def _render_page(self, end: int, index: int, annotations: bool = True) -> _Rendered | None:
         scale = self._limits.render_dpi / POINTS_PER_INCH
         with pdfium_lock():
             try:
@@ -170,10 +191,13 @@ class VisualCheck:
             try:
                 if index >= len(document):
                     return None
-                document.init_forms()  # widgets drawn as a viewer draws them
+                if annotations:
+                    document.init_forms()  # widgets drawn as a viewer draws them
                 page = document[index]
                 try:
-                    bitmap = page.render(scale=scale, grayscale=True, draw_annots=True, may_draw_forms=True)
+                    bitmap = page.render(
+                        scale=scale, grayscale=True, draw_annots=annotations, may_draw_forms=annotations
+                    )
                     image = bitmap.to_pil().convert("L")
                     return _Rendered(image, page_to_device(page, image.size))
                 finally:

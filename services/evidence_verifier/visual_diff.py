@@ -46,7 +46,10 @@ def judge(
     forbidden: Sequence[PixelBox] = (),
     tolerance: int = DEFAULT_RENDER_CHANGE_TOLERANCE,
     blank_level: int = DEFAULT_RENDER_BLANK_LEVEL,
+    content: Image.Image | None = None,
 ) -> VisualVerdict:
+    """`content`, when given, is the signed page as far as blankness goes (`before` without
+    earlier signature appearances); otherwise `before` itself."""
     if before.size != after.size:
         return VisualVerdict(changed=True, allowed=False, why="page size changed")
     changed = _mask(ImageChops.difference(before.convert("L"), after.convert("L")), tolerance, below=False)
@@ -68,7 +71,7 @@ def judge(
         draw.rectangle((left, top, right - 1, bottom - 1), fill=0)
     if ImageChops.subtract(changed, region).getbbox() is not None:
         return VisualVerdict(changed=True, allowed=False, why="changed outside a new signature's rectangle")
-    inked = _mask(before.convert("L"), blank_level, below=True)
+    inked = _mask((content or before).convert("L"), blank_level, below=True)
     if ImageChops.multiply(changed, inked).getbbox() is not None:
         return VisualVerdict(changed=True, allowed=False, why="drawn over signed content")
     return VisualVerdict(changed=True, allowed=True)

@@ -35,6 +35,9 @@ NUMBER_SIZE = 10
 # a box that covers the second body paragraph, for the cover attacks
 PARAGRAPH_BOX = (40.0, 640.0, 560.0, 680.0)
 BLANK_BOX = (360.0, 60.0, 540.0, 110.0)  # bottom right of page 1: nothing is drawn there
+HEAD_BOX = (300.0, 400.0, 450.0, 470.0)  # the head's signature image, below the signature block
+SEAL_BOX = (250.0, 390.0, 350.0, 480.0)  # the seal, over the left third of the head's image
+OVER_TEXT_BOX = (50.0, 650.0, 300.0, 700.0)  # over the body paragraphs
 
 
 def number_box() -> tuple[float, float, float, float]:

@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 
 from contracts.vocabulary import Decision, ModifiedAfter, ReasonCode
+from services.evidence_verifier.limits import Limits
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.evidence import spec_for
 from services.evidence_verifier.testkit.pki import TestPKI
 from services.evidence_verifier.testkit.timestamps import dummy_tsa, untrusted_tsa
-from services.evidence_verifier.verify import Outcome
+from services.evidence_verifier.verify import Outcome, verify_bytes
+from services.evidence_verifier.visual_check import VisualCheck
 from tests.evidence_verifier import shadow
 from tests.evidence_verifier.conftest import PKI_NOW
 
@@ -138,13 +141,6 @@ def test_visible_change_after_signing_is_modified(
 
 def test_optional_content_switched_on_is_a_visible_change(kit: Kit) -> None:
     """pyHanko already refuses a changed /OCProperties; the render check sees it on its own."""
-    import io
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.visual_check import VisualCheck
-
     signed = kit.sign(shadow.with_hidden_layer(kit.plain))
     toggled = shadow.toggle_layer(signed)
     reader = PdfFileReader(io.BytesIO(toggled), strict=False)
@@ -197,13 +193,6 @@ def test_form_filled_after_the_last_signature_is_modified(kit: Kit, verify: Call
 
 def test_past_the_object_walk_bound_every_page_is_compared(kit: Kit) -> None:
     """More objects than `revision_walk_objects`: no page is skipped, the attack still shows."""
-    import io
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.visual_check import VisualCheck
-
     attacked = _fill_over_number(kit)
     reader = PdfFileReader(io.BytesIO(attacked), strict=False)
     embedded = reader.embedded_signatures[0]
@@ -216,12 +205,40 @@ def test_past_the_object_walk_bound_every_page_is_compared(kit: Kit) -> None:
 def test_past_the_render_budget_a_person_decides(
     kit: Kit, policy: VerifierPolicy, expected: Expectations
 ) -> None:
-    from dataclasses import replace
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.verify import verify_bytes
-
     tight = replace(policy, limits=Limits(render_pages=1))
     report = verify_bytes(_fill_over_number(kit), name="t.pdf", policy=tight, expected=expected).report
     assert report.reasons == [ReasonCode.RESOURCE_LIMIT]
     assert report.decision is Decision.NEEDS_REVIEW
+
+
+def test_seal_overlapping_the_heads_visible_signature_is_accepted(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Decree 30/2020/NĐ-CP: the organisation's seal image covers about a third of the head's
+    signature image, on its left. A later signature may draw over an earlier signature's
+    appearance (not document content) as long as what is under both is blank paper."""
+    unit = kit.pki.units[0]
+    head = shadow.sign_visible(
+        kit.plain, unit.person, field="ChuKyCaNhan", box=shadow.HEAD_BOX, options=kit.stamped
+    )
+    sealed = shadow.sign_visible(
+        head, unit.organisation, field="ChuKyToChuc", box=shadow.SEAL_BOX, options=kit.stamped
+    )
+    report = verify(sealed).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    assert [s.modified_after for s in report.signatures] == [ModifiedAfter.ALLOWED, ModifiedAfter.NONE]
+
+
+def test_seal_over_the_signed_text_is_modified(kit: Kit, verify: Callable[..., Outcome]) -> None:
+    unit = kit.pki.units[0]
+    head = docs.sign_pdf(
+        kit.plain,
+        unit.person,
+        docs.SignOptions(field_name="ChuKyCaNhan", signing_time=PKI_NOW, tsa=kit.pki.tsa),
+    )
+    sealed = shadow.sign_visible(
+        head, unit.organisation, field="ChuKyToChuc", box=shadow.OVER_TEXT_BOX, options=kit.stamped
+    )
+    report = verify(sealed).report
+    assert ReasonCode.MODIFIED_AFTER_SIGNING in report.reasons
+    assert report.signatures[0].modified_after is ModifiedAfter.DISALLOWED
