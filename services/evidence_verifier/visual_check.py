@@ -107,15 +107,29 @@ class VisualCheck:
             drawn = change.signature_rects + (change.field_rects if form_filling else ())
             barred = change.other_rects + (() if form_filling else change.field_rects)
             allowed = [] if change.content_changed else [after.pixels(r) for r in drawn]
+            forbidden = [after.pixels(r) for r in barred]
+            tolerance, blank = self._limits.render_change_tolerance, self._limits.render_blank_level
             verdict = judge(
                 before.image,
                 after.image,
                 allowed=allowed,
-                forbidden=[after.pixels(r) for r in barred],
-                tolerance=self._limits.render_change_tolerance,
-                blank_level=self._limits.render_blank_level,
-                content=self._without_signatures(end, change, before) if allowed else None,
+                forbidden=forbidden,
+                tolerance=tolerance,
+                blank_level=blank,
             )
+            if verdict.over_ink and allowed and change.earlier_signature_rects:
+                # maybe only over earlier signatures' appearances: judge those areas on the
+                # page without annotations (rendered only now: stamps rarely overlap)
+                content = self._without_signatures(end, change, before)
+                verdict = judge(
+                    before.image,
+                    after.image,
+                    allowed=allowed,
+                    forbidden=forbidden,
+                    tolerance=tolerance,
+                    blank_level=blank,
+                    content=content,
+                )
             if not verdict.allowed:
                 return False
         return True

@@ -29,6 +29,7 @@ class VisualVerdict:
     changed: bool  # any pixel changed
     allowed: bool
     why: str = ""
+    over_ink: bool = False  # refused only because the change lands on inked signed pixels
 
 
 def _mask(image: Image.Image, predicate_threshold: int, *, below: bool) -> Image.Image:
@@ -73,5 +74,5 @@ def judge(
         return VisualVerdict(changed=True, allowed=False, why="changed outside a new signature's rectangle")
     inked = _mask((content or before).convert("L"), blank_level, below=True)
     if ImageChops.multiply(changed, inked).getbbox() is not None:
-        return VisualVerdict(changed=True, allowed=False, why="drawn over signed content")
+        return VisualVerdict(changed=True, allowed=False, why="drawn over signed content", over_ink=True)
     return VisualVerdict(changed=True, allowed=True)

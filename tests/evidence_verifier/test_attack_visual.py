@@ -242,3 +242,20 @@ def test_seal_over_the_signed_text_is_modified(kit: Kit, verify: Callable[..., O
     report = verify(sealed).report
     assert ReasonCode.MODIFIED_AFTER_SIGNING in report.reasons
     assert report.signatures[0].modified_after is ModifiedAfter.DISALLOWED
+
+
+def test_several_visible_signatures_side_by_side_are_accepted(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Approval rounds: each signer's stamp on blank paper beside the previous ones, each
+    earlier signature compared with the final page through every later stamp."""
+    signers_in_turn = [kit.pki.units[0].person, kit.pki.units[1].organisation, kit.pki.units[0].organisation]
+    data = kit.plain
+    for i, signer in enumerate(signers_in_turn):
+        left = 60.0 + 170.0 * i
+        data = shadow.sign_visible(
+            data, signer, field=f"Ky{i}", box=(left, 150.0, left + 160.0, 200.0), options=kit.stamped
+        )
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    assert [s.modified_after for s in report.signatures] == [ModifiedAfter.ALLOWED] * 2 + [ModifiedAfter.NONE]
