@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
     )
 
+    # Hostile-input bounds (SECURITY.md lists every limit and its default).
+    search_deadline_seconds: float = Field(
+        default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
+    )
+
     # The evidence register's tolerances (services/evidence_verifier/register/tolerances.py);
     # None keeps the register's named default.
     register_number_order_days: int | None = Field(default=None, ge=0, le=366)
