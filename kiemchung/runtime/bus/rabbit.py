@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -31,6 +32,7 @@ from contracts.routing import (
 )
 from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
 from kiemchung.runtime.settings import Settings
+from kiemchung.runtime.tracing import CORRELATION_HEADER, TRACEPARENT_HEADER, traceparent
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,20 @@ class RabbitPublisher:
             mandatory=False,
             message_id=event_id,
             content_type="application/json",
+            headers=trace_headers(body, event_id),
         )
+
+
+def trace_headers(body: bytes, event_id: str) -> dict[str, Any]:
+    """`traceparent` and the correlation id of an outgoing event (kiemchung.runtime.tracing)."""
+    try:
+        correlation_id = str(json.loads(body)["correlation_id"])
+        return {
+            TRACEPARENT_HEADER: traceparent(correlation_id, event_id),
+            CORRELATION_HEADER: correlation_id,
+        }
+    except (ValueError, KeyError, TypeError):  # our own outbox rows always parse; be safe anyway
+        return {}
 
 
 def _raw_decoder(message: Any) -> bytes:
@@ -129,6 +144,7 @@ def attach_service(broker: RabbitBroker, runtime: ServiceRuntime, settings: Sett
                 HEADER_CONSUMER: runtime.consumer,
             },
         )
+        runtime.dead_lettered(outcome)
         log.warning("dead-lettered on %s: %s %s", route.queue, outcome.reason, outcome.detail[:200])
 
     @broker.subscriber(
