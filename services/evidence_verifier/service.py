@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contracts.events import DocumentLinked
-from kiemchung.clock import Clock
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.errors import FetchError
 from services.evidence_verifier.fetch import FetchPolicy, fetch
 from services.evidence_verifier.handlers import CheckDocument, Checked

@@ -32,8 +32,8 @@ from contracts.envelope import Event
 from contracts.errors import ContractError
 from contracts.registry import parse_event, serialise
 from contracts.routing import Service, routing_key_of
-from kiemchung.clock import Clock, IdSource
-from kiemchung.db import dead_letters, inbox, outbox
+from kiemchung.runtime.clock import Clock, IdSource
+from kiemchung.runtime.db import dead_letters, inbox, outbox
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ AnyHandler = Handler[Any, Any]
 FinishHook = Callable[[Session], Sequence[Event]]
 
 # Marks a session whose transaction holds a batch (see `in_batch`).
-_BATCH_KEY = "kiemchung.messaging.batch"
+_BATCH_KEY = "kiemchung.runtime.messaging.batch"
 
 
 class HandlerTable(dict[type[Event], AnyHandler]):

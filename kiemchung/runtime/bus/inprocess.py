@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from contracts.routing import Service, consumers_of
-from kiemchung.messaging import Outcome, ServiceRuntime, Status
+from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The distributed runtime's bus: each service a FastStream worker on RabbitMQ.
 
 Durable quorum queues, persistent messages, publisher confirms (FastStream's channel default).
-A message is acked only after its transaction committed (kiemchung.messaging). Failures are
+A message is acked only after its transaction committed (kiemchung.runtime.messaging). Failures are
 retried with back-off up to `max_delivery_attempts`; then, or at once for a message that can
 never be valid, it is published to the service's dead-letter queue with the error in its headers
 and acked. The quorum queue's own `x-delivery-limit` dead-letters a message that crashes the
@@ -29,8 +29,8 @@ from contracts.routing import (
     Service,
     route_for,
 )
-from kiemchung.messaging import Outcome, ServiceRuntime, Status
-from kiemchung.settings import Settings
+from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
+from kiemchung.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
