@@ -55,9 +55,10 @@ from contracts.vocabulary import (
     ReasonCode,
     SignatureKind,
 )
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.schema import create_all_tables
 from services.evidence_verifier.handlers import Checked, build_handlers
 from services.evidence_verifier.register.checks import REGISTER_CODES, check_all
 from services.evidence_verifier.register.facts import Entry, UnitRecord, unit_names
@@ -368,7 +369,7 @@ def through_database(
 ) -> None:
     """The first units' links through the verifier's handler and the Register on SQLite."""
     engine = make_engine("sqlite://")
-    create_schema(engine)
+    create_all_tables(engine)
     clock = FrozenClock(datetime(2024, 12, 1, tzinfo=UTC), timedelta(milliseconds=1))
     ids = SeededIds(seed=9)
     factory = EventFactory("bench", clock, ids)

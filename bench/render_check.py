@@ -34,6 +34,7 @@ from tests.evidence_verifier import shadow
 NOW = datetime(2024, 3, 12, 9, tzinfo=UTC)
 PAGES = 20
 LTA_SIGNATURES = 25
+VISIBLE_SIGNATURES = 10
 MS = 1000.0
 
 
@@ -53,8 +54,15 @@ def corpus(pki: TestPKI) -> dict[str, bytes]:
         lta = docs.sign_pdf(lta, signer, replace(options, field_name=f"ChuKy{i}"))
         lta = docs.add_revocation_data(lta, crl_der=pki.crl_der)
         lta = add_document_timestamp(lta, pki.tsa, NOW + timedelta(minutes=i), field_name=f"DauThoiGian{i}")
+    visible = plain
+    for i in range(VISIBLE_SIGNATURES):  # two rows of stamps at the bottom of page 1
+        left, bottom = 40.0 + 105.0 * (i % 5), 60.0 + 60.0 * (i // 5)
+        signer = pki.units[i % len(pki.units)].organisation
+        box = (left, bottom, left + 100.0, bottom + 50.0)
+        visible = shadow.sign_visible(visible, signer, field=f"Ky{i}", box=box, options=options)
     return {
         "1 signature (covers the file)": signed,
+        f"{VISIBLE_SIGNATURES} visible signatures side by side": visible,
         "2 invisible signatures": docs.sign_organisation_and_person(
             plain, unit.organisation, unit.person, options
         ),

@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiemchung.clock import Clock
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.settings import Settings
 from services.indexer.port import SearchIndex
 from services.scoring.access import KeyRing
 from services.scoring.api import CONTEXT_STATE, ApiContext, build_router, error_response

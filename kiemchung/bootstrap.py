@@ -18,41 +18,23 @@ from contracts.envelope import Event
 from contracts.registry import serialise
 from contracts.routing import Service, routing_key_of
 from contracts.vocabulary import Level
-from kiemchung.bus.inprocess import InProcessBus
-from kiemchung.clock import Clock, IdSource, random_ids, system_clock
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import AnyHandler, EventFactory, ServiceRuntime
-from kiemchung.settings import SearchBackend, Settings
+from kiemchung.runtime.bus.inprocess import InProcessBus
+from kiemchung.runtime.clock import Clock, IdSource, random_ids, system_clock
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.messaging import AnyHandler, EventFactory, ServiceRuntime
+from kiemchung.runtime.settings import Settings
+from kiemchung.schema import create_all_tables
 from services.evidence_verifier.handlers import CheckDocument
 from services.evidence_verifier.handlers import build_handlers as verifier_handlers
 from services.evidence_verifier.register.recorder import Register
 from services.evidence_verifier.register.tolerances import register_tolerances
 from services.evidence_verifier.service import build_checker
+from services.indexer.configured import build_search_index as build_search_index
 from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
 from services.scoring.core.deadlines import SEED_003_DEADLINES, last_day
 from services.scoring.handlers import build_handlers as scoring_handlers
 from services.scoring.service import load_catalogue
-
-
-def build_search_index(settings: Settings) -> SearchIndex:
-    if settings.search_backend is SearchBackend.OPENSEARCH:
-        from opensearchpy import OpenSearch
-
-        from services.indexer.backends.opensearch import OpenSearchIndex
-
-        if not settings.opensearch_url:
-            raise ValueError("KIEMCHUNG_OPENSEARCH_URL is required with the opensearch search backend")
-        return OpenSearchIndex(
-            OpenSearch(settings.opensearch_url),
-            alias=settings.opensearch_index,
-            refresh=settings.opensearch_refresh,
-        )
-    from services.indexer.backends.fts5 import Fts5Index
-
-    path = settings.resolved_search_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Fts5Index(path)
 
 
 def _seed_deadline(level: Level, year: int) -> date | None:
@@ -82,7 +64,7 @@ def build_runtimes(
 ) -> Wiring:
     engine = make_engine(settings.resolved_database_url())
     if create_tables:
-        create_schema(engine)
+        create_all_tables(engine)
     sessions = session_factory(engine)
     wanted = tuple(services)
     runtimes: dict[Service, ServiceRuntime] = {}
@@ -132,7 +114,7 @@ def build_embedded(
 
 
 def build_worker_app(service: Service, settings: Settings, *, clock: Clock = system_clock) -> FastStream:
-    from kiemchung.bus.rabbit import build_worker
+    from kiemchung.runtime.bus.rabbit import build_worker
 
     # Workers do not create tables: the schema belongs to Alembic (`kiemchung db upgrade`),
     # except on SQLite, where a worker may run alone for development.

@@ -24,7 +24,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from kiemchung.bootstrap import build_worker_app
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = build_worker_app(Service(args.service), get_settings())
@@ -33,8 +33,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from kiemchung.migrate import upgrade
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.migrate import upgrade
+    from kiemchung.runtime.settings import get_settings
 
     url = args.url or get_settings().resolved_database_url()
     upgrade(url)
@@ -54,9 +54,9 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
 
 
 def _cmd_reindex(args: argparse.Namespace) -> int:
-    from kiemchung.bootstrap import build_search_index
-    from kiemchung.db import make_engine, session_factory
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.db import make_engine, session_factory
+    from kiemchung.runtime.settings import get_settings
+    from services.indexer.configured import build_search_index
     from services.indexer.handlers import reindex_from_store
 
     settings = get_settings()
@@ -72,6 +72,7 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
     from kiemchung.ingress.cli import register as register_ingress
+    from kiemchung.serve import register as register_serve
     from services.evidence_verifier.cli import register as register_verify
     from services.evidence_verifier.register.cli import register as register_evidence_register
     from services.indexer.cli import register as register_search
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_search(sub)
     register_criteria(sub)
     register_scoring(sub)
+    register_serve(sub)
     register_ingress(sub)
     register_evidence_register(sub)
     return parser

@@ -36,9 +36,9 @@ from contracts.events import (
 )
 from contracts.vocabulary import Level, ReasonCode
 from kiemchung.bootstrap import EmbeddedApp, build_embedded
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.messaging import EventFactory, Outcome
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.messaging import EventFactory, Outcome
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.pki import TestPKI, UnitIdentity, generate_pki
 from services.indexer.model import SearchQuery

@@ -17,7 +17,7 @@ from contracts.events import (
     UnitRegistered,
 )
 from contracts.report import VerificationReport
-from kiemchung.messaging import AnyHandler, Deferral, EventFactory, Handler
+from kiemchung.runtime.messaging import AnyHandler, Deferral, EventFactory, Handler
 from services.evidence_verifier.register.recorder import Register
 from services.evidence_verifier.store import verdicts
 

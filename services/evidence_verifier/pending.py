@@ -1,5 +1,5 @@
 """Links waiting for their document: the e-office system did not answer, the verifier fetches
-again on a schedule (kiemchung.messaging.Deferral). Appraisers see them as pending, not missing."""
+again on a schedule (kiemchung.runtime.messaging.Deferral). Appraisers see them as pending, not missing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from contracts.errors import ContractError
 from contracts.events import DocumentLinked
 from contracts.registry import parse_event
 from contracts.routing import Service
-from kiemchung.db import deferred
+from kiemchung.runtime.db import deferred
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ HIDDEN_FLAGS = 0x02 | 0x20  # Hidden, NoView
 LINE_OVERLAP = 0.5  # characters whose vertical centres are this many heights apart share a line
 WORD_GAP = 0.25  # a horizontal gap wider than this many heights is a space
 MIN_COVERED_SHARE = 0.5  # share of a character's pixels an annotation must change to hide it
+_NO_INK = Image.new("L", (1, 1), 0)  # stands for "judge by the box": no ink known
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,10 @@ def visible_first_page_text(data: bytes, limits: Limits) -> str | None:
     )
     ink = plain_image.point([255 if v < limits.render_blank_level else 0 for v in range(256)])
     kept = [c for c in content if not _covered(changed, ink, to_device, c.ink)]
-    return _reading_order(kept + painted)
+    # flattening ignores what hides an annotation at display time (optional content): its text
+    # counts only where drawing the annotations changed the page
+    shown = [c for c in painted if _covered(changed, _NO_INK, to_device, c.ink)]
+    return _reading_order(kept + shown)
 
 
 def _drawn_annotation_rects(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
@@ -153,7 +157,7 @@ def _covered(
         return False
     area = (left, top, right, bottom)
     inked = ink.crop(area)
-    inked_count = inked.histogram()[255]
+    inked_count = 0 if ink is _NO_INK else inked.histogram()[255]
     changed_area = changed.crop(area)
     if inked_count == 0:
         return changed_area.histogram()[255] >= MIN_COVERED_SHARE * (right - left) * (bottom - top)

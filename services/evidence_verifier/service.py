@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contracts.events import DocumentLinked
-from kiemchung.clock import Clock
-from kiemchung.messaging import Deferral
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.messaging import Deferral
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.errors import FetchError
 from services.evidence_verifier.fetch import FetchPolicy, fetch
 from services.evidence_verifier.handlers import CheckDocument, Checked

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import logging
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
@@ -30,6 +31,7 @@ from services.evidence_verifier.visual_diff import PixelBox, judge
 
 __all__ = ["VisualCheck", "page_to_device"]
 
+logger = logging.getLogger(__name__)
 POINTS_PER_INCH = 72.0
 # what pyHanko raises on objects it cannot follow (the object walk then gives way to rendering)
 _UNREADABLE: tuple[type[Exception], ...] = (
@@ -75,6 +77,14 @@ class VisualCheck:
     def unchanged_after(
         self, revision: int, end: int, *, until: int | None = None, form_filling: bool = False
     ) -> bool:
+        try:
+            return self._unchanged_after(revision, end, until=until, form_filling=form_filling)
+        except _UNREADABLE:
+            # judged per signature: what cannot be compared is not shown unchanged
+            logger.warning("visual check failed for revision %d", revision, exc_info=True)
+            return False
+
+    def _unchanged_after(self, revision: int, end: int, *, until: int | None, form_filling: bool) -> bool:
         """True when no page a reader sees differs from the signed revision (ending at byte
         `end`) except by signature appearances drawn on blank paper, in the file up to byte
         `until` (default: the whole file). With `form_filling`, appearances of other form fields
@@ -107,15 +117,29 @@ class VisualCheck:
             drawn = change.signature_rects + (change.field_rects if form_filling else ())
             barred = change.other_rects + (() if form_filling else change.field_rects)
             allowed = [] if change.content_changed else [after.pixels(r) for r in drawn]
+            forbidden = [after.pixels(r) for r in barred]
+            tolerance, blank = self._limits.render_change_tolerance, self._limits.render_blank_level
             verdict = judge(
                 before.image,
                 after.image,
                 allowed=allowed,
-                forbidden=[after.pixels(r) for r in barred],
-                tolerance=self._limits.render_change_tolerance,
-                blank_level=self._limits.render_blank_level,
-                content=self._without_signatures(end, change, before) if allowed else None,
+                forbidden=forbidden,
+                tolerance=tolerance,
+                blank_level=blank,
             )
+            if verdict.over_ink and allowed and change.earlier_signature_rects:
+                # maybe only over earlier signatures' appearances: judge those areas on the
+                # page without annotations (rendered only now: stamps rarely overlap)
+                content = self._without_signatures(end, change, before)
+                verdict = judge(
+                    before.image,
+                    after.image,
+                    allowed=allowed,
+                    forbidden=forbidden,
+                    tolerance=tolerance,
+                    blank_level=blank,
+                    content=content,
+                )
             if not verdict.allowed:
                 return False
         return True

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
 from contracts.events import DocumentUnlinked, EvidenceVerified, UnitRegistered
-from kiemchung.messaging import AnyHandler, Handler
+from kiemchung.runtime.messaging import AnyHandler, Handler
 from services.indexer.model import Decision, EvidenceEntry
 from services.indexer.port import SearchIndex
 from services.indexer.store import entries, units

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.vocabulary import Level
-from kiemchung.clock import Clock
+from kiemchung.runtime.clock import Clock
 from services.indexer.errors import IndexerError
 from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex

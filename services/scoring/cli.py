@@ -1,4 +1,4 @@
-"""`kiemchung replay`, `ledger export`, `export xlsx`, `serve`, `openapi` and `apikey new`."""
+"""`kiemchung replay`, `ledger export`, `export xlsx`, `apikey new` (serve, openapi: kiemchung/serve.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import sys
 from pathlib import Path
 
 from contracts.vocabulary import Level
-from kiemchung.db import make_engine, session_factory
-from kiemchung.settings import get_settings
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.settings import get_settings
 from services.scoring.replay import export_ledger, replay_file
 from services.scoring.service import load_catalogue
 
 EXIT_OK = 0
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -58,48 +56,6 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _build_app_from_settings() -> object:
-    from kiemchung.api import create_app
-    from kiemchung.bootstrap import build_search_index
-    from kiemchung.clock import system_clock
-    from services.scoring.access import load_keys
-
-    settings = get_settings()
-    sessions = session_factory(make_engine(settings.resolved_database_url()))
-    return create_app(
-        settings,
-        sessions=sessions,
-        search_index=build_search_index(settings),
-        keys=load_keys(settings.api_keys_file),
-        clock=system_clock,
-    )
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import logging
-
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if get_settings().api_keys_file is None:
-        logging.getLogger("kiemchung.api").warning(
-            "KIEMCHUNG_API_KEYS_FILE is not set: every request gets 401"
-        )
-    uvicorn.run(_build_app_from_settings(), host=args.host, port=args.port)  # type: ignore[arg-type]
-    return EXIT_OK
-
-
-def _openapi(args: argparse.Namespace) -> int:
-    from kiemchung.api import openapi_text
-
-    text = openapi_text(_build_app_from_settings())  # type: ignore[arg-type]
-    if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
 def _new_key(args: argparse.Namespace) -> int:
     from services.scoring.access import ApiKey, Role, hash_key, key_entry, new_key
 
@@ -132,15 +88,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     xlsx.add_argument("-o", "--output", required=True)
     xlsx.add_argument("--database-url")
     xlsx.set_defaults(func=_export_xlsx)
-
-    serve = subparsers.add_parser("serve", help="run the HTTP API (scores, rankings, evidence, export)")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.set_defaults(func=_serve)
-
-    openapi = subparsers.add_parser("openapi", help="print the HTTP API's OpenAPI document")
-    openapi.add_argument("--write", help="write it to this file instead")
-    openapi.set_defaults(func=_openapi)
 
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)

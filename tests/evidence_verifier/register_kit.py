@@ -19,9 +19,9 @@ from contracts.events import (
 )
 from contracts.routing import Service
 from contracts.vocabulary import Level, ReasonCode
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.evidence_verifier.handlers import Checked, build_handlers
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.register.recorder import Register

@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 
 from contracts.vocabulary import Decision, ModifiedAfter, ReasonCode
+from services.evidence_verifier.limits import Limits
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.evidence import spec_for
 from services.evidence_verifier.testkit.pki import TestPKI
 from services.evidence_verifier.testkit.timestamps import dummy_tsa, untrusted_tsa
-from services.evidence_verifier.verify import Outcome
+from services.evidence_verifier.verify import Outcome, verify_bytes
+from services.evidence_verifier.visual_check import VisualCheck
 from tests.evidence_verifier import shadow
 from tests.evidence_verifier.conftest import PKI_NOW
 
@@ -138,13 +141,6 @@ def test_visible_change_after_signing_is_modified(
 
 def test_optional_content_switched_on_is_a_visible_change(kit: Kit) -> None:
     """pyHanko already refuses a changed /OCProperties; the render check sees it on its own."""
-    import io
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.visual_check import VisualCheck
-
     signed = kit.sign(shadow.with_hidden_layer(kit.plain))
     toggled = shadow.toggle_layer(signed)
     reader = PdfFileReader(io.BytesIO(toggled), strict=False)
@@ -197,13 +193,6 @@ def test_form_filled_after_the_last_signature_is_modified(kit: Kit, verify: Call
 
 def test_past_the_object_walk_bound_every_page_is_compared(kit: Kit) -> None:
     """More objects than `revision_walk_objects`: no page is skipped, the attack still shows."""
-    import io
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.visual_check import VisualCheck
-
     attacked = _fill_over_number(kit)
     reader = PdfFileReader(io.BytesIO(attacked), strict=False)
     embedded = reader.embedded_signatures[0]
@@ -216,11 +205,6 @@ def test_past_the_object_walk_bound_every_page_is_compared(kit: Kit) -> None:
 def test_past_the_render_budget_a_person_decides(
     kit: Kit, policy: VerifierPolicy, expected: Expectations
 ) -> None:
-    from dataclasses import replace
-
-    from services.evidence_verifier.limits import Limits
-    from services.evidence_verifier.verify import verify_bytes
-
     tight = replace(policy, limits=Limits(render_pages=1))
     report = verify_bytes(_fill_over_number(kit), name="t.pdf", policy=tight, expected=expected).report
     assert report.reasons == [ReasonCode.RESOURCE_LIMIT]
@@ -258,3 +242,31 @@ def test_seal_over_the_signed_text_is_modified(kit: Kit, verify: Callable[..., O
     report = verify(sealed).report
     assert ReasonCode.MODIFIED_AFTER_SIGNING in report.reasons
     assert report.signatures[0].modified_after is ModifiedAfter.DISALLOWED
+
+
+def test_several_visible_signatures_side_by_side_are_accepted(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Approval rounds: each signer's stamp on blank paper beside the previous ones, each
+    earlier signature compared with the final page through every later stamp."""
+    signers_in_turn = [kit.pki.units[0].person, kit.pki.units[1].organisation, kit.pki.units[0].organisation]
+    data = kit.plain
+    for i, signer in enumerate(signers_in_turn):
+        left = 60.0 + 170.0 * i
+        data = shadow.sign_visible(
+            data, signer, field=f"Ky{i}", box=(left, 150.0, left + 160.0, 200.0), options=kit.stamped
+        )
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    assert [s.modified_after for s in report.signatures] == [ModifiedAfter.ALLOWED] * 2 + [ModifiedAfter.NONE]
+
+
+def test_unsigned_signature_field_drawing_on_blank_paper_is_modified(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Only a signature's appearance may be new: an unsigned field saying "ĐÃ HỦY" (cancelled)
+    on blank paper is a change nobody signed."""
+    stamp = b"BT /Helv 10 Tf 0 g 2 10 Td (DA HUY) Tj ET"
+    added = shadow.add_signature_field(kit.sign(kit.plain), "Trong", shadow.BLANK_BOX, stamp)
+    report = verify(added).report
+    assert report.reasons == [ReasonCode.MODIFIED_AFTER_SIGNING]

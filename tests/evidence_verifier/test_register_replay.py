@@ -20,9 +20,9 @@ from contracts.events import DocumentLinked, DocumentUnlinked, EvidenceVerified,
 from contracts.report import DocumentFacts, SignatureReport, SignerInfo, VerificationReport
 from contracts.routing import Service
 from contracts.vocabulary import Coverage, Decision, Indication, Level, ModifiedAfter, SignatureKind
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.evidence_verifier.handlers import Checked, build_handlers
 from services.evidence_verifier.register.checks import VIETNAM_TZ, check_all
 from services.evidence_verifier.register.facts import entry_from_report

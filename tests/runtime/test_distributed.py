@@ -31,7 +31,7 @@ from contracts.events import DocumentLinked, SelfScoreEntered, UnitRegistered
 from contracts.registry import serialise
 from contracts.routing import EXCHANGE, routing_key_of
 from contracts.vocabulary import Level
-from kiemchung.migrate import upgrade
+from kiemchung.runtime.migrate import upgrade
 from tests.corpus import Corpus
 from tests.servers import fresh_database, fresh_vhost
 

@@ -18,11 +18,11 @@ from contracts.envelope import Event
 from contracts.events import UnitRegistered
 from contracts.routing import Service
 from contracts.vocabulary import Level
-from kiemchung.bus.inprocess import InProcessBus
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, dead_letters, make_engine, session_factory
 from kiemchung.demo import UNITS, build_demo, render_text
-from kiemchung.messaging import Handler, ServiceRuntime, Status
+from kiemchung.runtime.bus.inprocess import InProcessBus
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, dead_letters, make_engine, session_factory
+from kiemchung.runtime.messaging import Handler, ServiceRuntime, Status
 from services.indexer.model import Decision
 from services.scoring.replay import export_ledger, read_events, replay_scores
 from services.scoring.service import load_catalogue
@@ -79,7 +79,7 @@ def test_search_counts_the_register_signals_as_a_facet_after_the_reopened_verdic
     from fastapi.testclient import TestClient
 
     from kiemchung.api import create_app
-    from kiemchung.settings import Settings
+    from kiemchung.runtime.settings import Settings
     from services.indexer.backends.fts5 import Fts5Index
     from services.scoring.access import ApiKey, KeyRing, Role, hash_key
 
@@ -275,7 +275,7 @@ def test_appraiser_view_shows_criterion_across_units_with_gaps(demo: dict[str, A
     from fastapi.testclient import TestClient
 
     from kiemchung.api import create_app
-    from kiemchung.settings import Settings
+    from kiemchung.runtime.settings import Settings
     from services.scoring.access import ApiKey, KeyRing, Role, hash_key
 
     engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")

@@ -27,12 +27,12 @@ from contracts.events import DocumentLinked, UnitRegistered
 from contracts.routing import Service
 from contracts.vocabulary import Level, ReasonCode
 from kiemchung.bootstrap import build_embedded
-from kiemchung.bus.inprocess import DependencyUnavailableError, InProcessBus
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, dead_letters, deferred, inbox, make_engine, session_factory
-from kiemchung.failures import Backoff, is_transient
-from kiemchung.messaging import DEFER_BACKOFF, Handler, ServiceRuntime
-from kiemchung.settings import Settings
+from kiemchung.runtime.bus.inprocess import DependencyUnavailableError, InProcessBus
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, dead_letters, deferred, inbox, make_engine, session_factory
+from kiemchung.runtime.failures import Backoff, is_transient
+from kiemchung.runtime.messaging import DEFER_BACKOFF, Handler, ServiceRuntime
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.policy import decide
 from services.evidence_verifier.store import verdicts
 from services.scoring.handlers import current_ledger, load_unit

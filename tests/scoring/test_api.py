@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.api import create_app, openapi_text
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.settings import Settings
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.store import verdicts
 from services.indexer.backends.fts5 import Fts5Index
 from services.indexer.model import Decision as IndexDecision

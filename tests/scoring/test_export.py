@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.cli import main
-from kiemchung.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
 from services.scoring.export import HEADER_ROW, HEADINGS, RANKING_SHEET, REGISTER_SHEET
 from tests.scoring.kit import Scoring, vn
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from types import MappingProxyType
 
 from contracts.vocabulary import REGISTER_CODES, ReasonCode
 from services.evidence_verifier.register.facts import Entry, UnitRecord
@@ -49,16 +50,13 @@ def _capped(finding: Finding) -> Finding:
     return Finding(finding.code, ordered[:MAX_RELATED], finding.detail, len(ordered))
 
 
-Findings = Mapping[str, tuple[Finding, ...]]
-
-
 def local_date(moment: datetime) -> date:
     return moment.astimezone(VIETNAM_TZ).date()
 
 
 # (unit, year) -> the council's supplement requests: (criterion or field code, last day)
 Supplements = Mapping[tuple[str, int], Sequence[tuple[str, date]]]
-NO_SUPPLEMENTS: Supplements = {}
+NO_SUPPLEMENTS: Supplements = MappingProxyType({})
 
 
 def check_all(

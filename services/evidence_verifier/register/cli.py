@@ -13,8 +13,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kiemchung.db import make_engine, session_factory
-from kiemchung.settings import get_settings
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.settings import get_settings
 from services.evidence_verifier.register.store import register_entries
 from services.evidence_verifier.register.views import (
     display_name,

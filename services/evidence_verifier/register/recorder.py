@@ -32,7 +32,7 @@ from contracts.events import (
 )
 from contracts.report import VerificationReport
 from contracts.vocabulary import Decision, Level
-from kiemchung.messaging import EventFactory
+from kiemchung.runtime.messaging import EventFactory
 from services.evidence_verifier.policy import decide, ordered
 from services.evidence_verifier.register.checks import Finding, Supplements, check_all
 from services.evidence_verifier.register.facts import Entry, UnitRecord, entry_from_report, unit_names

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from kiemchung.db import AutoId, UtcDateTime, metadata
+from kiemchung.runtime.db import AutoId, UtcDateTime, metadata
 
 register_entries = Table(
     "register_entries",

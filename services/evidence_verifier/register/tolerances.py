@@ -1,5 +1,5 @@
 """How much a province tolerates before a cross-document check fires. Typed, with named defaults;
-`kiemchung/settings.py` exposes each as KIEMCHUNG_REGISTER_*."""
+`kiemchung/runtime/settings.py` exposes each as KIEMCHUNG_REGISTER_*."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ DEFAULT_TOLERANCES = RegisterTolerances()
 
 
 class RegisterSettings(Protocol):
-    """The slice of the runtime settings the register reads (kiemchung/settings.py)."""
+    """The slice of the runtime settings the register reads (kiemchung/runtime/settings.py)."""
 
     @property
     def register_number_order_days(self) -> int | None: ...

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from contracts.routing import Service, consumers_of
-from kiemchung.failures import Backoff
-from kiemchung.messaging import Outcome, ServiceRuntime, Status
+from kiemchung.runtime.failures import Backoff
+from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One SQLAlchemy metadata for every service's tables, and the engine factory.
 
 Embedded: a SQLite file in WAL mode. Distributed: PostgreSQL, schema managed by Alembic
-(kiemchung/migrations). The same table definitions serve both.
+(kiemchung/runtime/migrations). The same table definitions serve both.
 """
 
 from __future__ import annotations
@@ -98,8 +98,9 @@ dead_letters = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
-# Messages parked until their source answers (kiemchung.messaging.Deferral): not in the inbox yet,
-# handled again when `due_at` comes.
+
+# Messages parked until their source answers (kiemchung.runtime.messaging.Deferral): not in the
+# inbox yet, handled again when `due_at` comes.
 deferred = Table(
     "messaging_deferred",
     metadata,
@@ -114,22 +115,6 @@ deferred = Table(
     Column("due_at", UtcDateTime(), nullable=False),
 )
 Index("ix_deferred_due", deferred.c.consumer, deferred.c.due_at)
-
-# Imported for their side effect of registering tables on `metadata`.
-_TABLE_MODULES = (
-    "services.evidence_verifier.store",
-    "services.evidence_verifier.register.store",
-    "services.indexer.store",
-    "services.scoring.store",
-)
-
-
-def load_all_tables() -> MetaData:
-    import importlib
-
-    for module in _TABLE_MODULES:
-        importlib.import_module(module)
-    return metadata
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -152,11 +137,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Embedded runtime and tests: create every table directly.
+    """Embedded runtime and tests: create every table registered on `metadata` directly.
 
+    A service's store module registers its tables when imported; the application's
+    `kiemchung.schema.load_all_tables` imports every service's (the runtime never imports services).
     The distributed runtime runs Alembic migrations instead (`kiemchung db upgrade`).
     """
-    load_all_tables().create_all(engine)
+    metadata.create_all(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -14,7 +14,7 @@ year). If the batch fails anywhere, it is rolled back and its messages are handl
 so only the failing one gets a FAILED outcome (and its retry/dead-letter path) and the others
 still commit. Both buses batch the same way.
 
-Failures come in two kinds (kiemchung.failures): a message's own failure (FAILED, REJECTED) is
+Failures come in two kinds (kiemchung.runtime.failures): a message's own failure (FAILED, REJECTED) is
 the bus's to retry a bounded number of times and dead-letter; a transient failure of a
 dependency (UNAVAILABLE: database or broker unreachable, deadlock, timeout) is not the message's
 fault, so the bus pauses and retries it without spending an attempt. A batch that fails
@@ -44,9 +44,9 @@ from contracts.envelope import Event
 from contracts.errors import ContractError
 from contracts.registry import parse_event, serialise
 from contracts.routing import Service, routing_key_of
-from kiemchung.clock import Clock, IdSource
-from kiemchung.db import dead_letters, deferred, inbox, outbox
-from kiemchung.failures import Backoff, is_transient
+from kiemchung.runtime.clock import Clock, IdSource
+from kiemchung.runtime.db import dead_letters, deferred, inbox, outbox
+from kiemchung.runtime.failures import Backoff, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ AnyHandler = Handler[Any, Any]
 FinishHook = Callable[[Session], Sequence[Event]]
 
 # Marks a session whose transaction holds a batch (see `in_batch`).
-_BATCH_KEY = "kiemchung.messaging.batch"
+_BATCH_KEY = "kiemchung.runtime.messaging.batch"
 
 
 class HandlerTable(dict[type[Event], AnyHandler]):

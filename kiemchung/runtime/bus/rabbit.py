@@ -3,7 +3,7 @@
 Durable quorum queues, persistent messages, publisher confirms (FastStream's channel default).
 Deliveries are taken in batches (`BatchConsumer`): up to `batch_size` messages (the channel's
 prefetch is a small multiple of it) are applied in one transaction and acked after the commit
-(kiemchung.messaging), one RankingUpdated per level per batch as on the embedded bus.
+(kiemchung.runtime.messaging), one RankingUpdated per level per batch as on the embedded bus.
 
 Failures:
 - a message's own failure is retried after a back-off: it is re-published with our own
@@ -43,9 +43,9 @@ from contracts.routing import (
     Service,
     route_for,
 )
-from kiemchung.failures import Backoff, is_transient
-from kiemchung.messaging import Outcome, ServiceRuntime, Status
-from kiemchung.settings import Settings
+from kiemchung.runtime.failures import Backoff, is_transient
+from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
+from kiemchung.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from kiemchung.db import load_all_tables, make_engine
+from kiemchung.runtime.db import make_engine
 
 config = context.config
-target_metadata = load_all_tables()
+# The caller passes every service's tables (kiemchung.schema.load_all_tables) for autogenerate;
+# an upgrade runs the revision scripts and needs none. The runtime never imports services.
+target_metadata = config.attributes.get("target_metadata")
 
 
 def run_migrations_online() -> None:
