@@ -59,6 +59,8 @@ def judge(
     region = Image.new("L", before.size, 0)
     draw = ImageDraw.Draw(region)
     for left, top, right, bottom in allowed:
+        if right <= left or bottom <= top:
+            continue  # a widget without area draws nothing
         draw.rectangle(
             (
                 left - RECT_MARGIN_PX,
@@ -69,7 +71,8 @@ def judge(
             fill=255,
         )
     for left, top, right, bottom in forbidden:
-        draw.rectangle((left, top, right - 1, bottom - 1), fill=0)
+        if right > left and bottom > top:
+            draw.rectangle((left, top, right - 1, bottom - 1), fill=0)
     if ImageChops.subtract(changed, region).getbbox() is not None:
         return VisualVerdict(changed=True, allowed=False, why="changed outside a new signature's rectangle")
     inked = _mask((content or before).convert("L"), blank_level, below=True)
