@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     verify_memory_mb: int = 1024
     max_delivery_attempts: int = Field(default=5, ge=1)
     retry_backoff_seconds: float = 0.5
+    batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Messages per transaction (scoring, indexer)"
+    )
+    verify_batch_size: int = Field(default=4, ge=1, le=100, description="DocumentLinked per verifier batch")
+    ready_file: Path | None = Field(default=None, description="Worker writes it while ready (exec probe)")
     criteria_dir: Path | None = None
     producer_name: str = "kiemchung"
     api_keys_file: Path | None = Field(

@@ -36,6 +36,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTTP_OK = 200
+# A server error or "too busy" from e-office: the system is down, not the document.
+UNAVAILABLE_STATUSES = frozenset({429, *range(500, 600)})
 HTTPS_PORT, HTTP_PORT = 443, 80
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -195,12 +197,20 @@ async def _get(client: httpx.AsyncClient, url: str, addresses: list[str], max_by
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     return str(response.headers["location"])
                 if response.status_code != HTTP_OK:
-                    raise FetchError(ReasonCode.FETCH_FAILED, f"HTTP {response.status_code}")
+                    raise FetchError(
+                        ReasonCode.FETCH_FAILED,
+                        f"HTTP {response.status_code}",
+                        unavailable=response.status_code in UNAVAILABLE_STATUSES,
+                    )
                 return await _read_capped(response, max_bytes)
         except httpx.ConnectError as exc:
             if index + 1 < len(addresses):
                 continue  # the next checked address (e.g. IPv4 after an unreachable IPv6)
-            raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+            raise FetchError(ReasonCode.FETCH_FAILED, str(exc), unavailable=True) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise FetchError(
+                ReasonCode.FETCH_FAILED, str(exc) or type(exc).__name__, unavailable=True
+            ) from exc
         except httpx.HTTPError as exc:
             raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
     raise FetchError(ReasonCode.FETCH_FAILED, "no address to connect to")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contracts.events import DocumentLinked
 from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.messaging import Deferral
 from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.errors import FetchError
 from services.evidence_verifier.fetch import FetchPolicy, fetch
@@ -13,6 +14,9 @@ from services.evidence_verifier.limits import Limits
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
 from services.evidence_verifier.verify import failed_report
+
+# Why a link waits (messaging_deferred.reason): the e-office system holding it did not answer.
+FETCH_UNAVAILABLE = "FETCH_UNAVAILABLE"
 
 
 def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
@@ -32,11 +36,15 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         max_bytes=settings.max_document_bytes,
     )
 
-    async def check(event: DocumentLinked) -> Checked:
+    async def check(event: DocumentLinked) -> Checked | Deferral:
         try:
             data = await fetch(event.fetch_url, policy=fetch_policy, expected_sha256=event.sha256)
         except FetchError as exc:
-            return Checked(failed_report(event.fetch_url, exc.reason, sha256=None), "")
+            failed = Checked(failed_report(event.fetch_url, exc.reason, sha256=None), "")
+            if exc.unavailable:
+                # E-office is down: wait and fetch again; the failure verdict only if it never returns.
+                return Deferral(reason=FETCH_UNAVAILABLE, detail=str(exc), fallback=failed)
+            return failed
         policy = VerifierPolicy(
             trust_roots=roots, now=clock(), allow_sha1=settings.allow_legacy_sha1, limits=limits
         )
