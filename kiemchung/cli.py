@@ -74,6 +74,7 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
+    from kiemchung.dlq import register as register_dlq
     from kiemchung.ingress.cli import register as register_ingress
     from kiemchung.serve import register as register_serve
     from services.evidence_verifier.cli import register as register_verify
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(sub)
     register_ingress(sub)
     register_evidence_register(sub)
+    register_dlq(sub)
     return parser
 
 
