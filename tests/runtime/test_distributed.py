@@ -430,7 +430,7 @@ def _value(text: str, sample: str) -> float:
 
 
 def _spans(cluster: Cluster) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for path in cluster.span_files.values():
         if path.exists():
             found.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
