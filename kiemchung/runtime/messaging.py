@@ -566,6 +566,9 @@ class ServiceRuntime:
         with self.sessions() as session, session.begin():
             self._unpark(session, event)
 
+    def dead_lettered(self, outcome: Outcome) -> None:
+        """A bus that dead-letters to a queue (not `record_dead_letter`) reports it here (metrics)."""
+
     def record_dead_letter(self, raw: bytes, reason: str, detail: str, attempts: int) -> None:
         with self.sessions() as session, session.begin():
             session.execute(

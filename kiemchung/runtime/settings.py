@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
     )
 
+    # Operations (deploy/k8s): a worker's /metrics, /healthz and /readyz port (None: none served),
+    # how long published outbox rows are kept, JSON log lines.
+    probe_host: str = "0.0.0.0"
+    probe_port: int | None = Field(default=None, ge=0, le=65535)
+    outbox_retention_hours: float = Field(default=72.0, gt=0)
+    log_json: bool = False
+    trace_file: Path | None = Field(default=None, description="Append spans as JSON lines here")
+
     # The evidence register's tolerances (services/evidence_verifier/register/tolerances.py);
     # None keeps the register's named default.
     register_number_order_days: int | None = Field(default=None, ge=0, le=366)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ from contracts.routing import (
 from kiemchung.runtime.failures import Backoff, is_transient
 from kiemchung.runtime.messaging import Outcome, ServiceRuntime, Status
 from kiemchung.runtime.settings import Settings
+from kiemchung.runtime.tracing import CORRELATION_HEADER, TRACEPARENT_HEADER, traceparent
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,20 @@ class RabbitPublisher:
             mandatory=False,
             message_id=event_id,
             content_type="application/json",
+            headers=trace_headers(body, event_id),
         )
+
+
+def trace_headers(body: bytes, event_id: str) -> dict[str, Any]:
+    """`traceparent` and the correlation id of an outgoing event (kiemchung.runtime.tracing)."""
+    try:
+        correlation_id = str(json.loads(body)["correlation_id"])
+        return {
+            TRACEPARENT_HEADER: traceparent(correlation_id, event_id),
+            CORRELATION_HEADER: correlation_id,
+        }
+    except (ValueError, KeyError, TypeError):  # our own outbox rows always parse; be safe anyway
+        return {}
 
 
 def batch_size_for(service: Service, settings: Settings) -> int:
@@ -288,6 +303,7 @@ class BatchConsumer:
                 HEADER_CONSUMER: self.runtime.consumer,
             },
         )
+        self.runtime.dead_lettered(outcome)
         log.warning("dead-lettered on %s: %s %s", self.route.queue, outcome.reason, outcome.detail[:200])
 
     def _spawn(self, coro: Awaitable[None]) -> None:
