@@ -159,7 +159,11 @@ def attach_operations(app: FastStream, runtime: ServiceRuntime, settings: Settin
     async def start_operations() -> None:
         if settings.probe_port is not None:
             await probes.start(settings.probe_host, settings.probe_port)
-        tasks.append(asyncio.create_task(housekeep_forever(runtime, retention, depths)))
+        tasks.append(
+            asyncio.create_task(
+                housekeep_forever(runtime, retention, depths, settings.housekeeping_interval_seconds)
+            )
+        )
 
     @app.on_shutdown
     async def stop_operations() -> None:

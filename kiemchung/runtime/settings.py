@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     probe_host: str = "0.0.0.0"
     probe_port: int | None = Field(default=None, ge=0, le=65535)
     outbox_retention_hours: float = Field(default=72.0, gt=0)
+    housekeeping_interval_seconds: float = Field(default=15.0, gt=0)
     log_json: bool = False
     trace_file: Path | None = Field(default=None, description="Append spans as JSON lines here")
 
