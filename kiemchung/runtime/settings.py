@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_pages: int = 500
     verify_timeout_seconds: float = 60.0
     verify_memory_mb: int = 1024
+    verify_workers: int = Field(
+        default=0, ge=0, le=64, description="Verification processes per verifier worker (0: one per CPU)"
+    )
     max_delivery_attempts: int = Field(default=5, ge=1)
     retry_backoff_seconds: float = 0.5
     batch_size: int = Field(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
+
 from contracts.events import DocumentLinked
 from kiemchung.runtime.clock import Clock
 from kiemchung.runtime.messaging import Deferral
 from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.errors import FetchError
-from services.evidence_verifier.fetch import FetchPolicy, fetch
+from services.evidence_verifier.fetch import FetchPolicy, fetch, new_client
 from services.evidence_verifier.handlers import CheckDocument, Checked
 from services.evidence_verifier.isolation import verify_isolated_async
 from services.evidence_verifier.limits import Limits
@@ -26,6 +30,7 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         max_pages=settings.max_pages,
         timeout_seconds=settings.verify_timeout_seconds,
         memory_mb=settings.verify_memory_mb,
+        workers=settings.verify_workers,
     )
     fetch_policy = FetchPolicy(
         allowed_hosts=frozenset(settings.fetch_allowed_hosts),
@@ -36,9 +41,21 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         max_bytes=settings.max_document_bytes,
     )
 
+    # One client for the running event loop (a worker has one; the embedded runtime may run
+    # several in turn, and a client's connections belong to the loop that opened them).
+    current: list[tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = []
+
+    def client_for_loop() -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if not current or current[0][0] is not loop or current[0][1].is_closed:
+            current[:] = [(loop, new_client(fetch_policy))]
+        return current[0][1]
+
     async def check(event: DocumentLinked) -> Checked | Deferral:
         try:
-            data = await fetch(event.fetch_url, policy=fetch_policy, expected_sha256=event.sha256)
+            data = await fetch(
+                event.fetch_url, policy=fetch_policy, expected_sha256=event.sha256, client=client_for_loop()
+            )
         except FetchError as exc:
             failed = Checked(failed_report(event.fetch_url, exc.reason, sha256=None), "")
             if exc.unavailable:

@@ -65,6 +65,7 @@ HEADER_CONSUMER = "x-kiemchung-consumer"
 MAX_HEADER_DETAIL_CHARS = 4000
 # Pausing on a dependency outage: probe the database with these delays (full jitter).
 PAUSE_BACKOFF = Backoff(base_seconds=0.25, cap_seconds=10.0)
+BROKER_CONNECT_TIMEOUT_SECONDS = 10.0
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -193,6 +194,7 @@ class BatchConsumer:
     _waiting: asyncio.Queue[_Delivery] = field(default_factory=asyncio.Queue)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _runner: asyncio.Task[None] | None = None
+    paused: bool = False
 
     async def deliver(self, body: bytes, message: RabbitMessage) -> None:
         """The FastStream handler: queue the delivery and wait until its batch is settled."""
@@ -242,8 +244,10 @@ class BatchConsumer:
         while True:
             waiting = [i for i, o in enumerate(outcomes) if o.status is Status.UNAVAILABLE]
             if not waiting:
+                self.paused = False
                 self.readiness.set(True)
                 return outcomes
+            self.paused = True
             self.readiness.set(False, f"{outcomes[waiting[0]].reason}: {outcomes[waiting[0]].detail[:200]}")
             pauses = await self._wait_for_database(pauses)
             again = await self.runtime.handle_raw_batch([batch[i].body for i in waiting])
@@ -396,10 +400,17 @@ def build_worker(runtime: ServiceRuntime, settings: Settings) -> FastStream:
     route = route_for(runtime.service)
     tasks: list[asyncio.Task[None]] = []
 
+    @app.on_startup
+    async def broker_answers() -> None:
+        # A worker started while the broker is down (a restart during an outage) waits for it
+        # instead of exiting: the broker's own connect fails fast at startup.
+        await wait_for_broker(settings.broker_url)
+
     @app.after_startup
     async def declare_and_relay() -> None:
         await declare_topology(broker, route, settings.max_delivery_attempts)
-        readiness.set(True)
+        if not consumer.paused:  # it may have met a database outage before startup finished
+            readiness.set(True)
         tasks.append(asyncio.create_task(_relay_forever(runtime, consumer.publisher)))
         tasks.append(asyncio.create_task(_redeliver_forever(runtime, consumer.publisher)))
 
@@ -413,6 +424,26 @@ def build_worker(runtime: ServiceRuntime, settings: Settings) -> FastStream:
                 await task
 
     return app
+
+
+async def wait_for_broker(
+    url: str, sleep: Sleep = asyncio.sleep, rand: Callable[[], float] = random.random
+) -> None:
+    import aio_pika
+
+    attempt = 0
+    while True:
+        try:
+            connection = await aio_pika.connect(url, timeout=BROKER_CONNECT_TIMEOUT_SECONDS)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("broker not answering yet (%s); waiting", exc)
+            await sleep(PAUSE_BACKOFF.delay(attempt, rand))
+            attempt += 1
+            continue
+        await connection.close()
+        return
 
 
 async def declare_topology(broker: RabbitBroker, route: Route, max_attempts: int) -> None:
