@@ -237,3 +237,14 @@ def test_outbox_retention_prunes_only_rows_published_before_the_cutoff(tmp_path:
         "scoring-old-unpublished",
     ]
     assert outbox.prune(sessions, "scoring", now - timedelta(days=3)) == 0
+
+
+async def test_the_embedded_bus_keeps_only_the_most_recent_published_messages() -> None:
+    from kiemchung.runtime.bus.inprocess import KEEP_PUBLISHED, InProcessBus
+
+    bus = InProcessBus({})
+    for i in range(KEEP_PUBLISHED + 5):
+        await bus.publish("ScoreUpdated.v1", str(i).encode())
+    assert len(bus.published) == KEEP_PUBLISHED
+    assert bus.published[0][1] == b"5"
+    assert bus.published[-1][1] == str(KEEP_PUBLISHED + 4).encode()

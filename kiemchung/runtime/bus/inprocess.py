@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 # Consecutive messages for one service are handled in one transaction, up to this many.
 DEFAULT_MAX_BATCH = 100
+KEEP_PUBLISHED = 10_000
 
 Observer = Callable[[Service, Outcome], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -49,7 +50,9 @@ class InProcessBus:
     max_attempts: int = 3
     max_batch: int = DEFAULT_MAX_BATCH
     observers: list[Observer] = field(default_factory=list)
-    published: list[tuple[str, bytes]] = field(default_factory=list)
+    # The most recent published messages only (the demo and the embedded link read their verdicts
+    # back): a long-running embedded process must not keep every message it ever published.
+    published: deque[tuple[str, bytes]] = field(default_factory=lambda: deque(maxlen=KEEP_PUBLISHED))
     sleep: Sleep = asyncio.sleep
     rand: Callable[[], float] = random.random
     max_pauses: int = DEFAULT_MAX_PAUSES
