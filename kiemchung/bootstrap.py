@@ -22,6 +22,7 @@ from kiemchung.runtime.bus.inprocess import InProcessBus
 from kiemchung.runtime.clock import Clock, IdSource, random_ids, system_clock
 from kiemchung.runtime.db import make_engine, session_factory
 from kiemchung.runtime.messaging import AnyHandler, EventFactory, ServiceRuntime
+from kiemchung.runtime.observed import ObservedRuntime
 from kiemchung.runtime.settings import Settings
 from kiemchung.schema import create_all_tables
 from services.evidence_verifier.handlers import CheckDocument
@@ -81,7 +82,7 @@ def build_runtimes(
             handlers = indexer_handlers(search)
         else:
             handlers = scoring_handlers(load_catalogue(settings.criteria_dir), events, clock)
-        runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)
+        runtimes[service] = ObservedRuntime(service, handlers, sessions, clock)
     return Wiring(settings, engine, sessions, clock, runtimes, search)
 
 
@@ -120,4 +121,54 @@ def build_worker_app(service: Service, settings: Settings, *, clock: Clock = sys
     # except on SQLite, where a worker may run alone for development.
     on_sqlite = settings.resolved_database_url().startswith("sqlite")
     wiring = build_runtimes(settings, (service,), clock=clock, create_tables=on_sqlite)
-    return build_worker(wiring.runtimes[service], settings)
+    runtime = wiring.runtimes[service]
+    app = build_worker(runtime, settings)
+    attach_operations(app, runtime, settings)
+    return app
+
+
+def attach_operations(app: FastStream, runtime: ServiceRuntime, settings: Settings) -> None:
+    """Probes and metrics on `probe_port`, and housekeeping (outbox backlog and retention, queue depths)."""
+    import asyncio
+    import contextlib
+    from datetime import timedelta
+
+    from faststream.rabbit import RabbitBroker
+
+    from contracts.routing import route_for
+    from kiemchung.runtime.bus.depths import queue_depths
+    from kiemchung.runtime.housekeeping import database_check, housekeep_forever
+    from kiemchung.runtime.probes import CHECK_TIMEOUT_SECONDS, Probes
+
+    broker = app.broker
+    if not isinstance(broker, RabbitBroker):
+        raise TypeError("a worker app runs on RabbitMQ")
+    route = route_for(runtime.service)
+
+    async def broker_ok() -> bool:
+        return bool(await broker.ping(timeout=CHECK_TIMEOUT_SECONDS))
+
+    async def depths() -> dict[str, int]:
+        return await queue_depths(broker, route)
+
+    probes = Probes({"broker": broker_ok, "database": database_check(runtime.sessions)})
+    tasks: list[asyncio.Task[None]] = []
+    retention = timedelta(hours=settings.outbox_retention_hours)
+
+    @app.after_startup
+    async def start_operations() -> None:
+        if settings.probe_port is not None:
+            await probes.start(settings.probe_host, settings.probe_port)
+        tasks.append(
+            asyncio.create_task(
+                housekeep_forever(runtime, retention, depths, settings.housekeeping_interval_seconds)
+            )
+        )
+
+    @app.on_shutdown
+    async def stop_operations() -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await probes.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,10 +23,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from kiemchung.bootstrap import build_worker_app
+    from kiemchung.runtime import logs, tracing
     from kiemchung.runtime.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = build_worker_app(Service(args.service), get_settings())
+    settings = get_settings()
+    logs.configure(json_lines=settings.log_json)
+    if settings.trace_file is not None:
+        tracing.install_file_exporter(str(settings.trace_file))
+    app = build_worker_app(Service(args.service), settings)
     asyncio.run(app.run())
     return EXIT_OK
 
@@ -71,6 +74,7 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
+    from kiemchung.dlq import register as register_dlq
     from kiemchung.ingress.cli import register as register_ingress
     from kiemchung.serve import register as register_serve
     from services.evidence_verifier.cli import register as register_verify
@@ -114,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(sub)
     register_ingress(sub)
     register_evidence_register(sub)
+    register_dlq(sub)
     return parser
 
 

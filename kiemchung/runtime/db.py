@@ -99,6 +99,24 @@ dead_letters = Table(
 )
 
 
+# Messages parked until their source answers (kiemchung.runtime.messaging.Deferral): not in the
+# inbox yet, handled again when `due_at` comes.
+deferred = Table(
+    "messaging_deferred",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("parked_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+)
+Index("ix_deferred_due", deferred.c.consumer, deferred.c.due_at)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")

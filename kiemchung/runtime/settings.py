@@ -54,8 +54,16 @@ class Settings(BaseSettings):
     max_pages: int = 500
     verify_timeout_seconds: float = 60.0
     verify_memory_mb: int = 1024
+    verify_workers: int = Field(
+        default=0, ge=0, le=64, description="Verification processes per verifier worker (0: one per CPU)"
+    )
     max_delivery_attempts: int = Field(default=5, ge=1)
     retry_backoff_seconds: float = 0.5
+    batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Messages per transaction (scoring, indexer)"
+    )
+    verify_batch_size: int = Field(default=4, ge=1, le=100, description="DocumentLinked per verifier batch")
+    ready_file: Path | None = Field(default=None, description="Worker writes it while ready (exec probe)")
     criteria_dir: Path | None = None
     producer_name: str = "kiemchung"
     api_keys_file: Path | None = Field(
@@ -67,6 +75,15 @@ class Settings(BaseSettings):
     search_deadline_seconds: float = Field(
         default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
     )
+
+    # Operations (deploy/k8s): a worker's /metrics, /healthz and /readyz port (None: none served),
+    # how long published outbox rows are kept, JSON log lines.
+    probe_host: str = "0.0.0.0"
+    probe_port: int | None = Field(default=None, ge=0, le=65535)
+    outbox_retention_hours: float = Field(default=72.0, gt=0)
+    housekeeping_interval_seconds: float = Field(default=15.0, gt=0)
+    log_json: bool = False
+    trace_file: Path | None = Field(default=None, description="Append spans as JSON lines here")
 
     # The evidence register's tolerances (services/evidence_verifier/register/tolerances.py);
     # None keeps the register's named default.

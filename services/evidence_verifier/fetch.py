@@ -36,6 +36,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTTP_OK = 200
+# A server error or "too busy" from e-office: the system is down, not the document.
+UNAVAILABLE_STATUSES = frozenset({429, *range(500, 600)})
 HTTPS_PORT, HTTP_PORT = 443, 80
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -158,31 +160,48 @@ async def fetch(
     expected_sha256: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     resolve: Resolver = resolve_host,
+    client: httpx.AsyncClient | None = None,
 ) -> bytes:
-    """Fetch the document at `url`; raises FetchError with the reason code on any failure."""
+    """Fetch the document at `url`; raises FetchError with the reason code on any failure.
+
+    A service passes one long-lived `client` (see `new_client`): its connection pool and TLS
+    context are built once instead of for every document."""
     if urlsplit(url).scheme == "file":
         return _read_file(url, policy, expected_sha256)
-    first_host = _check_url(url, policy)
-    async with httpx.AsyncClient(
+    if client is not None:
+        return await _fetch_with(client, url, policy, expected_sha256, resolve)
+    async with new_client(policy, transport) as own:
+        return await _fetch_with(own, url, policy, expected_sha256, resolve)
+
+
+def new_client(policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """An HTTP client for `policy`'s claim checks (no redirects followed, no proxy from the env)."""
+    return httpx.AsyncClient(
         follow_redirects=False,
         timeout=policy.timeout_seconds,
         transport=transport,
         headers=policy.headers,
         trust_env=False,
         verify=_tls_verification(policy),
-    ) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            host = _check_url(url, policy)
-            if host != first_host:
-                raise _forbidden(f"redirect to another host: {host!r}")
-            parts = urlsplit(url)
-            port = parts.port or (HTTPS_PORT if parts.scheme == "https" else HTTP_PORT)
-            addresses = await _checked_addresses(host, port, policy, resolve)
-            location = await _get(client, url, addresses, policy.max_bytes)
-            if isinstance(location, bytes):
-                check_hash(location, expected_sha256)
-                return location
-            url = urljoin(url, location)
+    )
+
+
+async def _fetch_with(
+    client: httpx.AsyncClient, url: str, policy: FetchPolicy, expected_sha256: str | None, resolve: Resolver
+) -> bytes:
+    first_host = _check_url(url, policy)
+    for _ in range(MAX_REDIRECTS + 1):
+        host = _check_url(url, policy)
+        if host != first_host:
+            raise _forbidden(f"redirect to another host: {host!r}")
+        parts = urlsplit(url)
+        port = parts.port or (HTTPS_PORT if parts.scheme == "https" else HTTP_PORT)
+        addresses = await _checked_addresses(host, port, policy, resolve)
+        location = await _get(client, url, addresses, policy.max_bytes)
+        if isinstance(location, bytes):
+            check_hash(location, expected_sha256)
+            return location
+        url = urljoin(url, location)
     raise FetchError(ReasonCode.FETCH_FAILED, "too many redirects")
 
 
@@ -195,12 +214,20 @@ async def _get(client: httpx.AsyncClient, url: str, addresses: list[str], max_by
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     return str(response.headers["location"])
                 if response.status_code != HTTP_OK:
-                    raise FetchError(ReasonCode.FETCH_FAILED, f"HTTP {response.status_code}")
+                    raise FetchError(
+                        ReasonCode.FETCH_FAILED,
+                        f"HTTP {response.status_code}",
+                        unavailable=response.status_code in UNAVAILABLE_STATUSES,
+                    )
                 return await _read_capped(response, max_bytes)
         except httpx.ConnectError as exc:
             if index + 1 < len(addresses):
                 continue  # the next checked address (e.g. IPv4 after an unreachable IPv6)
-            raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+            raise FetchError(ReasonCode.FETCH_FAILED, str(exc), unavailable=True) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise FetchError(
+                ReasonCode.FETCH_FAILED, str(exc) or type(exc).__name__, unavailable=True
+            ) from exc
         except httpx.HTTPError as exc:
             raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
     raise FetchError(ReasonCode.FETCH_FAILED, "no address to connect to")

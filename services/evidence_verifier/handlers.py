@@ -17,7 +17,7 @@ from contracts.events import (
     UnitRegistered,
 )
 from contracts.report import VerificationReport
-from kiemchung.runtime.messaging import AnyHandler, EventFactory, Handler
+from kiemchung.runtime.messaging import AnyHandler, Deferral, EventFactory, Handler
 from services.evidence_verifier.register.recorder import Register
 from services.evidence_verifier.store import verdicts
 
@@ -30,7 +30,7 @@ class Checked:
     text: str
 
 
-CheckDocument = Callable[[DocumentLinked], Awaitable[Checked]]
+CheckDocument = Callable[[DocumentLinked], Awaitable[Checked | Deferral]]
 
 
 def build_handlers(
@@ -39,7 +39,7 @@ def build_handlers(
     # The province-wide register lives with the verdicts it checks (register/__init__.py).
     book = register or Register(events)
 
-    async def prepare(event: DocumentLinked) -> Checked:
+    async def prepare(event: DocumentLinked) -> Checked | Deferral:
         return await check(event)
 
     def apply(event: DocumentLinked, checked: Checked, session: Session) -> Sequence[Event]:

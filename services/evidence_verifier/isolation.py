@@ -1,7 +1,12 @@
 """Verification in long-lived worker processes that can be killed: time and memory bound per
 document, warm caches across documents.
 
-A `WorkerPool` forks N workers once. Each worker verifies one document at a time and keeps its
+A `WorkerPool` starts N workers once, from a forkserver: a clean process exec'd for the
+purpose, so a worker holds none of the service's broker or database connections (a forked
+worker kept them open after the service died, and the broker went on delivering to a dead
+consumer until heartbeats expired). A worker dies with the service: the kernel kills it when its
+parent (the forkserver, which exits when the service does) dies (PR_SET_PDEATHSIG), and it exits
+when the service's end of its pipe closes. Each worker verifies one document at a time and keeps its
 trust and certificate-path caches between documents (a fresh child per document threw them
 away and paid the fork every time). Per document:
 
@@ -18,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
 import resource
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -36,6 +44,22 @@ from services.evidence_verifier.verify import Outcome, failed_report, sha256_hex
 JOIN_SECONDS = 5.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _OK, _MEMORY = "ok", "memory"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Imported once in the forkserver, so each worker starts warm (pyHanko, PDFium, cryptography).
+_PRELOAD = ["services.evidence_verifier.verify"]
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux); elsewhere the
+    closed pipe still ends the worker between documents."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _address_space_bytes() -> int:
@@ -73,6 +97,7 @@ def _verify_one(
 
 
 def _worker_main(conn: Connection) -> None:
+    _die_with_parent()
     while True:
         try:
             job = conn.recv()
@@ -94,7 +119,7 @@ def _worker_main(conn: Connection) -> None:
 
 @dataclass
 class _Worker:
-    process: Any  # multiprocessing.Process from the fork context
+    process: Any  # multiprocessing.Process from the forkserver context
     conn: Connection
 
     def stop(self) -> None:
@@ -105,11 +130,12 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` forked verification workers; `verify` is thread-safe and blocks for a free one."""
+    """`size` verification workers; `verify` is thread-safe and blocks for a free one."""
 
     def __init__(self, size: int | None = None) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
-        self._context: Any = multiprocessing.get_context("fork")
+        self._context: Any = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(_PRELOAD)
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False

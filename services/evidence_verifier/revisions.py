@@ -62,6 +62,8 @@ class DocumentObjects:
     tree_revision: int  # latest change to a page tree node
     global_revision: int  # latest change to optional content (/OCProperties), which every page obeys
     need_appearances: bool  # /AcroForm /NeedAppearances in the final file
+    form_defaults_revision: int  # latest change reachable from the form's /DR, /DA, /XFA
+    form_defaults: tuple[object, ...]  # those entries as written in the final file
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,30 @@ def read_document_objects(reader: PdfFileReader, *, max_pages: int, walk_objects
             )
         )
     ocproperties = [root.raw_get("/OCProperties")] if "/OCProperties" in root else []
-    return DocumentObjects(tuple(pages), tree_revision, walker.latest(ocproperties), _need_appearances(root))
+    form = root.get("/AcroForm")
+    # what fields are drawn from when viewers draw them (NeedAppearances) and XFA, which some
+    # viewers show instead of the fields and PDFium does not render
+    defaults = [
+        form.raw_get(k)
+        for k in ("/DR", "/DA", "/XFA")
+        if isinstance(form, generic.DictionaryObject) and k in form
+    ]
+    return DocumentObjects(
+        tuple(pages),
+        tree_revision,
+        walker.latest(ocproperties),
+        _need_appearances(root),
+        walker.latest(defaults),
+        _form_defaults(root),
+    )
+
+
+def _form_defaults(root: generic.PdfObject) -> tuple[object, ...]:
+    """/DR, /DA and /XFA of the form as written (references compare by number)."""
+    form = root.get("/AcroForm") if isinstance(root, generic.DictionaryObject) else None
+    if not isinstance(form, generic.DictionaryObject):
+        return ()
+    return tuple(form.raw_get(k) if k in form else None for k in ("/DR", "/DA", "/XFA"))
 
 
 def _need_appearances(root: generic.PdfObject) -> bool:
@@ -201,11 +226,20 @@ def _parent_chain(annot: generic.DictionaryObject) -> Iterator[generic.PdfObject
 
 
 def _is_signature_widget(annot: generic.DictionaryObject, fields: list[generic.DictionaryObject]) -> bool:
+    """The widget of a signed signature field: an unsigned one's appearance is not a signature's
+    (a new, unsigned field drawing on blank paper is a change like any other)."""
     if annot.get("/Subtype") != "/Widget":
         return False
     for node in (annot, *fields):
         if "/FT" in node:
-            return bool(node.get("/FT") == "/Sig")
+            return node.get("/FT") == "/Sig" and _has_value(annot, fields)
+    return False
+
+
+def _has_value(annot: generic.DictionaryObject, fields: list[generic.DictionaryObject]) -> bool:
+    for node in (annot, *fields):
+        if "/V" in node:
+            return isinstance(node["/V"], generic.DictionaryObject)  # [] resolves a reference
     return False
 
 
@@ -267,7 +301,16 @@ def page_changes(
             return None
     # optional content and NeedAppearances change how every page is drawn
     old_need = _need_appearances(old_root)
-    everything = document.global_revision > revision or old_need != document.need_appearances
+    defaults_changed = (
+        document.form_defaults_revision > revision or _form_defaults(old_root) != document.form_defaults
+    )
+    if defaults_changed and document.form_defaults and document.form_defaults[-1] is not None:
+        return None  # XFA changed: what XFA viewers show cannot be rendered here
+    everything = (
+        document.global_revision > revision
+        or old_need != document.need_appearances
+        or (document.need_appearances and defaults_changed)
+    )
     changes: list[PageChange] = []
     for index, page in enumerate(document.pages):
         annots_touched = page.annots_revision > revision or any(a.revision > revision for a in page.annots)

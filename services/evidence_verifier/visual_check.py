@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import logging
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
@@ -30,6 +31,7 @@ from services.evidence_verifier.visual_diff import PixelBox, judge
 
 __all__ = ["VisualCheck", "page_to_device"]
 
+logger = logging.getLogger(__name__)
 POINTS_PER_INCH = 72.0
 # what pyHanko raises on objects it cannot follow (the object walk then gives way to rendering)
 _UNREADABLE: tuple[type[Exception], ...] = (
@@ -75,6 +77,14 @@ class VisualCheck:
     def unchanged_after(
         self, revision: int, end: int, *, until: int | None = None, form_filling: bool = False
     ) -> bool:
+        try:
+            return self._unchanged_after(revision, end, until=until, form_filling=form_filling)
+        except _UNREADABLE:
+            # judged per signature: what cannot be compared is not shown unchanged
+            logger.warning("visual check failed for revision %d", revision, exc_info=True)
+            return False
+
+    def _unchanged_after(self, revision: int, end: int, *, until: int | None, form_filling: bool) -> bool:
         """True when no page a reader sees differs from the signed revision (ending at byte
         `end`) except by signature appearances drawn on blank paper, in the file up to byte
         `until` (default: the whole file). With `form_filling`, appearances of other form fields

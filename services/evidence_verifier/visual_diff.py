@@ -53,26 +53,34 @@ def judge(
     earlier signature appearances); otherwise `before` itself."""
     if before.size != after.size:
         return VisualVerdict(changed=True, allowed=False, why="page size changed")
-    changed = _mask(ImageChops.difference(before.convert("L"), after.convert("L")), tolerance, below=False)
-    if changed.getbbox() is None:
+    before, after = before.convert("L"), after.convert("L")
+    changed = _mask(ImageChops.difference(before, after), tolerance, below=False)
+    window = changed.getbbox()
+    if window is None:
         return VisualVerdict(changed=False, allowed=True)
-    region = Image.new("L", before.size, 0)
+    # the rest only looks where something changed
+    x0, y0 = window[0], window[1]
+    changed = changed.crop(window)
+    region = Image.new("L", changed.size, 0)
     draw = ImageDraw.Draw(region)
     for left, top, right, bottom in allowed:
+        if right <= left or bottom <= top:
+            continue  # a widget without area draws nothing
         draw.rectangle(
             (
-                left - RECT_MARGIN_PX,
-                top - RECT_MARGIN_PX,
-                right + RECT_MARGIN_PX - 1,
-                bottom + RECT_MARGIN_PX - 1,
+                left - RECT_MARGIN_PX - x0,
+                top - RECT_MARGIN_PX - y0,
+                right + RECT_MARGIN_PX - 1 - x0,
+                bottom + RECT_MARGIN_PX - 1 - y0,
             ),
             fill=255,
         )
     for left, top, right, bottom in forbidden:
-        draw.rectangle((left, top, right - 1, bottom - 1), fill=0)
+        if right > left and bottom > top:
+            draw.rectangle((left - x0, top - y0, right - 1 - x0, bottom - 1 - y0), fill=0)
     if ImageChops.subtract(changed, region).getbbox() is not None:
         return VisualVerdict(changed=True, allowed=False, why="changed outside a new signature's rectangle")
-    inked = _mask((content or before).convert("L"), blank_level, below=True)
+    inked = _mask((content or before).convert("L").crop(window), blank_level, below=True)
     if ImageChops.multiply(changed, inked).getbbox() is not None:
         return VisualVerdict(changed=True, allowed=False, why="drawn over signed content", over_ink=True)
     return VisualVerdict(changed=True, allowed=True)

@@ -30,3 +30,6 @@ class SearchLimits:
 
     deadline_seconds: float = QUERY_DEADLINE_SECONDS
     progress_instructions: int = PROGRESS_INSTRUCTIONS
+
+
+DEFAULT_LIMITS = SearchLimits()

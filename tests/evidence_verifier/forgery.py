@@ -252,3 +252,24 @@ def transplant_last_contents(target: bytes, source: bytes) -> bytes:
     if len(token) > b - a - 2:
         raise ValueError("the target's gap is too small for the copied token")
     return target[: a + 1] + token.ljust(b - a - 2, b"0") + target[b - 1 :]
+
+
+def rewrite_signature_entry(data: bytes, key: bytes, value: bytes | None) -> bytes:
+    """The last signature dictionary's `key` entry replaced by `value` (None: removed), padded
+    with spaces so that no offset moves (USF: the values a verifier reads, not the bytes it
+    hashes)."""
+    contents_at = data.rindex(b"/Contents <")
+    start = data.rindex(b"<<", 0, contents_at)
+    end = data.index(b"endobj", contents_at)
+    body = data[start:end]
+    if key == b"/Contents":
+        match = re.search(rb"/Contents\s*<[0-9A-Fa-f]*>", body)
+    else:
+        match = re.search(rb"/ByteRange\s*\[[^\]]*\]", body)
+    assert match is not None
+    old = match.group(0)
+    new = b"" if value is None else key + b" " + value
+    if len(new) > len(old):
+        raise ValueError("the new entry is longer than the old one")
+    body = body[: match.start()] + new.ljust(len(old), b" ") + body[match.end() :]
+    return data[:start] + body + data[end:]

@@ -123,3 +123,26 @@ def test_earlier_revision_ending_at_eof_is_a_revision_not_the_file() -> None:
     checked = check_signed_range(later, byte_range, _CONTENTS)
     assert not checked.covers_file
     assert checked.end == len(data)
+
+
+USF_VARIANTS = {
+    # Universal Signature Forgery (CCS 2019): the values a validator reads made absent or empty
+    "contents_removed": (b"/Contents", None),
+    "contents_empty": (b"/Contents", b"<>"),
+    "contents_null": (b"/Contents", b"null"),
+    "byte_range_removed": (b"/ByteRange", None),
+    "byte_range_empty": (b"/ByteRange", b"[]"),
+    "byte_range_null": (b"/ByteRange", b"null"),
+    "byte_range_whole_file_claimed": (b"/ByteRange", b"[0 0 0 0]"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(USF_VARIANTS))
+def test_universal_signature_forgery_values_are_rejected(
+    variant: str, signed: bytes, verify: Callable[..., Outcome]
+) -> None:
+    key, value = USF_VARIANTS[variant]
+    report = verify(forgery.rewrite_signature_entry(signed, key, value)).report
+    assert report.decision is Decision.REJECTED
+    assert report.reasons[0] in {ReasonCode.SIGNATURE_BROKEN, ReasonCode.MALFORMED_PDF, ReasonCode.UNSIGNED}
+    assert not any(s.intact for s in report.signatures)

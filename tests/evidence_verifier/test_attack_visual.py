@@ -259,3 +259,14 @@ def test_several_visible_signatures_side_by_side_are_accepted(
     report = verify(data).report
     assert report.decision is Decision.ACCEPTED, report.reasons
     assert [s.modified_after for s in report.signatures] == [ModifiedAfter.ALLOWED] * 2 + [ModifiedAfter.NONE]
+
+
+def test_unsigned_signature_field_drawing_on_blank_paper_is_modified(
+    kit: Kit, verify: Callable[..., Outcome]
+) -> None:
+    """Only a signature's appearance may be new: an unsigned field saying "ĐÃ HỦY" (cancelled)
+    on blank paper is a change nobody signed."""
+    stamp = b"BT /Helv 10 Tf 0 g 2 10 Td (DA HUY) Tj ET"
+    added = shadow.add_signature_field(kit.sign(kit.plain), "Trong", shadow.BLANK_BOX, stamp)
+    report = verify(added).report
+    assert report.reasons == [ReasonCode.MODIFIED_AFTER_SIGNING]

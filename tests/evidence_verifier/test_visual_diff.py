@@ -55,3 +55,9 @@ def test_antialiasing_below_the_tolerance_is_no_change() -> None:
 
 def test_page_size_change_is_a_change() -> None:
     assert not judge(_page(), Image.new("L", (100, 61), 255)).allowed
+
+
+def test_rectangles_without_area_are_ignored() -> None:
+    """Invisible signature widgets have /Rect [0 0 0 0]."""
+    verdict = judge(_page(), _page((65, 40, 90, 50)), allowed=[BLANK, (0, 0, 0, 0)], forbidden=[(5, 5, 5, 5)])
+    assert verdict.allowed

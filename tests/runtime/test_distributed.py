@@ -11,9 +11,11 @@ import functools
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +71,9 @@ class Cluster:
     http_base: str
     engine: sa.Engine
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Each worker's /metrics, /healthz, /readyz port and the file its spans go to.
+    probe_ports: dict[str, int] = field(default_factory=dict)
+    span_files: dict[str, Path] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +100,17 @@ def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFac
         logs = [open(workdir / f"{name}.log", "wb") for name in SERVICES]  # noqa: SIM115
         try:
             for name, log in zip(SERVICES, logs, strict=True):
+                result.probe_ports[name] = _free_port()
+                result.span_files[name] = workdir / f"{name}.spans.jsonl"
                 result.workers.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "kiemchung.cli", "worker", name],
-                        env=env,
+                        env={
+                            **env,
+                            "KIEMCHUNG_PROBE_PORT": str(result.probe_ports[name]),
+                            "KIEMCHUNG_TRACE_FILE": str(result.span_files[name]),
+                            "KIEMCHUNG_HOUSEKEEPING_INTERVAL_SECONDS": "0.5",
+                        },
                         stdout=log,
                         stderr=subprocess.STDOUT,
                     )
@@ -116,6 +128,13 @@ def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFac
             for log in logs:
                 log.close()
             engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def _wait_for_queues(url: str) -> None:
@@ -391,3 +410,97 @@ async def test_a_second_document_under_the_same_number_reopens_the_first_verdict
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the indexer kept the first verdict")
+
+
+def _scrape(cluster: Cluster, service: str, path: str = "/metrics") -> tuple[int, str]:
+    url = f"http://127.0.0.1:{cluster.probe_ports[service]}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status), response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode("utf-8")
+
+
+def _value(text: str, sample: str) -> float:
+    """A sample's value from the exposition text (`name{labels}` exactly as exported)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _spans(cluster: Cluster) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for path in cluster.span_files.values():
+        if path.exists():
+            found.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return found
+
+
+async def test_workers_export_metrics_and_one_trace_spans_the_three_services(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    await observer.publish_raw(b"{not json", "DocumentLinked.v1")
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="2.1")
+    await observer.publish(link)
+    await observer.wait_for(lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id))
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
+    )
+
+    for service in SERVICES:
+        status, body = _scrape(cluster, service, "/readyz")
+        assert status == 200, body
+        assert json.loads(body)["checks"] == {"broker": "ok", "database": "ok"}
+        assert _scrape(cluster, service, "/healthz")[0] == 200
+    _, verifier = _scrape(cluster, "evidence-verifier")
+    linked = (
+        'kiemchung_messages_total{event_type="DocumentLinked",service="evidence-verifier",status="processed"}'
+    )
+    assert _value(verifier, linked) >= 1
+    assert _value(verifier, 'kiemchung_verdicts_total{decision="accepted",reason="NONE"}') >= 1
+    assert _value(verifier, 'kiemchung_verification_stage_seconds_count{stage="fetch_and_verify"}') >= 1
+    assert _value(verifier, 'kiemchung_verification_stage_seconds_count{stage="fetch"}') >= 1
+    refused = (
+        'kiemchung_dead_lettered_total{event_type="unparsed",reason="MALFORMED_JSON",'
+        'service="evidence-verifier"}'
+    )
+    assert _value(verifier, refused) >= 1
+    assert (
+        'kiemchung_queue_lag_seconds_count{event_type="DocumentLinked",service="evidence-verifier"}'
+        in verifier
+    )
+    _, scoring = _scrape(cluster, "scoring")
+    assert _value(scoring, "kiemchung_link_to_score_seconds_count") >= 1
+    assert 'kiemchung_outbox_backlog{service="scoring"}' in scoring
+    # The housekeeping loop reads the queue depths from the broker.
+    for _ in range(int(WAIT_SECONDS * 10)):
+        _, verifier = _scrape(cluster, "evidence-verifier")
+        if _value(verifier, 'kiemchung_queue_messages{queue="kiemchung.evidence-verifier.dlq"}') >= 1:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the dead-letter queue depth never showed on /metrics")
+
+    # One trace, from the link to the score, across the three worker processes.
+    trace_id = f"0x{uuid.UUID(str(link.correlation_id)).int:032x}"
+    for _ in range(int(WAIT_SECONDS * 10)):
+        flow = [s for s in _spans(cluster) if s["context"]["trace_id"] == trace_id]
+        names = {s["name"] for s in flow}
+        if {"scoring publish ScoreUpdated", "indexer process EvidenceVerified"} <= names:
+            break
+        await asyncio.sleep(0.1)
+    by_id = {s["context"]["span_id"]: s for s in flow}
+
+    def parent_name(span: dict[str, Any]) -> str:
+        return str(by_id.get(span["parent_id"], {}).get("name"))
+
+    scores = [s for s in flow if s["name"] == "scoring publish ScoreUpdated"]
+    assert scores
+    assert {parent_name(s) for s in scores} == {"scoring process EvidenceVerified"}
+    scoring_spans = [by_id[s["parent_id"]] for s in scores]
+    assert {parent_name(s) for s in scoring_spans} == {"evidence-verifier publish EvidenceVerified"}
+    verifier_publishes = [by_id[s["parent_id"]] for s in scoring_spans]
+    assert {parent_name(s) for s in verifier_publishes} == {"evidence-verifier process DocumentLinked"}
+    indexed = [s for s in flow if s["name"] == "indexer process EvidenceVerified"]
+    assert {parent_name(s) for s in indexed} == {"evidence-verifier publish EvidenceVerified"}

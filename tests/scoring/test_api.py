@@ -282,3 +282,25 @@ def test_the_committed_openapi_document_is_current(tmp_path: Path) -> None:
     assert OPENAPI.read_text(encoding="utf-8") == openapi_text(app), (
         "docs/openapi.json is stale: run `kiemchung openapi --write docs/openapi.json`"
     )
+
+
+def test_metrics_show_the_search_latency_of_the_api(client: TestClient) -> None:
+    def searches() -> float:
+        text = client.get("/metrics").text
+        line = next(
+            (
+                ln
+                for ln in text.splitlines()
+                if ln.startswith('kiemchung_search_seconds_count{backend="Fts5Index"}')
+            ),
+            "x 0",
+        )
+        return float(line.split()[-1])
+
+    before = searches()
+    assert (
+        client.get("/evidence/search", params={"q": "ke hoach"}, headers=header("province")).status_code
+        == 200
+    )
+    assert searches() == before + 1
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")

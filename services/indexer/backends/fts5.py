@@ -56,7 +56,7 @@ from services.indexer.cursor import INT, NUMBER, TEXT, Slot, decode_cursor, enco
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
 from services.indexer.folding import fold, nfc, tokens
-from services.indexer.limits import SearchLimits
+from services.indexer.limits import DEFAULT_LIMITS, SearchLimits
 from services.indexer.model import (
     Decision,
     EvidenceEntry,
@@ -207,7 +207,7 @@ class Fts5Index:
         self,
         path: str | Path = MEMORY,
         rank_limit: int = RANK_LIMIT,
-        limits: SearchLimits = SearchLimits(),
+        limits: SearchLimits = DEFAULT_LIMITS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.RLock()

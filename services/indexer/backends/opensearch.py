@@ -42,13 +42,13 @@ from services.indexer.cursor import INT, TEXT, Slot, decode_cursor, encode_curso
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
 from services.indexer.folding import fold, lower_exact, nfc
-from services.indexer.limits import MAX_PAGE, SearchLimits
+from services.indexer.limits import DEFAULT_LIMITS, MAX_PAGE, SearchLimits
 from services.indexer.model import (
+    MAX_PAGE_SIZE,
     Decision,
     EvidenceEntry,
     Facet,
     FacetBucket,
-    MAX_PAGE_SIZE,
     Hit,
     SearchQuery,
     SearchResult,
@@ -128,7 +128,7 @@ class OpenSearchIndex:
         client: OpenSearch,
         alias: str = DEFAULT_ALIAS,
         refresh: bool = False,
-        limits: SearchLimits = SearchLimits(),
+        limits: SearchLimits = DEFAULT_LIMITS,
     ) -> None:
         self._client = client
         self._limits = limits
