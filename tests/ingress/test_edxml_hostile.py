@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiemchung.ingress.cli import run_link_edxml
-from kiemchung.ingress.edxml import DEFAULT_MAX_RECIPIENTS, MIB, Limits, parse_document
+from kiemchung.ingress.edxml import DEFAULT_LIMITS, DEFAULT_MAX_RECIPIENTS, MIB, Limits, parse_document
 from kiemchung.ingress.errors import IngressError, IngressReason
 from kiemchung.ingress.mapping import LinkRequest
 from kiemchung.runtime.settings import Settings
@@ -19,7 +19,7 @@ SMALL_CAP = Limits(max_attachment_bytes=1024)
 READ_BUDGET_BYTES = 8 * MIB
 
 
-def _reason(data: bytes, limits: Limits = Limits()) -> IngressReason:
+def _reason(data: bytes, limits: Limits = DEFAULT_LIMITS) -> IngressReason:
     with pytest.raises(IngressError) as caught:
         parse_document(data, limits)
     return caught.value.reason
