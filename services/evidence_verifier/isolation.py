@@ -80,20 +80,22 @@ def _cap_memory(budget_mb: int) -> tuple[int, int] | None:
     return soft, hard
 
 
-def _verify_one(
-    data: bytes, name: str, policy: VerifierPolicy, expected: Expectations
-) -> tuple[str, str, str]:
+# kind, report JSON, extracted text, seconds per stage
+_Answer = tuple[str, str, str, tuple[tuple[str, float], ...]]
+
+
+def _verify_one(data: bytes, name: str, policy: VerifierPolicy, expected: Expectations) -> _Answer:
     previous = _cap_memory(policy.limits.memory_mb)
     try:
         outcome = verify_bytes(data, name=name, policy=policy, expected=expected)
     except MemoryError:
-        return _MEMORY, "", ""
+        return _MEMORY, "", "", ()
     finally:
         if previous is not None:
             resource.setrlimit(resource.RLIMIT_AS, previous)
     if ReasonCode.RESOURCE_LIMIT in outcome.report.reasons:
-        return _MEMORY, "", ""
-    return _OK, outcome.report.model_dump_json(), outcome.text
+        return _MEMORY, "", "", ()
+    return _OK, outcome.report.model_dump_json(), outcome.text, outcome.stages
 
 
 def _worker_main(conn: Connection) -> None:
@@ -108,7 +110,7 @@ def _worker_main(conn: Connection) -> None:
         try:
             answer = _verify_one(*job)
         except MemoryError:
-            answer = (_MEMORY, "", "")
+            answer = (_MEMORY, "", "", ())
         try:
             conn.send(answer)
         except (OSError, ValueError):
@@ -156,7 +158,7 @@ class WorkerPool:
                 if worker is not None:
                     worker.stop()
                 worker = self._start()
-            kind, report_json, text = self._run(worker, (data, name, policy, expected), policy)
+            kind, report_json, text, spent = self._run(worker, (data, name, policy, expected), policy)
             if kind != _OK:
                 worker.stop()
                 worker = None
@@ -168,20 +170,20 @@ class WorkerPool:
         finally:
             self._idle.put(worker)
         if kind == _OK:
-            return Outcome(VerificationReport.model_validate_json(report_json), text)
+            return Outcome(VerificationReport.model_validate_json(report_json), text, spent)
         reason = ReasonCode.TIMEOUT if kind == "timeout" else ReasonCode.RESOURCE_LIMIT
         return Outcome(failed_report(name, reason, sha256=sha256_hex(data)), "")
 
     @staticmethod
-    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> tuple[str, str, str]:
+    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> _Answer:
         try:
             worker.conn.send(job)
             if not worker.conn.poll(policy.limits.timeout_seconds):
-                return "timeout", "", ""
-            answer: tuple[str, str, str] = worker.conn.recv()
+                return "timeout", "", "", ()
+            answer: _Answer = worker.conn.recv()
             return answer
         except (EOFError, OSError):
-            return "died", "", ""
+            return "died", "", "", ()
 
     def close(self) -> None:
         with self._lock:
