@@ -167,6 +167,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     xlsx.add_argument("--database-url")
     xlsx.set_defaults(func=_export_xlsx)
 
+    units = exports_sub.add_parser("units", help="the units table that `import units` reads (.xlsx or .csv)")
+    units.add_argument("-o", "--output", required=True)
+    units.add_argument("--database-url")
+    units.set_defaults(func=_export_units)
+
+    imports = subparsers.add_parser(
+        "import", help="load a province's table (units, appraisals, survey results): all rows or none"
+    )
+    imports.add_argument("kind", choices=["units", "appraisals", "survey"])
+    imports.add_argument("file", help=".xlsx (the appendix layout `export xlsx` writes, or a table) or .csv")
+    imports.add_argument("--year", type=int, help="the scored year (else read from each sheet's title)")
+    imports.add_argument("--source", help="survey source, e.g. 'SIPAS 2024' (default: the file name)")
+    imports.add_argument("--by", default="kiemchung.import", help="who records the appraisals")
+    imports.add_argument("--database-url")
+    imports.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    imports.add_argument("--json", action="store_true")
+    imports.set_defaults(func=_import)
+
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)
     new = apikey_sub.add_parser("new", help="make a key; prints the key file entry (hash only)")
