@@ -18,7 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import ReasonCode, SignatureKind
-from services.evidence_verifier import numbering, scan, signatures
+from services.evidence_verifier import numbering, scan, signatures, stages
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
@@ -37,6 +37,8 @@ MS_PER_SECOND = 1000
 class Outcome:
     report: VerificationReport
     text: str
+    # Seconds per stage (stages.py), for the metrics; empty when the document never got that far.
+    stages: tuple[tuple[str, float], ...] = ()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,6 +55,14 @@ async def verify_bytes_async(
 ) -> Outcome:
     started = time.perf_counter()
     digest = sha256_hex(data)
+    with stages.collecting() as spent:
+        outcome = await _verify_timed(data, name, policy, expected, digest, started)
+    return Outcome(outcome.report, outcome.text, tuple(sorted(spent.items())))
+
+
+async def _verify_timed(
+    data: bytes, name: str, policy: VerifierPolicy, expected: Expectations, digest: str, started: float
+) -> Outcome:
     try:
         facts, signature_reports, reasons, text = await _verify(data, policy, expected, digest)
     except DocumentRejectedError as exc:
@@ -94,7 +104,8 @@ async def _verify(
         raise DocumentRejectedError(ReasonCode.NOT_PDF, "no PDF header")
 
     try:
-        info = inspect_document(data)
+        with stages.timed(stages.PARSE):
+            info = inspect_document(data)
     except (PdfiumError, ValueError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     if info.encrypted:
@@ -107,8 +118,9 @@ async def _verify(
 
     reasons: list[ReasonCode] = []
     try:
-        sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
-        outcomes = await signatures.evaluate(sig_reader, policy)
+        with stages.timed(stages.SIGNATURES):
+            sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
+            outcomes = await signatures.evaluate(sig_reader, policy)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         # structure pyHanko cannot follow around a signature: treat as a broken signature only
         # if there is one; a damaged file otherwise
@@ -125,9 +137,10 @@ async def _verify(
         reasons.append(ReasonCode.NO_ORGANISATION_SIGNATURE)
 
     try:
-        pages = read_pages(data, text_chars=limits.text_chars)
-        # the number and date are read from what is drawn: annotations included
-        first_page_text = visible_first_page_text(data, limits) or pages.first_page_text
+        with stages.timed(stages.PAGES):
+            pages = read_pages(data, text_chars=limits.text_chars)
+            # the number and date are read from what is drawn: annotations included
+            first_page_text = visible_first_page_text(data, limits) or pages.first_page_text
     except (PdfiumError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     verdict = scan.classify(pages.facts)
