@@ -17,17 +17,53 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BAD_INPUT = 2
+# The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
+STATE_DB = "kiemchung.db"
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.scoring.replay import IN_MEMORY, ReplayLineError
+
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else get_settings().criteria_dir)
-    results = replay_file(Path(args.ledger), catalogue)
+    url = IN_MEMORY
+    if args.into:
+        into = Path(args.into)
+        state = into / STATE_DB
+        if state.exists():
+            print(f"{state} exists: replay into an empty directory", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        into.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{state}"
+    try:
+        report = replay_file(Path(args.ledger), catalogue, url)
+    except ReplayLineError as exc:
+        print(f"{args.ledger}:{exc.line}: {exc.reason}: {exc.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"{args.ledger}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        body = {"scores": report.scores, "refused": [asdict(r) for r in report.refused]}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        for score in results:
-            print(f"{score['unit_id']:<20} {score['year']}  v{score['version']:<4} index {score['index']}")
-    return EXIT_OK
+        for score in report.scores:
+            rank = "-" if score["rank"] is None else str(score["rank"])
+            flag = "" if score["ranked"] else "  (không xếp hạng)"
+            print(
+                f"{score['unit_id']:<20} {score['year']} {score['level']:<10} rank {rank:>4}  "
+                f"index {score['index_display']}{flag}"
+            )
+    for refused in report.refused:
+        where = f"{args.ledger}:{refused.line}"
+        print(f"{where}: refused {refused.event_type} {refused.unit_id}: {refused.reason}", file=sys.stderr)
+    if args.into:
+        print(
+            f"state written to {args.into} (KIEMCHUNG_DATA_DIR={args.into} kiemchung serve)", file=sys.stderr
+        )
+    return EXIT_REFUSED if report.refused else EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -161,6 +197,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.add_argument("ledger", help="a file written by `kiemchung ledger export`")
     replay.add_argument("--json", action="store_true")
     replay.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    replay.add_argument(
+        "--into", help="write the replayed state here (a KIEMCHUNG_DATA_DIR to serve or export)"
+    )
     replay.set_defaults(func=_replay)
 
     ledger = subparsers.add_parser("ledger", help="the scoring ledger")

@@ -262,3 +262,69 @@ def test_files_beyond_the_bounds_or_not_tables_are_refused(
     assert "unreadable_file" in capsys.readouterr().err
     assert _run("import", "units", str(_write(tmp_path / "u.txt", UNITS_CSV)), "--database-url", url) == 1
     assert "unknown_format" in capsys.readouterr().err
+
+
+# ---- replay (the ledger alone rebuilds what the imports recorded) ---------------------------------
+
+
+def _appraisal_line(points: str, event: int) -> str:
+    return json.dumps(
+        {
+            "event_id": f"00000000-0000-4000-8000-{event:012d}",
+            "type": "AppraisalRecorded",
+            "schema_version": 1,
+            "occurred_at": "2026-01-10T09:30:00+07:00",
+            "correlation_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+            "producer": "council.hdtd",
+            "unit_id": "so-noi-vu",
+            "year": 2025,
+            "criterion_code": "1.1",
+            "points": points,
+            "round": 1,
+            "council_id": "hdtd",
+            "appraised_by": "le.van.c",
+        },
+        ensure_ascii=False,
+    )
+
+
+def test_replay_reports_refused_lines_ranks_and_writes_a_state_to_serve_and_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _url(tmp_path, "a.db")
+    published = _province(tmp_path, url)
+    log = tmp_path / "ledger.jsonl"
+    assert _run("ledger", "export", "-o", str(log), "--database-url", url) == 0
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines.append(_appraisal_line("11", 901))  # over the maximum of 10: refused
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    into = tmp_path / "replayed"
+    assert _run("replay", str(log), "--json", "--into", str(into)) == 1
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert [(r["line"], r["reason"], r["unit_id"]) for r in report["refused"]] == [
+        (len(lines), "points_out_of_range", "so-noi-vu")
+    ]
+    assert f"ledger.jsonl:{len(lines)}: refused AppraisalRecorded so-noi-vu: points_out_of_range" in out.err
+    by_unit = {s["unit_id"]: s for s in report["scores"]}
+    # Sở Nội vụ: 9.5 + 8 + 7.25 + 10 + 17.2534 = 52.0034 -> 52.00; Sở Tư pháp: (10+6+8+16.5)/90.
+    assert by_unit["so-noi-vu"]["index"] == "52.0034"
+    assert by_unit["so-noi-vu"]["index_display"] == "52.00"
+    assert [
+        (u, by_unit[u]["rank"], by_unit[u]["ranked"]) for u in ("so-noi-vu", "so-tu-phap", "ban-dan-toc")
+    ] == [
+        ("so-noi-vu", 1, True),
+        ("so-tu-phap", 2, True),
+        ("ban-dan-toc", None, False),
+    ]
+    again = tmp_path / "from-replay.xlsx"
+    _export(f"sqlite:///{into / 'kiemchung.db'}", again)
+    assert _cells(again) == _cells(published)
+    assert _run("replay", str(log), "--into", str(into)) == 2  # never over an existing state
+
+
+def test_replay_names_the_malformed_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _write(tmp_path / "ledger.jsonl", _appraisal_line("1", 1) + "\n\n{not json\n")
+    assert _run("replay", str(log)) == 2
+    assert "ledger.jsonl:3: MALFORMED_JSON" in capsys.readouterr().err
