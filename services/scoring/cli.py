@@ -15,6 +15,8 @@ from services.scoring.service import load_catalogue
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
+EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_BAD_INPUT = 2
 # The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
 STATE_DB = "kiemchung.db"
@@ -88,7 +90,11 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.criteria_dir)
     with sessions() as session:
         book = build_workbook(session, catalogue, Level(args.level).value, args.year, load_units(session))
-    book.save(args.output)
+    try:
+        book.save(args.output)
+    except OSError as exc:
+        print(f"kiemchung export xlsx: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"wrote {args.output}: {len(book.sheetnames) - 1} unit sheet(s) and the ranking")
     return EXIT_OK
 
@@ -97,7 +103,13 @@ def _new_key(args: argparse.Namespace) -> int:
     from services.scoring.access import ApiKey, Role, hash_key, key_entry, new_key
 
     plaintext = new_key()
-    entry = ApiKey(name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or "")
+    try:
+        entry = ApiKey(
+            name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or ""
+        )
+    except ValueError as exc:  # e.g. a unit or appraiser key without --scope
+        print(f"kiemchung apikey new: {exc} (give --scope)", file=sys.stderr)
+        return EXIT_USAGE
     print(f"key (give it to its holder; it is not stored): {plaintext}", file=sys.stderr)
     print(json.dumps(key_entry(entry), ensure_ascii=False))
     return EXIT_OK

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
 from services.scoring.core.scores import display
@@ -260,7 +261,7 @@ def build_workbook(
     write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)
     write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
-    return book
+    return as_text(book)  # explanations and titles are user text: never a live formula
 
 
 def workbook_bytes(book: Workbook) -> bytes:

@@ -48,6 +48,8 @@ class CriteriaCatalogue:
     sets: Mapping[str, CriteriaSet]
     trees: Mapping[str, ScoringTree]
     deadlines: DeadlineTable = field(default_factory=lambda: SEED_003_DEADLINES)
+    # Files of the criteria folder that were not loaded, and why (one bad file stops no other).
+    refused: Mapping[str, str] = field(default_factory=dict)
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -58,19 +60,23 @@ class CriteriaCatalogue:
 
 def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
     sets: dict[str, CriteriaSet] = {name: load_set(data_path(file)) for name, file in PACKAGED_SETS.items()}
+    refused: dict[str, str] = {}
     if directory is not None:
         for path in sorted(directory.glob("*.yaml")):
             try:
                 sets[path.stem] = load_set(path)
             except CriteriaLoadError as exc:  # an overlay, or a file with errors: not a set to score
-                log.warning("criteria %s not loaded: %s", path, "; ".join(i.render() for i in exc.issues))
+                refused[path.name] = "; ".join(i.render() for i in exc.issues)
+                log.warning("criteria %s not loaded: %s", path, refused[path.name])
     trees: dict[str, ScoringTree] = {}
     for name, cset in sets.items():
         try:
             trees[name] = compile_tree(cset)
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
-    return CriteriaCatalogue(MappingProxyType(sets), MappingProxyType(trees))
+    return CriteriaCatalogue(
+        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused)
+    )
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
