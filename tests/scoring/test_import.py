@@ -328,3 +328,62 @@ def test_replay_names_the_malformed_line(tmp_path: Path, capsys: pytest.CaptureF
     log = _write(tmp_path / "ledger.jsonl", _appraisal_line("1", 1) + "\n\n{not json\n")
     assert _run("replay", str(log)) == 2
     assert "ledger.jsonl:3: MALFORMED_JSON" in capsys.readouterr().err
+
+
+# ---- the same over HTTP, for the province ----------------------------------------------------------
+
+
+def test_http_import_is_for_province_keys_and_lists_refusals(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from kiemchung.api import create_app
+    from kiemchung.runtime.db import create_schema
+    from kiemchung.runtime.settings import Settings
+    from services.scoring.access import ApiKey, KeyRing, Role, hash_key
+    from services.scoring.tables import MAX_FILE_BYTES
+    from tests.scoring.kit import vn
+
+    engine = make_engine(_url(tmp_path, "a.db"))
+    create_schema(engine)
+    keys = KeyRing.of(
+        [
+            ApiKey("tỉnh", hash_key("k-province"), Role.PROVINCE, ""),
+            ApiKey("hội đồng", hash_key("k-council"), Role.APPRAISER, "hdtd"),
+        ]
+    )
+    app = create_app(
+        Settings(),
+        sessions=session_factory(engine),
+        search_index=None,
+        keys=keys,
+        clock=lambda: vn(12, 1, year=2026),
+    )
+    province = {"X-API-Key": "k-province"}
+    with TestClient(app) as client:
+        refused = client.post(
+            "/imports/units?format=csv", content=UNITS_CSV.encode(), headers={"X-API-Key": "k-council"}
+        )
+        assert (refused.status_code, refused.json()["reason"]) == (403, "role_not_allowed")
+        bad = client.post(
+            "/imports/units?format=csv",
+            content=(UNITS_CSV + "x,X,tỉnh,h,demo-department,,\n").encode(),
+            headers=province,
+        )
+        assert bad.status_code == 422
+        assert [(r["row"], r["column"], r["reason"]) for r in bad.json()["refused"]] == [
+            (5, "C", "bad_level")
+        ]
+        assert client.get("/units", headers=province).json() == []
+        good = client.post("/imports/units?format=csv", content=UNITS_CSV.encode(), headers=province)
+        assert (good.status_code, good.json()["events"]) == (200, 3)
+        survey = client.post(
+            f"/imports/survey?format=csv&year={YEAR}", content=SURVEY_CSV.encode(), headers=province
+        )
+        assert (survey.status_code, survey.json()["rows"]) == (200, 3)
+        score = client.get(f"/units/so-noi-vu/scores/{YEAR}", headers=province).json()
+        assert score["survey"]["exact"] == "17.2534"
+        big = client.post("/imports/units?format=csv", content=b"x" * (MAX_FILE_BYTES + 1), headers=province)
+        assert (big.status_code, big.json()["reason"]) == (413, "file_too_large")
+        junk = client.post("/imports/units?format=xlsx", content=b"not a zip", headers=province)
+        assert (junk.status_code, junk.json()["refused"][0]["reason"]) == (422, "unreadable_file")
+    engine.dispose()
