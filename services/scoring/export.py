@@ -62,6 +62,7 @@ TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
 NOT_APPLICABLE_NOTE = "Không áp dụng"
+NO_RESULT_NOTE = "Không có kết quả"
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 NUMBER_FORMAT = "0.00"
@@ -197,6 +198,10 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
             sheet.cell(row=row, column=1, value=entry.rank)
             sheet.cell(row=row, column=2, value=entry.unit_id)
             sheet.cell(row=row, column=3, value=entry.name)
+            if entry.no_result:
+                sheet.cell(row=row, column=5, value=NO_RESULT_NOTE)
+                row += 1
+                continue
             cell = sheet.cell(row=row, column=4, value=Decimal(entry.index.display))
             cell.number_format = NUMBER_FORMAT
             if entry.rank is None:
