@@ -163,7 +163,8 @@ def replay_report(
                 item = comparable(snapshot)
                 item["ranked"] = bool(ranked_flags.get(item["unit_id"], True))
                 item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
-                item["index_display"] = str(display(Decimal(item["index"]), DISPLAY_PLACES))
+                has = bool(item.get("has_result", True))
+                item["index_display"] = str(display(Decimal(item["index"]), DISPLAY_PLACES)) if has else None
                 results.append(item)
             refused = [
                 RefusedLine(

@@ -33,7 +33,7 @@ from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
-from services.scoring.core.scores import score
+from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ class ScoreFigures:
     index: Decimal
     projected_index: Decimal
     components: tuple[ComponentScore, ...]
+    has_result: bool = True
 
 
 def figures(ledger: Ledger) -> ScoreFigures:
@@ -183,6 +184,7 @@ def figures(ledger: Ledger) -> ScoreFigures:
         index=total.index or Decimal(0),
         projected_index=total.projected_index or Decimal(0),
         components=components,
+        has_result=has_result(ledger),
     )
 
 
@@ -203,6 +205,15 @@ def ranking_entries(
             return old
         return RankEntry(unit_id=unit_id, index=index, rank=rank)
 
+    def no_result(unit_id: str) -> RankEntry:
+        old = known.get(unit_id)
+        if old is not None and old.no_result:
+            return old
+        return RankEntry(unit_id=unit_id, index=Decimal(0), rank=None, no_result=True)
+
     entries = [entry(u.unit_id, u.index, u.rank) for u in ranking.ranked]
-    apart = [entry(u.unit_id, u.index or Decimal(0), None) for u in ranking.not_ranked]  # by unit id
+    apart = [
+        no_result(u.unit_id) if u.index is None else entry(u.unit_id, u.index, None)
+        for u in ranking.not_ranked
+    ]  # by unit id
     return entries, apart
