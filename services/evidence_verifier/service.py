@@ -10,7 +10,7 @@ from services.evidence_verifier.fetch import FetchPolicy, fetch
 from services.evidence_verifier.handlers import CheckDocument, Checked
 from services.evidence_verifier.isolation import verify_isolated_async
 from services.evidence_verifier.limits import Limits
-from services.evidence_verifier.policy import Expectations, VerifierPolicy
+from services.evidence_verifier.policy import Expectations, OrganisationDetection, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
 from services.evidence_verifier.verify import failed_report
 
@@ -32,13 +32,22 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         max_bytes=settings.max_document_bytes,
     )
 
+    detection = OrganisationDetection(
+        organisation_oids=frozenset(settings.organisation_policy_oids),
+        person_oids=frozenset(settings.person_policy_oids),
+    )
+
     async def check(event: DocumentLinked) -> Checked:
         try:
             data = await fetch(event.fetch_url, policy=fetch_policy, expected_sha256=event.sha256)
         except FetchError as exc:
             return Checked(failed_report(event.fetch_url, exc.reason, sha256=None), "")
         policy = VerifierPolicy(
-            trust_roots=roots, now=clock(), allow_sha1=settings.allow_legacy_sha1, limits=limits
+            trust_roots=roots,
+            now=clock(),
+            organisation=detection,
+            allow_sha1=settings.allow_legacy_sha1,
+            limits=limits,
         )
         expected = Expectations(number=event.number, year=event.year, sha256=event.sha256)
         outcome = await verify_isolated_async(data, name=event.fetch_url, policy=policy, expected=expected)

@@ -41,7 +41,7 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
-from services.evidence_verifier import speedups
+from services.evidence_verifier import speedups, vn_identity
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
@@ -142,15 +142,16 @@ def _text(value: object) -> str | None:
 
 
 def _kind(policy: VerifierPolicy, cert: asn1_x509.Certificate) -> SignatureKind:
-    subject = cert.subject.native
+    facts = vn_identity.subject_facts(cert.subject.native)
     policies = cert.certificate_policies_value
     oids = [p["policy_identifier"].dotted for p in policies] if policies is not None else []
     return signature_kind(
         policy.organisation,
         policy_oids=oids,
-        common_name=_text(subject.get("common_name")),
-        organisation=_text(subject.get("organization_name")),
-        has_person_attributes=any(k in subject for k in ("title", "given_name", "surname")),
+        common_name=facts.common_name,
+        organisation=facts.organisation,
+        has_person_attributes=facts.has_person_attributes,
+        identifiers=facts.identifiers,
     )
 
 
