@@ -66,8 +66,8 @@ def run_search(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _configured_index() -> SearchIndex:
-    from kiemchung.bootstrap import build_search_index
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.settings import get_settings
+    from services.indexer.configured import build_search_index
 
     return build_search_index(get_settings())
 
