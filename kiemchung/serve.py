@@ -40,7 +40,9 @@ def _build_app_from_settings() -> FastAPI:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from kiemchung.runtime import logs
+
+    logs.configure(json_lines=get_settings().log_json)
     if get_settings().api_keys_file is None:
         logging.getLogger("kiemchung.api").warning(
             "KIEMCHUNG_API_KEYS_FILE is not set: every request gets 401"

@@ -58,7 +58,8 @@ OUTBOX_PRUNED = Counter(
 )
 VERIFICATION_SECONDS = Histogram(
     "kiemchung_verification_stage_seconds",
-    "Verifier time per stage: fetch_and_verify (the whole prepare), verify (the report's own time)",
+    "Verifier time per stage: fetch (the claim check), verify (in the child process, the report's"
+    " elapsed_ms), fetch_and_verify (the whole prepare, with waiting for a free child)",
     ["stage"],
     buckets=LATENCY_BUCKETS,
 )

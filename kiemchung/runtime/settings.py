@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
     )
 
+    # Hostile-input bounds (SECURITY.md lists every limit and its default).
+    search_deadline_seconds: float = Field(
+        default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
+    )
+
     # Operations (deploy/k8s): a worker's /metrics, /healthz and /readyz port (None: none served),
     # how long published outbox rows are kept, JSON log lines.
     probe_host: str = "0.0.0.0"

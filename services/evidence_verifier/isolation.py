@@ -33,6 +33,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from contracts.report import VerificationReport
@@ -80,11 +81,19 @@ def _cap_memory(budget_mb: int) -> tuple[int, int] | None:
     return soft, hard
 
 
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """At most `max_bytes` + 1 bytes of `path`: enough for the verifier to say TOO_LARGE."""
+    with path.open("rb") as handle:
+        return handle.read(max_bytes + 1)
+
+
 def _verify_one(
-    data: bytes, name: str, policy: VerifierPolicy, expected: Expectations
+    source: bytes | Path, name: str, policy: VerifierPolicy, expected: Expectations
 ) -> tuple[str, str, str]:
     previous = _cap_memory(policy.limits.memory_mb)
     try:
+        # A path is read here, in the worker: the parent never holds (or pickles) the bytes.
+        data = source if isinstance(source, bytes) else _read_capped(source, policy.limits.max_bytes)
         outcome = verify_bytes(data, name=name, policy=policy, expected=expected)
     except MemoryError:
         return _MEMORY, "", ""
@@ -149,7 +158,9 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    def verify(self, data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations) -> Outcome:
+    def verify(
+        self, data: bytes | Path, *, name: str, policy: VerifierPolicy, expected: Expectations
+    ) -> Outcome:
         worker = self._idle.get()
         try:
             if worker is None or not worker.process.is_alive():
@@ -170,7 +181,8 @@ class WorkerPool:
         if kind == _OK:
             return Outcome(VerificationReport.model_validate_json(report_json), text)
         reason = ReasonCode.TIMEOUT if kind == "timeout" else ReasonCode.RESOURCE_LIMIT
-        return Outcome(failed_report(name, reason, sha256=sha256_hex(data)), "")
+        digest = sha256_hex(data) if isinstance(data, bytes) else None
+        return Outcome(failed_report(name, reason, sha256=digest), "")
 
     @staticmethod
     def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> tuple[str, str, str]:
@@ -218,14 +230,15 @@ def _close_pools() -> None:
 
 
 def verify_isolated(
-    data: bytes,
+    data: bytes | Path,
     *,
     name: str,
     policy: VerifierPolicy,
     expected: Expectations,
     pool: WorkerPool | None = None,
 ) -> Outcome:
-    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT.
+    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT. `data` may
+    be a path: the worker reads it (at most the size limit + 1 bytes).
 
     Without `pool`, the shared pool sized by `policy.limits.workers` (0: one per CPU) is used."""
     chosen = pool or shared_pool(policy.limits.workers or None)

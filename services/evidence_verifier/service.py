@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
 from contracts.events import DocumentLinked
 from kiemchung.runtime.clock import Clock
 from kiemchung.runtime.messaging import Deferral
+from kiemchung.runtime.metrics import VERIFICATION_SECONDS
 from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.errors import FetchError
 from services.evidence_verifier.fetch import FetchPolicy, fetch, new_client
@@ -21,6 +23,7 @@ from services.evidence_verifier.verify import failed_report
 
 # Why a link waits (messaging_deferred.reason): the e-office system holding it did not answer.
 FETCH_UNAVAILABLE = "FETCH_UNAVAILABLE"
+FETCH_STAGE = "fetch"  # kiemchung_verification_stage_seconds{stage}
 
 
 def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
@@ -52,16 +55,19 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         return current[0][1]
 
     async def check(event: DocumentLinked) -> Checked | Deferral:
+        started = time.perf_counter()
         try:
             data = await fetch(
                 event.fetch_url, policy=fetch_policy, expected_sha256=event.sha256, client=client_for_loop()
             )
         except FetchError as exc:
+            VERIFICATION_SECONDS.labels(FETCH_STAGE).observe(time.perf_counter() - started)
             failed = Checked(failed_report(event.fetch_url, exc.reason, sha256=None), "")
             if exc.unavailable:
                 # E-office is down: wait and fetch again; the failure verdict only if it never returns.
                 return Deferral(reason=FETCH_UNAVAILABLE, detail=str(exc), fallback=failed)
             return failed
+        VERIFICATION_SECONDS.labels(FETCH_STAGE).observe(time.perf_counter() - started)
         policy = VerifierPolicy(
             trust_roots=roots, now=clock(), allow_sha1=settings.allow_legacy_sha1, limits=limits
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from kiemchung.runtime.settings import SearchBackend, Settings
+from services.indexer.limits import SearchLimits
 from services.indexer.port import SearchIndex
 
 
 def build_search_index(settings: Settings) -> SearchIndex:
+    limits = SearchLimits(deadline_seconds=settings.search_deadline_seconds)
     if settings.search_backend is SearchBackend.OPENSEARCH:
         from opensearchpy import OpenSearch
 
@@ -18,9 +20,10 @@ def build_search_index(settings: Settings) -> SearchIndex:
             OpenSearch(settings.opensearch_url),
             alias=settings.opensearch_index,
             refresh=settings.opensearch_refresh,
+            limits=limits,
         )
     from services.indexer.backends.fts5 import Fts5Index
 
     path = settings.resolved_search_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Fts5Index(path)
+    return Fts5Index(path, limits=limits)

@@ -58,6 +58,7 @@ def demo_run(spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFacto
         "lettered": _sample("kiemchung_verdicts_total", decision="rejected", reason="LETTERED_NUMBER"),
         "link_to_score": _sample("kiemchung_link_to_score_seconds_count"),
         "verify": _sample("kiemchung_verification_stage_seconds_count", stage="fetch_and_verify"),
+        "fetch": _sample("kiemchung_verification_stage_seconds_count", stage="fetch"),
     }
     spans.clear()
     result = build_demo(tmp_path_factory.mktemp("observed"), unit_count=3, show_progress=False)
@@ -82,6 +83,8 @@ def test_messages_verdicts_and_link_to_score_are_counted(demo_run: dict[str, Any
     assert _sample("kiemchung_verification_stage_seconds_count", stage="fetch_and_verify") - before[
         "verify"
     ] == len(documents)
+    fetched = _sample("kiemchung_verification_stage_seconds_count", stage="fetch") - before["fetch"]
+    assert fetched == len(documents)
     assert _sample("kiemchung_queue_lag_last_seconds", service="scoring") >= 0
 
 
