@@ -24,6 +24,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -163,10 +164,9 @@ def cluster(corpus: Corpus) -> Iterator[Cluster]:
         eoffice.shutdown()
         rabbit.destroy()
         postgres.destroy()
-        if os.environ.get("KIEMCHUNG_KEEP_FAULT_LOGS") is None:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+        # The servers' data goes; the workers' logs stay (a few MB) so a failure can be read.
+        for data in (root / "pg", root / "rabbit", root / "data"):
+            shutil.rmtree(data, ignore_errors=True)
 
 
 async def _wait_for_queues(url: str) -> None:
