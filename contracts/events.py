@@ -21,6 +21,11 @@ CriterionCode = str
 MAX_SEARCH_TEXT_CHARS = 100_000
 YEAR_MIN = 2000
 YEAR_MAX = 2100
+# Provinces publish survey results with up to 4 decimals (e.g. SIPAS 8.1: 17.2534); 6 leaves room.
+# Widening the places keeps every message valid that was valid before (the schema snapshot holds
+# no bound on places, so consumers see the same contract).
+POINT_PLACES = 6
+POINT_DIGITS = 12
 _CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
 _SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -94,7 +99,7 @@ class SelfScoreEntered(Event):
     unit_id: str = Field(min_length=1, max_length=100)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     explanation: str | None = None
     entered_by: str = Field(min_length=1)
 
@@ -174,7 +179,7 @@ class AppraisalRecorded(Event):
     unit_id: str = Field(min_length=1, max_length=100)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     comment: str = ""
     round: int = Field(default=1, ge=1)
     council_id: str = Field(min_length=1)
@@ -199,7 +204,7 @@ class SurveyPoints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     unit_id: str = Field(min_length=1, max_length=100)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
 
 
 class SurveyResultsImported(Event):
@@ -253,6 +258,9 @@ class ScoreUpdated(Event):
     index: Decimal
     projected_index: Decimal
     components: list[ComponentScore] = Field(default_factory=list)
+    has_result: bool = Field(
+        default=True, description="False when no points are recorded: `index` means nothing"
+    )
 
 
 class RankEntry(BaseModel):
@@ -260,6 +268,7 @@ class RankEntry(BaseModel):
     unit_id: str
     index: Decimal
     rank: int | None = Field(description="None for units evaluated but not ranked")
+    no_result: bool = Field(default=False, description="No points recorded: no index (not 0), not ranked")
 
 
 class RankingUpdated(Event):

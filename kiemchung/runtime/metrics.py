@@ -58,8 +58,9 @@ OUTBOX_PRUNED = Counter(
 )
 VERIFICATION_SECONDS = Histogram(
     "kiemchung_verification_stage_seconds",
-    "Verifier time per stage: fetch (the claim check), verify (in the child process, the report's"
-    " elapsed_ms), fetch_and_verify (the whole prepare, with waiting for a free child)",
+    "Verifier time per stage: fetch (the claim check); parse, signatures (render_check included),"
+    " render_check, pages (timed in the verifying child process); verify (the report's elapsed_ms);"
+    " fetch_and_verify (the whole prepare, waiting for a free child included)",
     ["stage"],
     buckets=LATENCY_BUCKETS,
 )

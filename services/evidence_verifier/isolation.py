@@ -81,28 +81,30 @@ def _cap_memory(budget_mb: int) -> tuple[int, int] | None:
     return soft, hard
 
 
+# kind, report JSON, extracted text, seconds per stage
+_Answer = tuple[str, str, str, tuple[tuple[str, float], ...]]
+
+
 def _read_capped(path: Path, max_bytes: int) -> bytes:
     """At most `max_bytes` + 1 bytes of `path`: enough for the verifier to say TOO_LARGE."""
     with path.open("rb") as handle:
         return handle.read(max_bytes + 1)
 
 
-def _verify_one(
-    source: bytes | Path, name: str, policy: VerifierPolicy, expected: Expectations
-) -> tuple[str, str, str]:
+def _verify_one(source: bytes | Path, name: str, policy: VerifierPolicy, expected: Expectations) -> _Answer:
     previous = _cap_memory(policy.limits.memory_mb)
     try:
         # A path is read here, in the worker: the parent never holds (or pickles) the bytes.
         data = source if isinstance(source, bytes) else _read_capped(source, policy.limits.max_bytes)
         outcome = verify_bytes(data, name=name, policy=policy, expected=expected)
     except MemoryError:
-        return _MEMORY, "", ""
+        return _MEMORY, "", "", ()
     finally:
         if previous is not None:
             resource.setrlimit(resource.RLIMIT_AS, previous)
     if ReasonCode.RESOURCE_LIMIT in outcome.report.reasons:
-        return _MEMORY, "", ""
-    return _OK, outcome.report.model_dump_json(), outcome.text
+        return _MEMORY, "", "", ()
+    return _OK, outcome.report.model_dump_json(), outcome.text, outcome.stages
 
 
 def _worker_main(conn: Connection) -> None:
@@ -117,7 +119,7 @@ def _worker_main(conn: Connection) -> None:
         try:
             answer = _verify_one(*job)
         except MemoryError:
-            answer = (_MEMORY, "", "")
+            answer = (_MEMORY, "", "", ())
         try:
             conn.send(answer)
         except (OSError, ValueError):
@@ -167,7 +169,7 @@ class WorkerPool:
                 if worker is not None:
                     worker.stop()
                 worker = self._start()
-            kind, report_json, text = self._run(worker, (data, name, policy, expected), policy)
+            kind, report_json, text, spent = self._run(worker, (data, name, policy, expected), policy)
             if kind != _OK:
                 worker.stop()
                 worker = None
@@ -179,21 +181,21 @@ class WorkerPool:
         finally:
             self._idle.put(worker)
         if kind == _OK:
-            return Outcome(VerificationReport.model_validate_json(report_json), text)
+            return Outcome(VerificationReport.model_validate_json(report_json), text, spent)
         reason = ReasonCode.TIMEOUT if kind == "timeout" else ReasonCode.RESOURCE_LIMIT
         digest = sha256_hex(data) if isinstance(data, bytes) else None
         return Outcome(failed_report(name, reason, sha256=digest), "")
 
     @staticmethod
-    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> tuple[str, str, str]:
+    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> _Answer:
         try:
             worker.conn.send(job)
             if not worker.conn.poll(policy.limits.timeout_seconds):
-                return "timeout", "", ""
-            answer: tuple[str, str, str] = worker.conn.recv()
+                return "timeout", "", "", ()
+            answer: _Answer = worker.conn.recv()
             return answer
         except (EOFError, OSError):
-            return "died", "", ""
+            return "died", "", "", ()
 
     def close(self) -> None:
         with self._lock:

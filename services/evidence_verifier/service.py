@@ -73,6 +73,8 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         )
         expected = Expectations(number=event.number, year=event.year, sha256=event.sha256)
         outcome = await verify_isolated_async(data, name=event.fetch_url, policy=policy, expected=expected)
+        for stage, seconds in outcome.stages:
+            VERIFICATION_SECONDS.labels(stage).observe(seconds)
         return Checked(outcome.report, outcome.text)
 
     return check

@@ -43,7 +43,7 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
-from services.evidence_verifier import signed_range, speedups
+from services.evidence_verifier import signed_range, speedups, stages
 from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
 from services.evidence_verifier.visual_check import VisualCheck
@@ -297,7 +297,8 @@ async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[S
         ) as exc:
             # a CMS blob that cannot be read or matched to its signer: the signature is broken
             outcomes.append(_broken(embedded, str(exc)))
-    return _judge_visible_changes(outcomes, VisualCheck(reader, policy.limits))
+    with stages.timed(stages.RENDER_CHECK):
+        return _judge_visible_changes(outcomes, VisualCheck(reader, policy.limits))
 
 
 def _judge_visible_changes(outcomes: list[SignatureOutcome], visual: VisualCheck) -> list[SignatureOutcome]:

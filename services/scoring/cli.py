@@ -14,17 +14,56 @@ from services.scoring.replay import export_ledger, replay_file
 from services.scoring.service import load_catalogue
 
 EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 2
+# The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
+STATE_DB = "kiemchung.db"
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.scoring.replay import IN_MEMORY, ReplayLineError
+
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else get_settings().criteria_dir)
-    results = replay_file(Path(args.ledger), catalogue)
+    url = IN_MEMORY
+    if args.into:
+        into = Path(args.into)
+        state = into / STATE_DB
+        if state.exists():
+            print(f"{state} exists: replay into an empty directory", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        into.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{state}"
+    try:
+        report = replay_file(Path(args.ledger), catalogue, url)
+    except ReplayLineError as exc:
+        print(f"{args.ledger}:{exc.line}: {exc.reason}: {exc.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"{args.ledger}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        body = {"scores": report.scores, "refused": [asdict(r) for r in report.refused]}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        for score in results:
-            print(f"{score['unit_id']:<20} {score['year']}  v{score['version']:<4} index {score['index']}")
-    return EXIT_OK
+        for score in report.scores:
+            rank = "-" if score["rank"] is None else str(score["rank"])
+            flag = "" if score["ranked"] else "  (không xếp hạng)"
+            print(
+                f"{score['unit_id']:<20} {score['year']} {score['level']:<10} rank {rank:>4}  "
+                f"index {score['index_display']}{flag}"
+            )
+    for refused in report.refused:
+        where = f"{args.ledger}:{refused.line}"
+        print(f"{where}: refused {refused.event_type} {refused.unit_id}: {refused.reason}", file=sys.stderr)
+    if args.into:
+        print(
+            f"state written to {args.into} (KIEMCHUNG_DATA_DIR={args.into} kiemchung serve)", file=sys.stderr
+        )
+    return EXIT_REFUSED if report.refused else EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -51,7 +90,11 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.criteria_dir)
     with sessions() as session:
         book = build_workbook(session, catalogue, Level(args.level).value, args.year, load_units(session))
-    book.save(args.output)
+    try:
+        book.save(args.output)
+    except OSError as exc:
+        print(f"kiemchung export xlsx: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"wrote {args.output}: {len(book.sheetnames) - 1} unit sheet(s) and the ranking")
     return EXIT_OK
 
@@ -60,9 +103,92 @@ def _new_key(args: argparse.Namespace) -> int:
     from services.scoring.access import ApiKey, Role, hash_key, key_entry, new_key
 
     plaintext = new_key()
-    entry = ApiKey(name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or "")
+    try:
+        entry = ApiKey(
+            name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or ""
+        )
+    except ValueError as exc:  # e.g. a unit or appraiser key without --scope
+        print(f"kiemchung apikey new: {exc} (give --scope)", file=sys.stderr)
+        return EXIT_USAGE
     print(f"key (give it to its holder; it is not stored): {plaintext}", file=sys.stderr)
     print(json.dumps(key_entry(entry), ensure_ascii=False))
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kiemchung.runtime.clock import random_ids, system_clock
+    from kiemchung.runtime.db import create_schema
+    from services.scoring.importer import ImportKind, ImportOptions, file_refusal, run_import
+    from services.scoring.tables import TableError, read_table
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        sheets = read_table(path)
+    except TableError as exc:
+        print(file_refusal(exc, path.name).render(), file=sys.stderr)
+        return EXIT_REFUSED
+    engine = make_engine(args.database_url or settings.resolved_database_url())
+    create_schema(engine)
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    options = ImportOptions(year=args.year, source=args.source or path.name, actor=args.by)
+    plan = run_import(
+        ImportKind(args.kind),
+        sheets,
+        path.name,
+        session_factory(engine),
+        catalogue,
+        system_clock,
+        random_ids,
+        options,
+    )
+    engine.dispose()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "kind": plan.kind.value,
+                    "rows": plan.rows,
+                    "events": 0 if plan.refusals else len(plan.events),
+                    "refused": [r.__dict__ for r in plan.refusals],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    for refusal in plan.refusals:
+        print(refusal.render(), file=sys.stderr)
+    if plan.refusals:
+        print(f"{path.name}: {len(plan.refusals)} refusal(s); nothing imported", file=sys.stderr)
+        return EXIT_REFUSED
+    if not args.json:
+        print(f"{path.name}: {plan.rows} row(s) read, {len(plan.events)} event(s) recorded")
+    return EXIT_OK
+
+
+def _export_units(args: argparse.Namespace) -> int:
+    import csv
+
+    from services.scoring.handlers import load_units
+    from services.scoring.importer import UNITS_SHEET, units_table
+
+    url = args.database_url or get_settings().resolved_database_url()
+    with session_factory(make_engine(url))() as session:
+        rows = units_table(load_units(session))
+    if args.output.lower().endswith(".csv"):
+        with open(args.output, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = UNITS_SHEET
+        for row in rows:
+            sheet.append(row)
+        book.save(args.output)
+    print(f"wrote {args.output}: {len(rows) - 1} unit(s)")
     return EXIT_OK
 
 
@@ -71,6 +197,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.add_argument("ledger", help="a file written by `kiemchung ledger export`")
     replay.add_argument("--json", action="store_true")
     replay.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    replay.add_argument(
+        "--into", help="write the replayed state here (a KIEMCHUNG_DATA_DIR to serve or export)"
+    )
     replay.set_defaults(func=_replay)
 
     ledger = subparsers.add_parser("ledger", help="the scoring ledger")
@@ -88,6 +217,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     xlsx.add_argument("-o", "--output", required=True)
     xlsx.add_argument("--database-url")
     xlsx.set_defaults(func=_export_xlsx)
+
+    units = exports_sub.add_parser("units", help="the units table that `import units` reads (.xlsx or .csv)")
+    units.add_argument("-o", "--output", required=True)
+    units.add_argument("--database-url")
+    units.set_defaults(func=_export_units)
+
+    imports = subparsers.add_parser(
+        "import", help="load a province's table (units, appraisals, survey results): all rows or none"
+    )
+    imports.add_argument("kind", choices=["units", "appraisals", "survey"])
+    imports.add_argument("file", help=".xlsx (the appendix layout `export xlsx` writes, or a table) or .csv")
+    imports.add_argument("--year", type=int, help="the scored year (else read from each sheet's title)")
+    imports.add_argument("--source", help="survey source, e.g. 'SIPAS 2024' (default: the file name)")
+    imports.add_argument("--by", default="kiemchung.import", help="who records the appraisals")
+    imports.add_argument("--database-url")
+    imports.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    imports.add_argument("--json", action="store_true")
+    imports.set_defaults(func=_import)
 
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)

@@ -460,7 +460,8 @@ async def test_workers_export_metrics_and_one_trace_spans_the_three_services(
     assert _value(verifier, linked) >= 1
     assert _value(verifier, 'kiemchung_verdicts_total{decision="accepted",reason="NONE"}') >= 1
     assert _value(verifier, 'kiemchung_verification_stage_seconds_count{stage="fetch_and_verify"}') >= 1
-    assert _value(verifier, 'kiemchung_verification_stage_seconds_count{stage="fetch"}') >= 1
+    for stage in ("fetch", "parse", "signatures", "render_check", "pages"):
+        assert _value(verifier, f'kiemchung_verification_stage_seconds_count{{stage="{stage}"}}') >= 1, stage
     refused = (
         'kiemchung_dead_lettered_total{event_type="unparsed",reason="MALFORMED_JSON",'
         'service="evidence-verifier"}'

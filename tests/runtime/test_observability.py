@@ -59,6 +59,10 @@ def demo_run(spans: InMemorySpanExporter, tmp_path_factory: pytest.TempPathFacto
         "link_to_score": _sample("kiemchung_link_to_score_seconds_count"),
         "verify": _sample("kiemchung_verification_stage_seconds_count", stage="fetch_and_verify"),
         "fetch": _sample("kiemchung_verification_stage_seconds_count", stage="fetch"),
+        **{
+            stage: _sample("kiemchung_verification_stage_seconds_count", stage=stage)
+            for stage in ("parse", "signatures", "render_check", "pages")
+        },
     }
     spans.clear()
     result = build_demo(tmp_path_factory.mktemp("observed"), unit_count=3, show_progress=False)
@@ -85,6 +89,10 @@ def test_messages_verdicts_and_link_to_score_are_counted(demo_run: dict[str, Any
     ] == len(documents)
     fetched = _sample("kiemchung_verification_stage_seconds_count", stage="fetch") - before["fetch"]
     assert fetched == len(documents)
+    # Stages timed inside the verification child process, sent back with its outcome.
+    for stage in ("parse", "signatures", "render_check", "pages"):
+        counted = _sample("kiemchung_verification_stage_seconds_count", stage=stage) - before[stage]
+        assert 0 < counted <= len(documents), stage
     assert _sample("kiemchung_queue_lag_last_seconds", service="scoring") >= 0
 
 
