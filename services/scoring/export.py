@@ -59,7 +59,6 @@ REGISTER_HEADINGS = (
     "Liên quan",
 )
 REGISTER_WIDTHS = (20, 10, 18, 14, 14, 26, 60, 40, 50)
-_FORMULA_START = ("=", "+", "-", "@")
 TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
@@ -232,11 +231,6 @@ def write_ranking_sheet(
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
 
 
-def _text(value: str | None) -> str | None:
-    """Text a spreadsheet must not run as a formula (unit ids, numbers come from outside)."""
-    return "'" + value if value and value.startswith(_FORMULA_START) else value
-
-
 def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedLink]) -> None:
     """The evidence register's findings on the exported units' links: one row per finding."""
     bold = Font(bold=True)
@@ -246,15 +240,15 @@ def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedL
         sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
     for row, item in enumerate(flagged, start=FIRST_DATA_ROW):
         values = (
-            _text(item.unit_id),
+            item.unit_id,
             item.criterion_code,
-            _text(item.number),
+            item.number,
             item.issued_on,
             item.signed_on,
             item.code.value,
             item.code.vietnamese,
-            _text(item.detail),
-            _text("; ".join(item.related)),
+            item.detail,
+            "; ".join(item.related),
         )
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row, column=column, value=value)
