@@ -30,7 +30,15 @@ from services.scoring.service import UnitInfo, fresh_ledger, load_catalogue
 PROVINCES = Path(__file__).resolve().parents[2] / "criteria" / "provinces"
 UNITS_HEAD = "Mã đơn vị,Tên đơn vị,Cấp,Hội đồng thẩm định,Bộ tiêu chí,Xếp hạng,Không áp dụng\n"
 # Ban Dân tộc's 2023 points: 54 appraised + 14.32 survey = 68.32 (Thanh Hóa's published total).
-BAN_DAN_TOC: dict[str, float] = {"1.1": 10, "1.2": 8, "1.3.1": 6, "1.3.2": 6, "2.1.1": 8, "2.1.2": 6, "2.2.1": 10}
+BAN_DAN_TOC: dict[str, float] = {
+    "1.1": 10,
+    "1.2": 8,
+    "1.3.1": 6,
+    "1.3.2": 6,
+    "2.1.1": 8,
+    "2.1.2": 6,
+    "2.2.1": 10,
+}
 
 
 def _criteria_dir(tmp: Path, *files: tuple[str, dict[str, Any]]) -> Path:
