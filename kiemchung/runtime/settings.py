@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     trust_dirs: list[Path] = Field(default_factory=list)
     allow_legacy_sha1: bool = True
+    organisation_policy_oids: list[str] = Field(
+        default_factory=list, description="Certificate policy OIDs of organisation (seal) certificates"
+    )
+    person_policy_oids: list[str] = Field(
+        default_factory=list, description="Certificate policy OIDs of personal certificates"
+    )
     fetch_allowed_hosts: list[str] = Field(default_factory=list)
     fetch_http_hosts: list[str] = Field(default_factory=list, description="Hosts allowed over plain http")
     fetch_private_hosts: list[str] = Field(
@@ -72,6 +78,10 @@ class Settings(BaseSettings):
     )
 
     # Hostile-input bounds (SECURITY.md lists every limit and its default).
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs, /redoc and /openapi.json (without a key); off in production",
+    )
     search_deadline_seconds: float = Field(
         default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
     )

@@ -19,8 +19,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
+from services.scoring.core.rules import ProvinceRules
 from services.scoring.core.scores import display
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
@@ -57,11 +59,18 @@ REGISTER_HEADINGS = (
     "Liên quan",
 )
 REGISTER_WIDTHS = (20, 10, 18, 14, 14, 26, 60, 40, 50)
-_FORMULA_START = ("=", "+", "-", "@")
 TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
 NOT_APPLICABLE_NOTE = "Không áp dụng"
+NO_RESULT_NOTE = "Không có kết quả"
+RULES_HEADINGS = ("Nhóm xếp hạng", "Hạng trong nhóm", "Xếp loại")
+
+
+def _number_format(decimals: int) -> str:
+    return "0." + "0" * decimals if decimals else "0"
+
+
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 NUMBER_FORMAT = "0.00"
@@ -185,11 +194,17 @@ def write_unit_sheet(
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
 
-def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: RankingView | None) -> None:
+def write_ranking_sheet(
+    sheet: Worksheet, level: str, year: int, ranking: RankingView | None, rules: ProvinceRules | None = None
+) -> None:
+    """The ranking; with the province's rules for the year, the index at its decimals and three
+    more columns: the ranking group, the rank in it and the rating band."""
     bold = Font(bold=True)
     sheet["A1"] = f"XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year} ({level})"
     sheet["A1"].font = bold
-    for column, heading in enumerate(RANKING_HEADINGS, start=1):
+    headings = RANKING_HEADINGS + (RULES_HEADINGS if rules is not None else ())
+    number_format = NUMBER_FORMAT if rules is None else _number_format(rules.decimals)
+    for column, heading in enumerate(headings, start=1):
         sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
     row = FIRST_DATA_ROW
     if ranking is not None:
@@ -197,18 +212,23 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
             sheet.cell(row=row, column=1, value=entry.rank)
             sheet.cell(row=row, column=2, value=entry.unit_id)
             sheet.cell(row=row, column=3, value=entry.name)
-            cell = sheet.cell(row=row, column=4, value=Decimal(entry.index.display))
-            cell.number_format = NUMBER_FORMAT
+            if entry.no_result:
+                sheet.cell(row=row, column=5, value=NO_RESULT_NOTE)
+                row += 1
+                continue
+            shown = Decimal(entry.index.display) if rules is None else rules.shown(Decimal(entry.index.exact))
+            cell = sheet.cell(row=row, column=4, value=shown)
+            cell.number_format = number_format
             if entry.rank is None:
                 sheet.cell(row=row, column=5, value=NOT_RANKED_NOTE)
+            if rules is not None:
+                groups = {g.id: g.name for g in rules.groups}
+                sheet.cell(row=row, column=6, value=groups.get(entry.group or "", entry.group))
+                sheet.cell(row=row, column=7, value=entry.group_rank)
+                sheet.cell(row=row, column=8, value=entry.band)
             row += 1
     for column, width in enumerate((8, 20, 40, 16, 28), start=1):
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
-
-
-def _text(value: str | None) -> str | None:
-    """Text a spreadsheet must not run as a formula (unit ids, numbers come from outside)."""
-    return "'" + value if value and value.startswith(_FORMULA_START) else value
 
 
 def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedLink]) -> None:
@@ -220,15 +240,15 @@ def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedL
         sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
     for row, item in enumerate(flagged, start=FIRST_DATA_ROW):
         values = (
-            _text(item.unit_id),
+            item.unit_id,
             item.criterion_code,
-            _text(item.number),
+            item.number,
             item.issued_on,
             item.signed_on,
             item.code.value,
             item.code.vietnamese,
-            _text(item.detail),
-            _text("; ".join(item.related)),
+            item.detail,
+            "; ".join(item.related),
         )
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row, column=column, value=value)
@@ -256,11 +276,12 @@ def build_workbook(
         sheet = book.create_sheet(sheet_title(unit.name, taken))
         totals = (view.maximum, view.self_assessed, view.achieved, view.index)
         write_unit_sheet(sheet, unit, year, view.tree, evidence_view(session, state, None), totals)
-    ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen})
-    write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
+    rules = catalogue.rules.get(year)
+    ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen}, rules)
+    write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking, rules)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)
     write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
-    return book
+    return as_text(book)  # explanations and titles are user text: never a live formula
 
 
 def workbook_bytes(book: Workbook) -> bytes:

@@ -33,8 +33,10 @@ from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
-from services.scoring.core.scores import score
+from services.scoring.core.rules import ProvinceRules
+from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
+from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
 
 log = logging.getLogger(__name__)
 DEMO_SET_ID = "demo-department"
@@ -48,6 +50,14 @@ class CriteriaCatalogue:
     sets: Mapping[str, CriteriaSet]
     trees: Mapping[str, ScoringTree]
     deadlines: DeadlineTable = field(default_factory=lambda: SEED_003_DEADLINES)
+    # Files of the criteria folder that were not loaded, and why (one bad file stops no other).
+    refused: Mapping[str, str] = field(default_factory=dict)
+    # The province's own rules per year (services/scoring/rules.py), from <criteria dir>/provinces.
+    rules: Mapping[int, ProvinceRules] = field(default_factory=lambda: MappingProxyType({}))
+
+    def deadlines_for(self, year: int) -> DeadlineTable:
+        rules = self.rules.get(year)
+        return rules.deadlines if rules is not None and rules.deadlines is not None else self.deadlines
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -58,19 +68,30 @@ class CriteriaCatalogue:
 
 def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
     sets: dict[str, CriteriaSet] = {name: load_set(data_path(file)) for name, file in PACKAGED_SETS.items()}
+    refused: dict[str, str] = {}
     if directory is not None:
         for path in sorted(directory.glob("*.yaml")):
             try:
                 sets[path.stem] = load_set(path)
             except CriteriaLoadError as exc:  # an overlay, or a file with errors: not a set to score
-                log.warning("criteria %s not loaded: %s", path, "; ".join(i.render() for i in exc.issues))
+                refused[path.name] = "; ".join(i.render() for i in exc.issues)
+                log.warning("criteria %s not loaded: %s", path, refused[path.name])
     trees: dict[str, ScoringTree] = {}
     for name, cset in sets.items():
         try:
             trees[name] = compile_tree(cset)
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
-    return CriteriaCatalogue(MappingProxyType(sets), MappingProxyType(trees))
+    rules: Mapping[int, ProvinceRules] = MappingProxyType({})
+    if directory is not None and (directory / PROVINCES_DIR).is_dir():
+        try:
+            rules = load_rules_dir(directory / PROVINCES_DIR)
+        except RulesError as exc:  # a deployment with broken rules scores with none, loudly
+            refused[PROVINCES_DIR] = str(exc)
+            log.error("province rules in %s not loaded: %s", directory / PROVINCES_DIR, exc)
+    return CriteriaCatalogue(
+        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused), rules=rules
+    )
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
@@ -114,8 +135,20 @@ class UnitInfo:
 
 
 def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
+    """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
+    deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
     tree = catalogue.tree(unit.criteria_set)
-    setup = unit_setup(unit.unit_id, year, tree, catalogue.deadlines, unit.not_applicable, unit.ranked)
+    rules = catalogue.rules.get(year)
+    attributes = rules.units.get(unit.unit_id) if rules is not None else None
+    not_applicable = unit.not_applicable
+    maximum = None
+    if attributes is not None:
+        if attributes.not_applicable is not None:
+            not_applicable = attributes.not_applicable
+        maximum = attributes.maximum
+    setup = unit_setup(
+        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, unit.ranked, maximum
+    )
     return open_ledger(setup)
 
 
@@ -143,6 +176,7 @@ class ScoreFigures:
     index: Decimal
     projected_index: Decimal
     components: tuple[ComponentScore, ...]
+    has_result: bool = True
 
 
 def figures(ledger: Ledger) -> ScoreFigures:
@@ -177,6 +211,7 @@ def figures(ledger: Ledger) -> ScoreFigures:
         index=total.index or Decimal(0),
         projected_index=total.projected_index or Decimal(0),
         components=components,
+        has_result=has_result(ledger),
     )
 
 
@@ -197,6 +232,15 @@ def ranking_entries(
             return old
         return RankEntry(unit_id=unit_id, index=index, rank=rank)
 
+    def no_result(unit_id: str) -> RankEntry:
+        old = known.get(unit_id)
+        if old is not None and old.no_result:
+            return old
+        return RankEntry(unit_id=unit_id, index=Decimal(0), rank=None, no_result=True)
+
     entries = [entry(u.unit_id, u.index, u.rank) for u in ranking.ranked]
-    apart = [entry(u.unit_id, u.index or Decimal(0), None) for u in ranking.not_ranked]  # by unit id
+    apart = [
+        no_result(u.unit_id) if u.index is None else entry(u.unit_id, u.index, None)
+        for u in ranking.not_ranked
+    ]  # by unit id
     return entries, apart
