@@ -4,10 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+CHROMIUM := /usr/bin/chromium
+WEB_ASSETS := kiemchung/web/assets
 
 .PHONY: demo test install lint typecheck pytest asyncapi clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(WEB_ASSETS)/package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -16,6 +18,13 @@ $(STAMP): pyproject.toml
 		{ command -v apt-get >/dev/null && (apt-get install -y -q fonts-dejavu-core >/dev/null 2>&1 || \
 		  (apt-get update -q >/dev/null && apt-get install -y -q fonts-dejavu-core >/dev/null)); } || \
 		echo "warning: install fonts-dejavu-core or set KIEMCHUNG_PDF_FONT to a TTF with Vietnamese glyphs"
+	@# The web application's front-end assets (htmx, and axe-core for the accessibility tests)
+	@# come from npm with a lock file; they are served from node_modules, never copied into git.
+	cd $(WEB_ASSETS) && npm ci --no-audit --no-fund --silent
+	@# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && (apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); } || \
+		echo "warning: install chromium for the browser tests (tests/web)"
 	@touch $(STAMP)
 
 install: $(STAMP)

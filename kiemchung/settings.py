@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         description="JSON list of API keys, stored as SHA-256 hashes (services/scoring/access.py)",
     )
 
+    web_session_secret: str | None = Field(
+        default=None, description="Signs web sessions; unset: a new secret per process (sign in again)"
+    )
+    web_secure_cookies: bool = Field(default=False, description="Send the session cookie over HTTPS only")
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

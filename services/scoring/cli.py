@@ -59,20 +59,10 @@ def _export_xlsx(args: argparse.Namespace) -> int:
 
 
 def _build_app_from_settings() -> object:
-    from kiemchung.api import create_app
-    from kiemchung.bootstrap import build_search_index
+    from kiemchung.api import serving_app
     from kiemchung.clock import system_clock
-    from services.scoring.access import load_keys
 
-    settings = get_settings()
-    sessions = session_factory(make_engine(settings.resolved_database_url()))
-    return create_app(
-        settings,
-        sessions=sessions,
-        search_index=build_search_index(settings),
-        keys=load_keys(settings.api_keys_file),
-        clock=system_clock,
-    )
+    return serving_app(get_settings(), clock=system_clock)
 
 
 def _serve(args: argparse.Namespace) -> int:
