@@ -221,17 +221,18 @@ def service_bench(label: str, url: str) -> None:
     from contracts.events import SelfScoreEntered as SelfScoreEvent
     from contracts.events import UnitRegistered
     from contracts.routing import Service
-    from kiemchung.bus.inprocess import InProcessBus
-    from kiemchung.clock import FrozenClock, SeededIds
-    from kiemchung.db import create_schema, make_engine, session_factory
-    from kiemchung.messaging import EventFactory, ServiceRuntime, Status
+    from kiemchung.runtime.bus.inprocess import InProcessBus
+    from kiemchung.runtime.clock import FrozenClock, SeededIds
+    from kiemchung.runtime.db import make_engine, session_factory
+    from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+    from kiemchung.schema import create_all_tables
     from services.scoring.cache import LedgerCache, RankingCache
     from services.scoring.handlers import build_handlers
     from services.scoring.service import load_catalogue
     from services.scoring.store import scores, units
 
     engine = make_engine(url)
-    create_schema(engine)
+    create_all_tables(engine)
     sessions = session_factory(engine)
     clock = FrozenClock(datetime(YEAR, 12, 31, tzinfo=VIETNAM_TZ))
     catalogue = load_catalogue()

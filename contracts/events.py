@@ -15,12 +15,17 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.envelope import Event
 from contracts.report import VerificationReport
-from contracts.vocabulary import Level
+from contracts.vocabulary import Level, ReasonCode
 
 CriterionCode = str
 MAX_SEARCH_TEXT_CHARS = 100_000
 YEAR_MIN = 2000
 YEAR_MAX = 2100
+# Provinces publish survey results with up to 4 decimals (e.g. SIPAS 8.1: 17.2534); 6 leaves room.
+# Widening the places keeps every message valid that was valid before (the schema snapshot holds
+# no bound on places, so consumers see the same contract).
+POINT_PLACES = 6
+POINT_DIGITS = 12
 _CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
 _SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -40,6 +45,14 @@ class UnitRegistered(Event):
     criteria_set: str = Field(min_length=1, description="Id of the criteria set, e.g. demo-department")
     ranked: bool = True
     not_applicable: list[str] = Field(default_factory=list, description="Criterion codes not scored")
+    organisation_names: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Names on the unit's seal certificates (O or CN) when they differ from `name`",
+    )
+    parent_unit_id: str | None = Field(
+        default=None, max_length=100, description="The body the unit belongs to (a district's commune)"
+    )
 
 
 class DocumentLinked(Event):
@@ -86,9 +99,34 @@ class SelfScoreEntered(Event):
     unit_id: str = Field(min_length=1, max_length=100)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     explanation: str | None = None
     entered_by: str = Field(min_length=1)
+
+
+MAX_RELATED_LINKS = 50
+
+
+class RelatedLink(BaseModel):
+    """Another link that makes a register finding true, as an appraiser needs to see it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    link_id: UUID
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    number: str | None = None
+    issued_on: date | None = None
+
+
+class RegisterFinding(BaseModel):
+    """A cross-document check of the province-wide register that holds for this link."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: ReasonCode
+    detail: str = Field(default="", max_length=500, description="The facts behind it (dates, numbers)")
+    related: list[RelatedLink] = Field(default_factory=list, max_length=MAX_RELATED_LINKS)
+    related_total: int = Field(default=0, ge=0, description="How many links are involved, shown or not")
 
 
 class EvidenceVerified(Event):
@@ -111,6 +149,11 @@ class EvidenceVerified(Event):
     text: str = Field(default="", max_length=MAX_SEARCH_TEXT_CHARS)
     linked_at: AwareDatetime | None = Field(
         default=None, description="When the unit linked the document (decides the deadline rules)"
+    )
+    findings: list[RegisterFinding] = Field(
+        default_factory=list,
+        description="Register checks across documents; their codes are also in report.reasons. A new "
+        "EvidenceVerified for the same link replaces the earlier verdict when these change.",
     )
 
 
@@ -136,7 +179,7 @@ class AppraisalRecorded(Event):
     unit_id: str = Field(min_length=1, max_length=100)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     comment: str = ""
     round: int = Field(default=1, ge=1)
     council_id: str = Field(min_length=1)
@@ -161,7 +204,7 @@ class SurveyPoints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     unit_id: str = Field(min_length=1, max_length=100)
     criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    points: Decimal = Field(ge=0, max_digits=8, decimal_places=3)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
 
 
 class SurveyResultsImported(Event):

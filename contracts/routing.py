@@ -32,7 +32,9 @@ class Service(StrEnum):
 
 
 CONSUMES: dict[Service, tuple[type[Event], ...]] = {
-    Service.EVIDENCE_VERIFIER: (DocumentLinked,),
+    # UnitRegistered, DocumentUnlinked and SupplementRequested feed the evidence register (level
+    # and names; removals; what the council asked for after the deadline).
+    Service.EVIDENCE_VERIFIER: (UnitRegistered, DocumentLinked, DocumentUnlinked, SupplementRequested),
     Service.INDEXER: (UnitRegistered, EvidenceVerified, DocumentUnlinked),
     Service.SCORING: (
         UnitRegistered,

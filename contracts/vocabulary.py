@@ -39,6 +39,13 @@ class ReasonCode(StrEnum):
     NUMBER_MISMATCH = "NUMBER_MISMATCH"
     NUMBER_NOT_FOUND = "NUMBER_NOT_FOUND"
     DATE_OUTSIDE_YEAR = "DATE_OUTSIDE_YEAR"
+    # Cross-document checks of the province-wide register (services/evidence_verifier/register)
+    DUPLICATE_NUMBER = "DUPLICATE_NUMBER"
+    NUMBER_ORDER = "NUMBER_ORDER"
+    SIGNED_LONG_AFTER_ISSUE = "SIGNED_LONG_AFTER_ISSUE"
+    ISSUED_AFTER_DEADLINE = "ISSUED_AFTER_DEADLINE"
+    REUSED_EVIDENCE = "REUSED_EVIDENCE"
+    ISSUER_MISMATCH = "ISSUER_MISMATCH"
     FETCH_FAILED = "FETCH_FAILED"
     FETCH_FORBIDDEN = "FETCH_FORBIDDEN"
     HASH_MISMATCH = "HASH_MISMATCH"
@@ -59,6 +66,16 @@ class ReasonCode(StrEnum):
 
 
 _INFORMATIONAL = frozenset({ReasonCode.WEAK_ALGORITHM_ACCEPTED})
+
+# The cross-document checks of the province-wide evidence register (what search shows as signals).
+REGISTER_CODES: tuple[ReasonCode, ...] = (
+    ReasonCode.DUPLICATE_NUMBER,
+    ReasonCode.NUMBER_ORDER,
+    ReasonCode.SIGNED_LONG_AFTER_ISSUE,
+    ReasonCode.ISSUED_AFTER_DEADLINE,
+    ReasonCode.REUSED_EVIDENCE,
+    ReasonCode.ISSUER_MISMATCH,
+)
 
 _DESCRIPTIONS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.NOT_PDF: ("The file is not a PDF document.", "Tệp không phải là văn bản PDF."),
@@ -146,6 +163,30 @@ _DESCRIPTIONS: dict[ReasonCode, tuple[str, str]] = {
         "The issue date lies outside the scored year.",
         "Ngày ban hành nằm ngoài năm đánh giá.",
     ),
+    ReasonCode.DUPLICATE_NUMBER: (
+        "Another document of the same issuer and year carries the same number and notation.",
+        "Một văn bản khác của cùng cơ quan ban hành trong năm có cùng số, ký hiệu.",
+    ),
+    ReasonCode.NUMBER_ORDER: (
+        "The number is out of order with the issue date among the issuer's documents of the year.",
+        "Số văn bản không theo thứ tự ngày ban hành so với các văn bản khác của cơ quan trong năm.",
+    ),
+    ReasonCode.SIGNED_LONG_AFTER_ISSUE: (
+        "The document was signed long after the issue date printed on it.",
+        "Văn bản được ký số muộn hơn nhiều so với ngày ban hành ghi trên văn bản.",
+    ),
+    ReasonCode.ISSUED_AFTER_DEADLINE: (
+        "The document was issued or signed after the scoring deadline of the year it is linked to.",
+        "Văn bản được ban hành hoặc ký số sau thời hạn chấm điểm của năm đánh giá.",
+    ),
+    ReasonCode.REUSED_EVIDENCE: (
+        "The same document is linked by several units, or by one unit to criteria of different fields.",
+        "Cùng một văn bản được nhiều đơn vị sử dụng, hoặc một đơn vị dùng cho tiêu chí của nhiều lĩnh vực.",
+    ),
+    ReasonCode.ISSUER_MISMATCH: (
+        "The document was sealed by an organisation other than the unit that linked it.",
+        "Văn bản do cơ quan, tổ chức khác ban hành, không phải đơn vị sử dụng làm tài liệu kiểm chứng.",
+    ),
     ReasonCode.FETCH_FAILED: (
         "The document could not be fetched from the e-office system.",
         "Không tải được văn bản từ hệ thống quản lý văn bản.",
@@ -169,6 +210,7 @@ class SignatureKind(StrEnum):
     ORGANISATION = "organisation"
     PERSON = "person"
     UNKNOWN = "unknown"
+    DOCUMENT_TIMESTAMP = "document_timestamp"  # an RFC 3161 token over the file (/DocTimeStamp)
 
 
 class Indication(StrEnum):

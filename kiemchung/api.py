@@ -11,12 +11,14 @@ import json
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiemchung.clock import Clock
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.settings import Settings
 from services.indexer.port import SearchIndex
+from services.indexer.timed import timed
 from services.scoring.access import KeyRing
 from services.scoring.api import CONTEXT_STATE, ApiContext, build_router, error_response
 from services.scoring.errors import ScoringServiceError
@@ -43,7 +45,7 @@ def create_app(
     context = ApiContext(
         sessions=sessions,
         catalogue=load_catalogue(settings.criteria_dir),
-        search=search_index,
+        search=timed(search_index) if search_index is not None else None,
         keys=keys,
         clock=clock,
     )
@@ -53,6 +55,10 @@ def create_app(
     @app.exception_handler(ScoringServiceError)
     async def _refused(request: Request, exc: ScoringServiceError) -> JSONResponse:
         return error_response(request, exc)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -64,9 +70,9 @@ def create_app(
 def serving_app(settings: Settings, *, clock: Clock) -> FastAPI:
     """What `kiemchung serve` runs: the API and, in the same process with the same keys, the web
     application (kiemchung/web), whose commands go through the scoring handlers."""
-    from kiemchung.bootstrap import build_search_index
-    from kiemchung.db import make_engine, session_factory
+    from kiemchung.runtime.db import make_engine, session_factory
     from kiemchung.web.app import build_web_context, embedded_scoring_sink, mount_web
+    from services.indexer.configured import build_search_index
     from services.scoring.access import load_keys
 
     sessions = session_factory(make_engine(settings.resolved_database_url()))

@@ -8,11 +8,11 @@ from typing import Any
 from faststream.rabbit import RabbitBroker
 
 from contracts.routing import Service
-from kiemchung.bus.rabbit import asyncapi_for, attach_service
-from kiemchung.clock import system_clock
-from kiemchung.db import make_engine, session_factory
-from kiemchung.messaging import ServiceRuntime
-from kiemchung.settings import Settings
+from kiemchung.runtime.bus.rabbit import asyncapi_for, attach_service
+from kiemchung.runtime.clock import system_clock
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.messaging import ServiceRuntime
+from kiemchung.runtime.settings import Settings
 
 
 def asyncapi_document() -> dict[str, Any]:

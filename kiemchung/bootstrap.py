@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from faststream import FastStream
 from sqlalchemy import Engine
@@ -16,38 +17,30 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.envelope import Event
 from contracts.registry import serialise
 from contracts.routing import Service, routing_key_of
-from kiemchung.bus.inprocess import InProcessBus
-from kiemchung.clock import Clock, IdSource, random_ids, system_clock
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import AnyHandler, EventFactory, ServiceRuntime
-from kiemchung.settings import SearchBackend, Settings
+from contracts.vocabulary import Level
+from kiemchung.runtime.bus.inprocess import InProcessBus
+from kiemchung.runtime.clock import Clock, IdSource, random_ids, system_clock
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.messaging import AnyHandler, EventFactory, ServiceRuntime
+from kiemchung.runtime.observed import ObservedRuntime
+from kiemchung.runtime.settings import Settings
+from kiemchung.schema import create_all_tables
 from services.evidence_verifier.handlers import CheckDocument
 from services.evidence_verifier.handlers import build_handlers as verifier_handlers
+from services.evidence_verifier.register.recorder import Register
+from services.evidence_verifier.register.tolerances import register_tolerances
 from services.evidence_verifier.service import build_checker
+from services.indexer.configured import build_search_index as build_search_index
 from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
+from services.scoring.core.deadlines import SEED_003_DEADLINES, last_day
 from services.scoring.handlers import build_handlers as scoring_handlers
 from services.scoring.service import load_catalogue
 
 
-def build_search_index(settings: Settings) -> SearchIndex:
-    if settings.search_backend is SearchBackend.OPENSEARCH:
-        from opensearchpy import OpenSearch
-
-        from services.indexer.backends.opensearch import OpenSearchIndex
-
-        if not settings.opensearch_url:
-            raise ValueError("KIEMCHUNG_OPENSEARCH_URL is required with the opensearch search backend")
-        return OpenSearchIndex(
-            OpenSearch(settings.opensearch_url),
-            alias=settings.opensearch_index,
-            refresh=settings.opensearch_refresh,
-        )
-    from services.indexer.backends.fts5 import Fts5Index
-
-    path = settings.resolved_search_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Fts5Index(path)
+def _seed_deadline(level: Level, year: int) -> date | None:
+    """The register's deadline source: the scoring core's table (seed 003's dates)."""
+    return last_day(level, year, SEED_003_DEADLINES) if level in SEED_003_DEADLINES else None
 
 
 @dataclass
@@ -72,7 +65,7 @@ def build_runtimes(
 ) -> Wiring:
     engine = make_engine(settings.resolved_database_url())
     if create_tables:
-        create_schema(engine)
+        create_all_tables(engine)
     sessions = session_factory(engine)
     wanted = tuple(services)
     runtimes: dict[Service, ServiceRuntime] = {}
@@ -80,7 +73,8 @@ def build_runtimes(
         events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
         handlers: Mapping[type[Event], AnyHandler]
         if service is Service.EVIDENCE_VERIFIER:
-            handlers = verifier_handlers(check or build_checker(settings, clock), events)
+            register = Register(events, register_tolerances(settings), _seed_deadline)
+            handlers = verifier_handlers(check or build_checker(settings, clock), events, register)
         elif service is Service.INDEXER:
             search = search or build_search_index(settings)
             # The indexer is the index's one writer: clean up after a reindex that crashed.
@@ -88,7 +82,7 @@ def build_runtimes(
             handlers = indexer_handlers(search)
         else:
             handlers = scoring_handlers(load_catalogue(settings.criteria_dir), events, clock)
-        runtimes[service] = ServiceRuntime(service, handlers, sessions, clock)
+        runtimes[service] = ObservedRuntime(service, handlers, sessions, clock)
     return Wiring(settings, engine, sessions, clock, runtimes, search)
 
 
@@ -121,10 +115,60 @@ def build_embedded(
 
 
 def build_worker_app(service: Service, settings: Settings, *, clock: Clock = system_clock) -> FastStream:
-    from kiemchung.bus.rabbit import build_worker
+    from kiemchung.runtime.bus.rabbit import build_worker
 
     # Workers do not create tables: the schema belongs to Alembic (`kiemchung db upgrade`),
     # except on SQLite, where a worker may run alone for development.
     on_sqlite = settings.resolved_database_url().startswith("sqlite")
     wiring = build_runtimes(settings, (service,), clock=clock, create_tables=on_sqlite)
-    return build_worker(wiring.runtimes[service], settings)
+    runtime = wiring.runtimes[service]
+    app = build_worker(runtime, settings)
+    attach_operations(app, runtime, settings)
+    return app
+
+
+def attach_operations(app: FastStream, runtime: ServiceRuntime, settings: Settings) -> None:
+    """Probes and metrics on `probe_port`, and housekeeping (outbox backlog and retention, queue depths)."""
+    import asyncio
+    import contextlib
+    from datetime import timedelta
+
+    from faststream.rabbit import RabbitBroker
+
+    from contracts.routing import route_for
+    from kiemchung.runtime.bus.depths import queue_depths
+    from kiemchung.runtime.housekeeping import database_check, housekeep_forever
+    from kiemchung.runtime.probes import CHECK_TIMEOUT_SECONDS, Probes
+
+    broker = app.broker
+    if not isinstance(broker, RabbitBroker):
+        raise TypeError("a worker app runs on RabbitMQ")
+    route = route_for(runtime.service)
+
+    async def broker_ok() -> bool:
+        return bool(await broker.ping(timeout=CHECK_TIMEOUT_SECONDS))
+
+    async def depths() -> dict[str, int]:
+        return await queue_depths(broker, route)
+
+    probes = Probes({"broker": broker_ok, "database": database_check(runtime.sessions)})
+    tasks: list[asyncio.Task[None]] = []
+    retention = timedelta(hours=settings.outbox_retention_hours)
+
+    @app.after_startup
+    async def start_operations() -> None:
+        if settings.probe_port is not None:
+            await probes.start(settings.probe_host, settings.probe_port)
+        tasks.append(
+            asyncio.create_task(
+                housekeep_forever(runtime, retention, depths, settings.housekeeping_interval_seconds)
+            )
+        )
+
+    @app.on_shutdown
+    async def stop_operations() -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await probes.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,17 +23,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from kiemchung.bootstrap import build_worker_app
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime import logs, tracing
+    from kiemchung.runtime.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = build_worker_app(Service(args.service), get_settings())
+    settings = get_settings()
+    logs.configure(json_lines=settings.log_json)
+    if settings.trace_file is not None:
+        tracing.install_file_exporter(str(settings.trace_file))
+    app = build_worker_app(Service(args.service), settings)
     asyncio.run(app.run())
     return EXIT_OK
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from kiemchung.migrate import upgrade
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.migrate import upgrade
+    from kiemchung.runtime.settings import get_settings
 
     url = args.url or get_settings().resolved_database_url()
     upgrade(url)
@@ -54,9 +57,9 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
 
 
 def _cmd_reindex(args: argparse.Namespace) -> int:
-    from kiemchung.bootstrap import build_search_index
-    from kiemchung.db import make_engine, session_factory
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.db import make_engine, session_factory
+    from kiemchung.runtime.settings import get_settings
+    from services.indexer.configured import build_search_index
     from services.indexer.handlers import reindex_from_store
 
     settings = get_settings()
@@ -71,8 +74,11 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from criteria.cli import register as register_criteria
+    from kiemchung.dlq import register as register_dlq
     from kiemchung.ingress.cli import register as register_ingress
+    from kiemchung.serve import register as register_serve
     from services.evidence_verifier.cli import register as register_verify
+    from services.evidence_verifier.register.cli import register as register_evidence_register
     from services.indexer.cli import register as register_search
     from services.scoring.cli import register as register_scoring
 
@@ -109,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_search(sub)
     register_criteria(sub)
     register_scoring(sub)
+    register_serve(sub)
     register_ingress(sub)
+    register_evidence_register(sub)
+    register_dlq(sub)
     return parser
 
 

@@ -36,9 +36,9 @@ from contracts.events import (
 )
 from contracts.vocabulary import Level, ReasonCode
 from kiemchung.bootstrap import EmbeddedApp, build_embedded
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.messaging import EventFactory, Outcome
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.messaging import EventFactory, Outcome
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.pki import TestPKI, UnitIdentity, generate_pki
 from services.indexer.model import SearchQuery
@@ -104,6 +104,42 @@ FLAWS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Documents genuinely signed that only the province-wide register can question (issue 15), as
+# (linking unit, issuing unit, leaf, number, title, printed date, sealed on), in linking order:
+# the same number twice (the earlier verdict is re-opened), a January plan sealed in November,
+# a department linking another department's document.
+REGISTER_CASES: tuple[tuple[int, int, str, str, str, date, date], ...] = (
+    (
+        0,
+        0,
+        "3.1.2",
+        "40/TB-SNV",
+        "THÔNG BÁO Kết quả gửi, nhận văn bản điện tử",
+        date(2024, 10, 1),
+        date(2024, 10, 1),
+    ),
+    (
+        0,
+        0,
+        "2.2.2",
+        "40/TB-SNV",
+        "THÔNG BÁO Kết quả kiểm tra cải cách hành chính",
+        date(2024, 10, 1),
+        date(2024, 10, 2),
+    ),
+    (1, 1, "3.1.2", "3/KH-STC", "KẾ HOẠCH Chuyển đổi số năm 2024", date(2024, 1, 15), date(2024, 11, 12)),
+    (
+        2,
+        0,
+        "3.1.2",
+        "45/HD-SNV",
+        "HƯỚNG DẪN Gửi, nhận văn bản điện tử",
+        date(2024, 10, 20),
+        date(2024, 10, 20),
+    ),
+)
+
+
 @dataclass(frozen=True)
 class PlannedDocument:
     unit: DemoUnit
@@ -113,6 +149,8 @@ class PlannedDocument:
     issued_on: date
     flaw: str | None
     path: Path
+    issuer: DemoUnit | None = None  # when another body issued it (default: the linking unit)
+    signed_on: date | None = None  # when sealed (default: the day it is dated)
 
 
 def _subject(title: str) -> str:
@@ -163,22 +201,31 @@ def plan_documents(units: tuple[DemoUnit, ...], directory: Path) -> list[Planned
                 directory / f"{unit.unit_id}-{leaf}.pdf",
             )
         )
+    for linker, issuer, leaf, number, title, issued, signed in REGISTER_CASES:
+        if max(linker, issuer) < len(units):
+            unit = units[linker]
+            path = directory / f"{unit.unit_id}-{leaf}.pdf"
+            planned.append(
+                PlannedDocument(unit, leaf, number, title, issued, None, path, units[issuer], signed)
+            )
     return planned
 
 
 def write_document(doc: PlannedDocument, pki: TestPKI) -> None:
-    creds = pki.unit(doc.unit.name)
+    issuer = doc.issuer or doc.unit
+    creds = pki.unit(issuer.name)
     spec = docs.DocumentSpec(
-        issuer=doc.unit.name,
+        issuer=issuer.name,
         number=doc.number,
         place="Vĩnh Long",
         issued_on=doc.issued_on,
         title=doc.title,
         body=_body(doc.unit, doc.title),
         signer_title="GIÁM ĐỐC",
-        signer_name=doc.unit.head,
+        signer_name=issuer.head,
     )
-    signing_time = datetime.combine(doc.issued_on, datetime.min.time(), VIETNAM) + timedelta(hours=10)
+    signed_on = doc.signed_on or doc.issued_on
+    signing_time = datetime.combine(signed_on, datetime.min.time(), VIETNAM) + timedelta(hours=10)
     options = docs.SignOptions(signing_time=signing_time, tsa=pki.tsa)
     if doc.flaw == Flaw.SCANNED:
         data = docs.sign_pdf(docs.make_scanned_document(spec), creds.organisation, options)
@@ -284,21 +331,33 @@ def build_events(
 
 def collect(app: EmbeddedApp, planned: list[PlannedDocument]) -> dict[str, Any]:
     by_link = {str(uuid.uuid5(uuid.NAMESPACE_URL, d.path.name)): d for d in planned}
-    verdicts: list[dict[str, Any]] = []
+    latest: dict[str, dict[str, Any]] = {}  # the register re-emits a verdict: the last one stands
     for payload in app.bus.published_of(EvidenceVerified.TYPE):
-        doc = by_link[str(payload["link_id"])]
+        link_id = str(payload["link_id"])
+        doc = by_link[link_id]
         report: dict[str, Any] = payload["report"]  # type: ignore[assignment]
-        verdicts.append(
-            {
-                "unit": doc.unit.name,
-                "criterion": doc.leaf,
-                "number": doc.number,
-                "title": doc.title,
-                "decision": report["decision"],
-                "reasons": report["reasons"],
-                "signatures": len(report["signatures"]),
-            }
-        )
+        findings: list[dict[str, Any]] = payload.get("findings") or []  # type: ignore[assignment]
+        latest[link_id] = {
+            "unit": doc.unit.name,
+            "criterion": doc.leaf,
+            "number": doc.number,
+            "title": doc.title,
+            "decision": report["decision"],
+            "reasons": report["reasons"],
+            "signatures": len(report["signatures"]),
+            "verdicts": latest.get(link_id, {}).get("verdicts", 0) + 1,
+            "findings": [
+                {
+                    "code": f["code"],
+                    "detail": f["detail"],
+                    "related": [
+                        f"{by_link[str(r['link_id'])].unit.name} {r['criterion_code']}" for r in f["related"]
+                    ],
+                }
+                for f in findings
+            ],
+        }
+    verdicts = list(latest.values())
     with app.wiring.sessions() as session:
         score_rows = (
             session.execute(select(scores.c.snapshot).where(scores.c.year == DEMO_YEAR)).scalars().all()
@@ -360,6 +419,15 @@ def render_text(result: dict[str, Any]) -> str:
         lines.append(f"  {v['decision']:<12} {v['unit']:<14} {v['criterion']:<6} {v['number']:<14} {reasons}")
         for code in v["reasons"]:
             lines.append(f"{'':>16}↳ {ReasonCode(code).vietnamese}")
+    checked = [v for v in result["documents"] if v.get("findings")]
+    if checked:
+        lines += ["", "Kiểm tra chéo toàn tỉnh (evidence register, across documents):"]
+        for v in checked:
+            reopened = " (verdict re-opened)" if v["verdicts"] > 1 else ""
+            lines.append(f"  {v['unit']:<14} {v['criterion']:<6} {v['number']:<14}{reopened}")
+            for f in v["findings"]:
+                related = f"; with {', '.join(f['related'])}" if f["related"] else ""
+                lines.append(f"{'':>16}{f['code']}: {f['detail']}{related}")
     lines += ["", "Chỉ số CCHC (index = achieved / applicable maximum × 100):"]
     lines.append(
         f"  {'hạng':<5} {'đơn vị':<14} {'tự chấm':>8} {'hợp lệ':>8} {'điều tra':>8} {'đạt':>8} {'chỉ số':>8}"
@@ -438,9 +506,15 @@ def run_demo(workdir: Path, as_json: bool = False, units: int = 4) -> int:
     # pyHanko logs every refused modification with a traceback; the verdict already says it.
     for noisy in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    from kiemchung.demo_serving import demo_keys, render_keys, write_serving_files
+
     result = build_demo(workdir, units)
+    keys = demo_keys(COUNCIL, UNITS[0].unit_id)
+    env_file = write_serving_files(workdir, keys)
     if as_json:
+        result["keys"] = {k.role.value: k.plaintext for k in keys}
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(render_text(result))
+        print(render_keys(keys, env_file))
     return 0

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+# Every service's tables on the one metadata, so `create_schema` in any test creates them all.
+import kiemchung.schema  # noqa: F401
 from tests.corpus import Corpus, build_corpus
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

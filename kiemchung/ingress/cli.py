@@ -13,13 +13,14 @@ from typing import Any, Final
 from aio_pika.exceptions import AMQPError
 
 from contracts.vocabulary import Decision
-from kiemchung.clock import Clock, IdSource, random_ids, system_clock
 from kiemchung.ingress.delivery import Published, Verdict, publish_to_rabbit, verify_embedded
+from kiemchung.ingress.edxml import read_message
 from kiemchung.ingress.errors import IngressError
 from kiemchung.ingress.linking import EDOCS_DIR_NAME, Linked, link_edxml
 from kiemchung.ingress.mapping import LinkRequest
-from kiemchung.messaging import EventFactory
-from kiemchung.settings import Runtime, Settings
+from kiemchung.runtime.clock import Clock, IdSource, random_ids, system_clock
+from kiemchung.runtime.messaging import EventFactory
+from kiemchung.runtime.settings import Runtime, Settings
 
 EXIT_ACCEPTED: Final = 0  # accepted, or (distributed) published and confirmed
 EXIT_NOT_ACCEPTED: Final = 1
@@ -46,7 +47,7 @@ async def run_link_edxml(
     """Parse and store, then verify in process (embedded) or publish to RabbitMQ (distributed)."""
     edocs = settings.data_dir / EDOCS_DIR_NAME
     events = EventFactory(f"{settings.producer_name}.{PRODUCER_SUFFIX}", clock, ids)
-    linked = await asyncio.to_thread(lambda: link_edxml(path.read_bytes(), request, edocs, events))
+    linked = await asyncio.to_thread(lambda: link_edxml(read_message(path), request, edocs, events))
     if settings.runtime is Runtime.DISTRIBUTED:
         return LinkOutcome(linked, published=await publish_to_rabbit(linked.event, settings.broker_url))
     # The verifier reads file:// claim checks only under this root.
@@ -115,7 +116,7 @@ def exit_code_of(outcome: LinkOutcome) -> int:
 
 
 def _cmd_link_edxml(args: argparse.Namespace) -> int:
-    from kiemchung.settings import get_settings
+    from kiemchung.runtime.settings import get_settings
 
     request = LinkRequest(unit_id=args.unit, criterion_code=args.criterion, year=args.year, linked_by=args.by)
     try:

@@ -12,8 +12,8 @@ from contracts.registry import serialise
 from contracts.routing import EXCHANGE, routing_key_of
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.bootstrap import build_embedded
-from kiemchung.clock import Clock, IdSource
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock, IdSource
+from kiemchung.runtime.settings import Settings
 
 JSON_CONTENT_TYPE: Final = "application/json"
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import IntEnum
+from pathlib import Path
 from typing import Final
 from xml.etree.ElementTree import Element, ParseError
 
@@ -33,6 +34,10 @@ DEFAULT_MAX_ATTACHMENTS: Final = 20
 # base64 inflates by 4/3: room for one attachment at its cap plus the header. A message with
 # several large attachments needs an explicit, larger limit.
 DEFAULT_MAX_MESSAGE_BYTES: Final = 96 * MIB
+# A real message goes to a few dozen organs; the province has a few hundred units.
+DEFAULT_MAX_RECIPIENTS: Final = 1000
+# base64 padding is at most two '=' at the very end.
+_MAX_PADDING: Final = 2
 
 _BASE64_BLOCK_CHARS: Final = 4
 _BASE64_BLOCK_BYTES: Final = 3
@@ -47,6 +52,7 @@ class Limits:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
     max_attachments: int = DEFAULT_MAX_ATTACHMENTS
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
 
 
 DEFAULT_LIMITS: Final = Limits()
@@ -316,15 +322,19 @@ def _business(envelope_header: Element) -> Business | None:
     )
 
 
-def _decoded_size(encoded: bytes) -> int:
-    padding = len(encoded) - len(encoded.rstrip(b"="))
-    return len(encoded) // _BASE64_BLOCK_CHARS * _BASE64_BLOCK_BYTES - padding
+def _decoded_size(encoded: bytes, name: str) -> int:
+    """Exactly how many bytes `encoded` (whitespace removed) decodes to; refuses any padding
+    beyond the two '=' base64 allows, so padding cannot shrink the computed size."""
+    data = encoded.rstrip(b"=")
+    if len(encoded) - len(data) > _MAX_PADDING:
+        raise IngressError(IngressReason.BAD_BASE64, f"{name}: more than {_MAX_PADDING} padding characters")
+    return len(data) * _BASE64_BLOCK_BYTES // _BASE64_BLOCK_CHARS
 
 
 def _decode(encoded_text: str, name: str, limits: Limits) -> bytes:
     encoded = _WHITESPACE.sub(b"", encoded_text.encode("ascii", errors="replace"))
     # Refuse before decoding: the size is known from the encoded length.
-    if _decoded_size(encoded) > limits.max_attachment_bytes:
+    if _decoded_size(encoded, name) > limits.max_attachment_bytes:
         raise IngressError(
             IngressReason.ATTACHMENT_TOO_LARGE,
             f"{name}: over {limits.max_attachment_bytes} bytes",
@@ -376,8 +386,10 @@ def _parse_xml(data: bytes, limits: Limits) -> Element:
         raise IngressError(IngressReason.ENTITY_EXPANSION, str(exc)) from exc
     except DefusedXmlException as exc:
         raise IngressError(IngressReason.FORBIDDEN_XML_CONSTRUCT, str(exc)) from exc
-    except ParseError as exc:
-        raise IngressError(IngressReason.MALFORMED_XML, str(exc)) from exc
+    except (ParseError, ValueError, LookupError) as exc:
+        # An unsupported or unknown encoding declaration (UTF-7, UTF-32, "nope") is malformed
+        # too: expat raises ValueError or LookupError for those, not ParseError.
+        raise IngressError(IngressReason.MALFORMED_XML, f"{type(exc).__name__}: {exc}") from exc
     if root.tag != _q("edXML"):
         raise IngressError(IngressReason.NOT_EDXML, f"root element {root.tag}")
     return root
@@ -403,12 +415,19 @@ def _status(header: Element) -> EdxmlStatus:
     )
 
 
+def _recipients(header: Element, limits: Limits) -> tuple[Organ, ...]:
+    nodes = list(header.iterfind(_q("To")))
+    if len(nodes) > limits.max_recipients:
+        raise IngressError(IngressReason.TOO_MANY_RECIPIENTS, f"{len(nodes)} > {limits.max_recipients}")
+    return tuple(_organ(node) for node in nodes)
+
+
 def _document(
     root: Element, envelope: Element, envelope_header: Element, header: Element, limits: Limits
 ) -> EdxmlDocument:
     return EdxmlDocument(
         sender=_sender(header),
-        recipients=tuple(_organ(node) for node in header.iterfind(_q("To"))),
+        recipients=_recipients(header, limits),
         document_id=_text(header, "DocumentId"),
         code_number=_required(header, "Code", "CodeNumber"),
         code_notation=_required(header, "Code", "CodeNotation"),
@@ -432,6 +451,19 @@ def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlMessage:
     if _find(header, "StatusCode") is not None:
         return _status(header)
     return _document(root, envelope, envelope_header, header, limits)
+
+
+def read_message(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of the message file at `path`, refused with MESSAGE_TOO_LARGE before they are
+    read when the file is over the limit (never more than the limit + 1 bytes in memory)."""
+    size = path.stat().st_size
+    if size > limits.max_message_bytes:
+        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"{size} > {limits.max_message_bytes}")
+    with path.open("rb") as handle:
+        data = handle.read(limits.max_message_bytes + 1)  # the file may grow after stat
+    if len(data) > limits.max_message_bytes:
+        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"over {limits.max_message_bytes}")
+    return data
 
 
 def parse_document(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlDocument:

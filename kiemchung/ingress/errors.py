@@ -19,6 +19,7 @@ class IngressReason(StrEnum):
     ATTACHMENT_TOO_LARGE = "ATTACHMENT_TOO_LARGE"
     TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
     ATTACHMENT_MISSING = "ATTACHMENT_MISSING"
+    TOO_MANY_RECIPIENTS = "TOO_MANY_RECIPIENTS"
     NO_PDF = "NO_PDF"
     SEVERAL_PDFS = "SEVERAL_PDFS"
     INVALID_LINK = "INVALID_LINK"
@@ -42,6 +43,7 @@ _DESCRIPTIONS: dict[IngressReason, str] = {
     IngressReason.ATTACHMENT_TOO_LARGE: "An attachment exceeds the size limit.",
     IngressReason.TOO_MANY_ATTACHMENTS: "The message carries more attachments than allowed.",
     IngressReason.ATTACHMENT_MISSING: "The manifest names an attachment the message does not carry.",
+    IngressReason.TOO_MANY_RECIPIENTS: "The message names more recipients than allowed.",
     IngressReason.NO_PDF: "The message carries no PDF attachment.",
     IngressReason.SEVERAL_PDFS: "The message carries several PDF attachments: which is evidence is unclear.",
     IngressReason.INVALID_LINK: "The link request (unit, criterion, year, user) is invalid.",

@@ -9,7 +9,7 @@ from contracts.events import DocumentLinked
 from kiemchung.ingress.edxml import DEFAULT_LIMITS, Attachment, EdxmlDocument, Limits, parse_document
 from kiemchung.ingress.mapping import LinkRequest, select_pdf, to_document_linked
 from kiemchung.ingress.store import StoredFile, store_content_addressed
-from kiemchung.messaging import EventFactory
+from kiemchung.runtime.messaging import EventFactory
 
 EDOCS_DIR_NAME = "edocs"
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from contracts.events import DocumentLinked
 from kiemchung.ingress.edxml import Attachment, EdxmlDocument
 from kiemchung.ingress.errors import IngressError, IngressReason
-from kiemchung.messaging import EventFactory
+from kiemchung.runtime.messaging import EventFactory
 
 PDF_CONTENT_TYPES: Final = frozenset({"application/pdf", "application/x-pdf"})
 PDF_SUFFIX: Final = ".pdf"

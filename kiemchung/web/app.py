@@ -11,9 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.routing import Service
-from kiemchung.clock import Clock, random_ids
-from kiemchung.messaging import EventFactory, ServiceRuntime
-from kiemchung.settings import Settings
+from kiemchung.runtime.clock import Clock, random_ids
+from kiemchung.runtime.messaging import EventFactory, ServiceRuntime
+from kiemchung.runtime.settings import Settings
 from kiemchung.web.commands import CommandSink, EmbeddedScoringSink
 from kiemchung.web.context import WebContext
 from kiemchung.web.documents import PageRenderer

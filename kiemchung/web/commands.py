@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.envelope import Event
-from kiemchung.messaging import ServiceRuntime, Status
+from kiemchung.runtime.messaging import ServiceRuntime, Status
 from services.scoring.store import rejections
 
 

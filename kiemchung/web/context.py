@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiemchung.clock import Clock
-from kiemchung.messaging import EventFactory
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.messaging import EventFactory
 from kiemchung.web.commands import CommandSink
 from kiemchung.web.documents import PageRenderer
 from kiemchung.web.session import SessionCodec

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts.report import VerificationReport
-from contracts.vocabulary import Decision
+from contracts.vocabulary import Decision, ReasonCode
 from services.evidence_verifier.errors import VerifierError
 from services.evidence_verifier.isolation import verify_isolated
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
+from services.evidence_verifier.verify import failed_report
 
 EXIT_ACCEPTED, EXIT_NOT_ACCEPTED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TRUST_ENV_HINT = "give --trust DIR (a directory of PEM/DER root certificates)"
@@ -55,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
     all_accepted = True
     for path in args.paths:
         # Each file in a killable worker: a hostile PDF costs a verdict, never the command.
-        report = verify_isolated(path.read_bytes(), name=str(path), policy=policy, expected=expected).report
+        # Size first, then the path (not the bytes) to the worker: a 1 GiB file is never read.
+        if path.stat().st_size > policy.limits.max_bytes:
+            report = failed_report(str(path), ReasonCode.TOO_LARGE)
+        else:
+            report = verify_isolated(path, name=str(path), policy=policy, expected=expected).report
         all_accepted &= report.decision is Decision.ACCEPTED
         print(report.model_dump_json() if args.json else summary(report))
     return EXIT_ACCEPTED if all_accepted else EXIT_NOT_ACCEPTED

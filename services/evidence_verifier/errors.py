@@ -18,4 +18,19 @@ class DocumentRejectedError(VerifierError):
 
 
 class FetchError(VerifierError):
-    """A claim-check fetch failed: FETCH_FAILED, FETCH_FORBIDDEN, TOO_LARGE or HASH_MISMATCH."""
+    """A claim-check fetch failed: FETCH_FAILED, FETCH_FORBIDDEN, TOO_LARGE or HASH_MISMATCH.
+
+    `unavailable` is set when the e-office system did not answer (connection refused or reset,
+    timeout, a 5xx status): the document may well be fine, so the link waits and is fetched
+    again later instead of getting a verdict now."""
+
+    def __init__(self, reason: ReasonCode, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(reason, message)
+        self.unavailable = unavailable
+
+
+class SignedRangeError(VerifierError):
+    """A signature's /ByteRange does not cover what it must (see signed_range.py)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ReasonCode.SIGNATURE_BROKEN, message)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import os
 import socket
 import ssl
+import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpx
 
@@ -36,7 +38,14 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTTP_OK = 200
+# A server error or "too busy" from e-office: the system is down, not the document.
+UNAVAILABLE_STATUSES = frozenset({429, *range(500, 600)})
 HTTPS_PORT, HTTP_PORT = 443, 80
+# A claim-check URL is short; a longer one is refused before it is parsed.
+MAX_URL_CHARS = 4096
+MAX_URL_ECHO = 200
+ASCII_PRINTABLE = 0x20
+FILE_CHUNK_BYTES = 1024 * 1024
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """(host, port) -> the host's IP addresses, in the order to try them."""
@@ -75,9 +84,27 @@ def check_hash(data: bytes, expected_sha256: str | None) -> None:
         raise FetchError(ReasonCode.HASH_MISMATCH, "sha256 of the fetched file differs")
 
 
+def _malformed(url: str, why: object) -> FetchError:
+    return _forbidden(f"malformed URL {url[:MAX_URL_ECHO]!r}: {why}")
+
+
+def _split(url: str) -> tuple[SplitResult, int | None]:
+    """The URL's parts and its port, or FETCH_FORBIDDEN for a URL that cannot be parsed (a port
+    of 99999 or "abc", a NUL or a control character)."""
+    if len(url) > MAX_URL_CHARS:
+        raise _forbidden(f"URL longer than {MAX_URL_CHARS} characters")
+    if any(ord(c) < ASCII_PRINTABLE or c == "\x7f" for c in unquote(url)):
+        raise _malformed(url, "control character")
+    try:
+        parts = urlsplit(url)
+        return parts, parts.port
+    except ValueError as exc:
+        raise _malformed(url, exc) from exc
+
+
 def _check_url(url: str, policy: FetchPolicy) -> str:
     """Return the host after checking scheme and allow-list (no DNS yet)."""
-    parts = urlsplit(url)
+    parts, _ = _split(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http"):
         raise _forbidden(f"scheme not allowed: {parts.scheme!r}")
@@ -90,16 +117,32 @@ def _check_url(url: str, policy: FetchPolicy) -> str:
     return host
 
 
+def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (IPv4-mapped, 6to4, Teredo server and client)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    """Globally routable only (`is_global`): 100.64.0.0/10 (carrier NAT, cloud metadata at
+    100.100.100.200), site-local fec0::/10, and IPv6 forms that embed a non-global IPv4 are not."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        return all(_is_public(str(inner)) for inner in _embedded(ip))
+    return True
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -134,19 +177,28 @@ def _pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str
 
 
 def _read_file(url: str, policy: FetchPolicy, expected_sha256: str | None) -> bytes:
+    """Blocking: run it off the event loop. Regular files only (a FIFO or a device would block
+    or never end), opened non-blocking and checked on the open descriptor (no swap in between)."""
     if policy.file_base_dir is None:
         raise _forbidden("file:// URLs are not enabled")
+    parts, _ = _split(url)
     base = policy.file_base_dir.resolve()
-    path = Path(unquote(urlsplit(url).path)).resolve()
+    path = Path(unquote(parts.path)).resolve()
     if not path.is_relative_to(base):
         raise _forbidden("file outside the configured base directory")
     try:
-        size = path.stat().st_size
-        if size > policy.max_bytes:
-            raise FetchError(ReasonCode.TOO_LARGE, "file over the size limit")
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _forbidden("not a regular file")
+        if info.st_size > policy.max_bytes:
+            raise FetchError(ReasonCode.TOO_LARGE, "file over the size limit")
+        data = handle.read(policy.max_bytes + 1)
+    if len(data) > policy.max_bytes:
+        raise FetchError(ReasonCode.TOO_LARGE, "file over the size limit")
     check_hash(data, expected_sha256)
     return data
 
@@ -158,49 +210,87 @@ async def fetch(
     expected_sha256: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     resolve: Resolver = resolve_host,
+    client: httpx.AsyncClient | None = None,
 ) -> bytes:
-    """Fetch the document at `url`; raises FetchError with the reason code on any failure."""
-    if urlsplit(url).scheme == "file":
-        return _read_file(url, policy, expected_sha256)
-    first_host = _check_url(url, policy)
-    async with httpx.AsyncClient(
+    """Fetch the document at `url`; raises FetchError with the reason code on any failure.
+
+    A service passes one long-lived `client` (see `new_client`): its connection pool and TLS
+    context are built once instead of for every document.
+
+    One deadline (`policy.timeout_seconds`) covers the whole fetch: resolution, redirects and
+    the body; a server dripping bytes cannot stretch it."""
+    parts, _ = _split(url)
+    try:
+        async with asyncio.timeout(policy.timeout_seconds):
+            if parts.scheme == "file":
+                return await asyncio.to_thread(_read_file, url, policy, expected_sha256)
+            if client is not None:
+                return await _fetch_with(client, url, policy, expected_sha256, resolve)
+            async with new_client(policy, transport) as own:
+                return await _fetch_with(own, url, policy, expected_sha256, resolve)
+    except TimeoutError as exc:
+        raise FetchError(
+            ReasonCode.FETCH_FAILED, f"fetch not done within {policy.timeout_seconds} s", unavailable=True
+        ) from exc
+
+
+def new_client(policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """An HTTP client for `policy`'s claim checks (no redirects followed, no proxy from the env)."""
+    return httpx.AsyncClient(
         follow_redirects=False,
         timeout=policy.timeout_seconds,
         transport=transport,
         headers=policy.headers,
         trust_env=False,
         verify=_tls_verification(policy),
-    ) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            host = _check_url(url, policy)
-            if host != first_host:
-                raise _forbidden(f"redirect to another host: {host!r}")
-            parts = urlsplit(url)
-            port = parts.port or (HTTPS_PORT if parts.scheme == "https" else HTTP_PORT)
-            addresses = await _checked_addresses(host, port, policy, resolve)
-            location = await _get(client, url, addresses, policy.max_bytes)
-            if isinstance(location, bytes):
-                check_hash(location, expected_sha256)
-                return location
-            url = urljoin(url, location)
+    )
+
+
+async def _fetch_with(
+    client: httpx.AsyncClient, url: str, policy: FetchPolicy, expected_sha256: str | None, resolve: Resolver
+) -> bytes:
+    first_host = _check_url(url, policy)
+    for _ in range(MAX_REDIRECTS + 1):
+        host = _check_url(url, policy)
+        if host != first_host:
+            raise _forbidden(f"redirect to another host: {host!r}")
+        parts, explicit_port = _split(url)
+        port = explicit_port or (HTTPS_PORT if parts.scheme == "https" else HTTP_PORT)
+        addresses = await _checked_addresses(host, port, policy, resolve)
+        location = await _get(client, url, addresses, policy.max_bytes)
+        if isinstance(location, bytes):
+            check_hash(location, expected_sha256)
+            return location
+        url = urljoin(url, location)
     raise FetchError(ReasonCode.FETCH_FAILED, "too many redirects")
 
 
 async def _get(client: httpx.AsyncClient, url: str, addresses: list[str], max_bytes: int) -> bytes | str:
     """The body, or the redirect target; tries the checked addresses in order until one connects."""
     for index, address in enumerate(addresses):
-        pinned, headers, extensions = _pinned(url, address)
+        try:
+            pinned, headers, extensions = _pinned(url, address)
+        except httpx.InvalidURL as exc:
+            raise _malformed(url, exc) from exc
         try:
             async with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     return str(response.headers["location"])
                 if response.status_code != HTTP_OK:
-                    raise FetchError(ReasonCode.FETCH_FAILED, f"HTTP {response.status_code}")
+                    raise FetchError(
+                        ReasonCode.FETCH_FAILED,
+                        f"HTTP {response.status_code}",
+                        unavailable=response.status_code in UNAVAILABLE_STATUSES,
+                    )
                 return await _read_capped(response, max_bytes)
         except httpx.ConnectError as exc:
             if index + 1 < len(addresses):
                 continue  # the next checked address (e.g. IPv4 after an unreachable IPv6)
-            raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
+            raise FetchError(ReasonCode.FETCH_FAILED, str(exc), unavailable=True) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise FetchError(
+                ReasonCode.FETCH_FAILED, str(exc) or type(exc).__name__, unavailable=True
+            ) from exc
         except httpx.HTTPError as exc:
             raise FetchError(ReasonCode.FETCH_FAILED, str(exc)) from exc
     raise FetchError(ReasonCode.FETCH_FAILED, "no address to connect to")

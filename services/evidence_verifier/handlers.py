@@ -9,9 +9,16 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
-from contracts.events import DocumentLinked, EvidenceVerified
+from contracts.events import (
+    DocumentLinked,
+    DocumentUnlinked,
+    EvidenceVerified,
+    SupplementRequested,
+    UnitRegistered,
+)
 from contracts.report import VerificationReport
-from kiemchung.messaging import AnyHandler, EventFactory, Handler
+from kiemchung.runtime.messaging import AnyHandler, Deferral, EventFactory, Handler
+from services.evidence_verifier.register.recorder import Register
 from services.evidence_verifier.store import verdicts
 
 MAX_TEXT_CHARS = 100_000
@@ -23,11 +30,16 @@ class Checked:
     text: str
 
 
-CheckDocument = Callable[[DocumentLinked], Awaitable[Checked]]
+CheckDocument = Callable[[DocumentLinked], Awaitable[Checked | Deferral]]
 
 
-def build_handlers(check: CheckDocument, events: EventFactory) -> Mapping[type[Event], AnyHandler]:
-    async def prepare(event: DocumentLinked) -> Checked:
+def build_handlers(
+    check: CheckDocument, events: EventFactory, register: Register | None = None
+) -> Mapping[type[Event], AnyHandler]:
+    # The province-wide register lives with the verdicts it checks (register/__init__.py).
+    book = register or Register(events)
+
+    async def prepare(event: DocumentLinked) -> Checked | Deferral:
         return await check(event)
 
     def apply(event: DocumentLinked, checked: Checked, session: Session) -> Sequence[Event]:
@@ -64,6 +76,20 @@ def build_handlers(check: CheckDocument, events: EventFactory) -> Mapping[type[E
                 verified_at=verified.occurred_at,
             )
         )
-        return [verified]
+        return book.record(session, event, verified)
 
-    return {DocumentLinked: Handler(apply=apply, prepare=prepare)}
+    def unlink(event: DocumentUnlinked, _: None, session: Session) -> Sequence[Event]:
+        return book.unlink(session, event)
+
+    def unit(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
+        return book.unit(session, event)
+
+    def supplement(event: SupplementRequested, _: None, session: Session) -> Sequence[Event]:
+        return book.supplement(session, event)
+
+    return {
+        DocumentLinked: Handler(apply=apply, prepare=prepare),
+        DocumentUnlinked: Handler(apply=unlink),
+        UnitRegistered: Handler(apply=unit),
+        SupplementRequested: Handler(apply=supplement),
+    }

@@ -1,7 +1,12 @@
 """Verification in long-lived worker processes that can be killed: time and memory bound per
 document, warm caches across documents.
 
-A `WorkerPool` forks N workers once. Each worker verifies one document at a time and keeps its
+A `WorkerPool` starts N workers once, from a forkserver: a clean process exec'd for the
+purpose, so a worker holds none of the service's broker or database connections (a forked
+worker kept them open after the service died, and the broker went on delivering to a dead
+consumer until heartbeats expired). A worker dies with the service: the kernel kills it when its
+parent (the forkserver, which exits when the service does) dies (PR_SET_PDEATHSIG), and it exits
+when the service's end of its pipe closes. Each worker verifies one document at a time and keeps its
 trust and certificate-path caches between documents (a fresh child per document threw them
 away and paid the fork every time). Per document:
 
@@ -18,13 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
 import resource
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from contracts.report import VerificationReport
@@ -36,6 +45,22 @@ from services.evidence_verifier.verify import Outcome, failed_report, sha256_hex
 JOIN_SECONDS = 5.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _OK, _MEMORY = "ok", "memory"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Imported once in the forkserver, so each worker starts warm (pyHanko, PDFium, cryptography).
+_PRELOAD = ["services.evidence_verifier.verify"]
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux); elsewhere the
+    closed pipe still ends the worker between documents."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _address_space_bytes() -> int:
@@ -56,23 +81,34 @@ def _cap_memory(budget_mb: int) -> tuple[int, int] | None:
     return soft, hard
 
 
-def _verify_one(
-    data: bytes, name: str, policy: VerifierPolicy, expected: Expectations
-) -> tuple[str, str, str]:
+# kind, report JSON, extracted text, seconds per stage
+_Answer = tuple[str, str, str, tuple[tuple[str, float], ...]]
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """At most `max_bytes` + 1 bytes of `path`: enough for the verifier to say TOO_LARGE."""
+    with path.open("rb") as handle:
+        return handle.read(max_bytes + 1)
+
+
+def _verify_one(source: bytes | Path, name: str, policy: VerifierPolicy, expected: Expectations) -> _Answer:
     previous = _cap_memory(policy.limits.memory_mb)
     try:
+        # A path is read here, in the worker: the parent never holds (or pickles) the bytes.
+        data = source if isinstance(source, bytes) else _read_capped(source, policy.limits.max_bytes)
         outcome = verify_bytes(data, name=name, policy=policy, expected=expected)
     except MemoryError:
-        return _MEMORY, "", ""
+        return _MEMORY, "", "", ()
     finally:
         if previous is not None:
             resource.setrlimit(resource.RLIMIT_AS, previous)
     if ReasonCode.RESOURCE_LIMIT in outcome.report.reasons:
-        return _MEMORY, "", ""
-    return _OK, outcome.report.model_dump_json(), outcome.text
+        return _MEMORY, "", "", ()
+    return _OK, outcome.report.model_dump_json(), outcome.text, outcome.stages
 
 
 def _worker_main(conn: Connection) -> None:
+    _die_with_parent()
     while True:
         try:
             job = conn.recv()
@@ -83,7 +119,7 @@ def _worker_main(conn: Connection) -> None:
         try:
             answer = _verify_one(*job)
         except MemoryError:
-            answer = (_MEMORY, "", "")
+            answer = (_MEMORY, "", "", ())
         try:
             conn.send(answer)
         except (OSError, ValueError):
@@ -94,7 +130,7 @@ def _worker_main(conn: Connection) -> None:
 
 @dataclass
 class _Worker:
-    process: Any  # multiprocessing.Process from the fork context
+    process: Any  # multiprocessing.Process from the forkserver context
     conn: Connection
 
     def stop(self) -> None:
@@ -105,11 +141,12 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` forked verification workers; `verify` is thread-safe and blocks for a free one."""
+    """`size` verification workers; `verify` is thread-safe and blocks for a free one."""
 
     def __init__(self, size: int | None = None) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
-        self._context: Any = multiprocessing.get_context("fork")
+        self._context: Any = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(_PRELOAD)
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
@@ -123,14 +160,16 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    def verify(self, data: bytes, *, name: str, policy: VerifierPolicy, expected: Expectations) -> Outcome:
+    def verify(
+        self, data: bytes | Path, *, name: str, policy: VerifierPolicy, expected: Expectations
+    ) -> Outcome:
         worker = self._idle.get()
         try:
             if worker is None or not worker.process.is_alive():
                 if worker is not None:
                     worker.stop()
                 worker = self._start()
-            kind, report_json, text = self._run(worker, (data, name, policy, expected), policy)
+            kind, report_json, text, spent = self._run(worker, (data, name, policy, expected), policy)
             if kind != _OK:
                 worker.stop()
                 worker = None
@@ -142,20 +181,21 @@ class WorkerPool:
         finally:
             self._idle.put(worker)
         if kind == _OK:
-            return Outcome(VerificationReport.model_validate_json(report_json), text)
+            return Outcome(VerificationReport.model_validate_json(report_json), text, spent)
         reason = ReasonCode.TIMEOUT if kind == "timeout" else ReasonCode.RESOURCE_LIMIT
-        return Outcome(failed_report(name, reason, sha256=sha256_hex(data)), "")
+        digest = sha256_hex(data) if isinstance(data, bytes) else None
+        return Outcome(failed_report(name, reason, sha256=digest), "")
 
     @staticmethod
-    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> tuple[str, str, str]:
+    def _run(worker: _Worker, job: tuple[Any, ...], policy: VerifierPolicy) -> _Answer:
         try:
             worker.conn.send(job)
             if not worker.conn.poll(policy.limits.timeout_seconds):
-                return "timeout", "", ""
-            answer: tuple[str, str, str] = worker.conn.recv()
+                return "timeout", "", "", ()
+            answer: _Answer = worker.conn.recv()
             return answer
         except (EOFError, OSError):
-            return "died", "", ""
+            return "died", "", "", ()
 
     def close(self) -> None:
         with self._lock:
@@ -192,14 +232,15 @@ def _close_pools() -> None:
 
 
 def verify_isolated(
-    data: bytes,
+    data: bytes | Path,
     *,
     name: str,
     policy: VerifierPolicy,
     expected: Expectations,
     pool: WorkerPool | None = None,
 ) -> Outcome:
-    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT.
+    """Like `verify_bytes`, but a runaway document yields TIMEOUT or RESOURCE_LIMIT. `data` may
+    be a path: the worker reads it (at most the size limit + 1 bytes).
 
     Without `pool`, the shared pool sized by `policy.limits.workers` (0: one per CPU) is used."""
     chosen = pool or shared_pool(policy.limits.workers or None)

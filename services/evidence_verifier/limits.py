@@ -11,6 +11,16 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TEXT_CHARS = 200_000  # enough for the search index; whole laws are capped
 DEFAULT_WORKERS = 0  # verification worker processes; 0 means one per CPU
+# The visual check of changes after signing (visual_check.py): pages a later revision touched are
+# rendered, in the signed revision and in the final file, and compared. Low resolution keeps it
+# cheap (about a millisecond per text page); text and any covering shape are still many pixels.
+DEFAULT_RENDER_DPI = 50.0
+DEFAULT_RENDER_PAGES = 400  # renders per document; past it the document needs a person
+DEFAULT_REVISION_WALK_OBJECTS = 200_000  # objects inspected to decide which pages changed
+# grey levels (0-255): renderings of unchanged content by one engine are identical, so the
+# tolerance only absorbs antialiasing where new drawing meets old
+DEFAULT_RENDER_CHANGE_TOLERANCE = 24
+DEFAULT_RENDER_BLANK_LEVEL = 235  # a signed pixel this light or lighter counts as blank paper
 
 
 @dataclass(frozen=True)
@@ -21,3 +31,8 @@ class Limits:
     memory_mb: int = DEFAULT_MEMORY_MB
     text_chars: int = DEFAULT_TEXT_CHARS
     workers: int = DEFAULT_WORKERS
+    render_dpi: float = DEFAULT_RENDER_DPI
+    render_pages: int = DEFAULT_RENDER_PAGES
+    revision_walk_objects: int = DEFAULT_REVISION_WALK_OBJECTS
+    render_change_tolerance: int = DEFAULT_RENDER_CHANGE_TOLERANCE
+    render_blank_level: int = DEFAULT_RENDER_BLANK_LEVEL

@@ -62,6 +62,11 @@ def _reset_lock_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_lock_after_fork)
 
 
+def pdfium_lock() -> threading.Lock:
+    """The lock every PDFium call holds (looked up per call: a fork replaces it)."""
+    return _PDFIUM_LOCK
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     pages: int

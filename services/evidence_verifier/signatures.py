@@ -10,6 +10,7 @@ validation is most of pyHanko's per-signature cost.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 from asn1crypto import cms, crl, ocsp
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.core import Void
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
@@ -41,8 +43,10 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
-from services.evidence_verifier import speedups
+from services.evidence_verifier import signed_range, speedups, stages
+from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
+from services.evidence_verifier.visual_check import VisualCheck
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
 STRICT_WEAK_HASHES = frozenset({"md2", "md5", "sha1"})
@@ -51,12 +55,17 @@ SHA1_NAMES = ("sha1",)
 ALLOWED_LEVELS = frozenset({ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING})
 CLOCK_SKEW = timedelta(minutes=5)
 UNKNOWN_SERIAL = "unknown"
+DOC_TIMESTAMP = "/DocTimeStamp"
 
 
 @dataclass(frozen=True)
 class SignatureOutcome:
     report: SignatureReport
     reasons: tuple[ReasonCode, ...]
+    # the revision a signature covers when pyHanko allows what changed after it (the visual
+    # check compares from there), and the byte where its signed prefix of the file ends
+    revision: int | None = None
+    signed_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -270,16 +279,63 @@ async def evaluate(reader: PdfFileReader, policy: VerifierPolicy) -> list[Signat
 
 async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
     trust = _trust(policy)
-    outcomes = []
+    outcomes: list[SignatureOutcome] = []
+    earlier: SignatureOutcome | None = None  # the latest signature (not timestamp) so far
     for embedded in reader.embedded_signatures:
-        if embedded.sig_object_type != "/Sig":
-            continue  # document timestamps (/DocTimeStamp) are LTV data, not signatures
         try:
-            outcomes.append(await _evaluate_one(reader, embedded, policy, trust))
-        except (pyhanko_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+            if embedded.sig_object_type == DOC_TIMESTAMP:
+                outcomes.append(await _evaluate_timestamp(reader, embedded, policy, trust, earlier))
+            else:
+                outcomes.append(await _evaluate_one(reader, embedded, policy, trust))
+                earlier = outcomes[-1]
+        except (
+            pyhanko_errors.SignatureValidationError,
+            SignedRangeError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
             # a CMS blob that cannot be read or matched to its signer: the signature is broken
             outcomes.append(_broken(embedded, str(exc)))
-    return outcomes
+    with stages.timed(stages.RENDER_CHECK):
+        return _judge_visible_changes(outcomes, VisualCheck(reader, policy.limits))
+
+
+def _judge_visible_changes(outcomes: list[SignatureOutcome], visual: VisualCheck) -> list[SignatureOutcome]:
+    """pyHanko allows form filling and new signature fields even when they paint over signed
+    content; what a reader sees decides. After a signature, pixels may change only where its
+    page was blank, and only by signature appearances. A change a later signature attests (an
+    intact, trusted signature made after it, itself not modified) may also be a form filled in
+    on blank paper: the form filled, then signed again. Judged from the last signature back, so
+    a later signature's verdict is known when an earlier one relies on it."""
+    judged = list(outcomes)
+    for i in reversed(range(len(judged))):
+        outcome = judged[i]
+        if outcome.revision is None or outcome.signed_end is None:
+            continue
+        if visual.unchanged_after(outcome.revision, outcome.signed_end):
+            continue
+        attested = next(
+            (
+                later
+                for later in reversed(judged[i + 1 :])
+                if later.signed_end is not None
+                and later.signed_end > outcome.signed_end
+                and later.report.trusted
+                and later.report.kind is not SignatureKind.DOCUMENT_TIMESTAMP
+                and later.report.modified_after is not ModifiedAfter.DISALLOWED
+            ),
+            None,
+        )
+        if attested is not None and visual.unchanged_after(
+            outcome.revision, outcome.signed_end, until=attested.signed_end, form_filling=True
+        ):
+            continue
+        report = outcome.report.model_copy(
+            update={"modified_after": ModifiedAfter.DISALLOWED, "indication": Indication.TOTAL_FAILED}
+        )
+        judged[i] = SignatureOutcome(report, (*outcome.reasons, ReasonCode.MODIFIED_AFTER_SIGNING))
+    return judged
 
 
 def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
@@ -288,10 +344,11 @@ def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
     except Exception:  # the certificate itself may be what is unreadable
         signer = SignerInfo(serial=UNKNOWN_SERIAL)
     del why
+    timestamp = embedded.sig_object_type == DOC_TIMESTAMP
     report = SignatureReport(
         field=str(embedded.field_name),
         signer=signer,
-        kind=SignatureKind.UNKNOWN,
+        kind=SignatureKind.DOCUMENT_TIMESTAMP if timestamp else SignatureKind.UNKNOWN,
         intact=False,
         trusted=False,
         indication=Indication.TOTAL_FAILED,
@@ -334,27 +391,18 @@ async def _timestamp_time(
 
 
 async def _evaluate_one(
-    reader: PdfFileReader, embedded: EmbeddedPdfSignature, policy: VerifierPolicy, trust: _Trust
+    reader: PdfFileReader,
+    embedded: EmbeddedPdfSignature,
+    policy: VerifierPolicy,
+    trust: _Trust,
 ) -> SignatureOutcome:
     reasons: list[ReasonCode] = []
     signer_info = embedded.signer_info
     cert = embedded.signer_cert
     md, algorithm = _algorithm(signer_info)
+    signed = _signed_range(embedded)  # raises SignedRangeError: pyHanko trusts a sum of lengths
 
-    # integrity of the signed bytes and what changed afterwards
-    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
-    integrity = embedded.summarise_integrity_info()
-    coverage = integrity["coverage"]
-    diff = integrity["diff_result"]
-    level = getattr(diff, "modification_level", None)
-    if coverage == SignatureCoverageLevel.ENTIRE_FILE:
-        modified, cov = ModifiedAfter.NONE, Coverage.ENTIRE_FILE
-    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION:
-        cov = Coverage.ENTIRE_REVISION
-        allowed = integrity["docmdp_ok"] and level in ALLOWED_LEVELS
-        modified = ModifiedAfter.ALLOWED if allowed else ModifiedAfter.DISALLOWED
-    else:
-        modified, cov = ModifiedAfter.DISALLOWED, Coverage.PARTIAL
+    cov, modified = _integrity(embedded)
     if modified is ModifiedAfter.DISALLOWED:
         reasons.append(ReasonCode.MODIFIED_AFTER_SIGNING)
 
@@ -434,7 +482,115 @@ async def _evaluate_one(
         timestamped=proven is not None,
         algorithm=algorithm,
     )
-    return SignatureOutcome(report, tuple(reasons))
+    return _outcome(report, reasons, embedded, signed)
+
+
+def _outcome(
+    report: SignatureReport,
+    reasons: list[ReasonCode],
+    embedded: EmbeddedPdfSignature,
+    signed: signed_range.SignedRange,
+) -> SignatureOutcome:
+    allowed = report.modified_after is ModifiedAfter.ALLOWED
+    return SignatureOutcome(report, tuple(reasons), embedded.signed_revision if allowed else None, signed.end)
+
+
+def _integrity(embedded: EmbeddedPdfSignature, *, skip_diff: bool = False) -> tuple[Coverage, ModifiedAfter]:
+    """What the signed bytes cover and whether pyHanko's difference analysis allows what changed
+    afterwards (what a reader sees is judged afterwards, by `_judge_visible_changes`)."""
+    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY, skip_diff=skip_diff)
+    integrity = embedded.summarise_integrity_info()
+    coverage = integrity["coverage"]
+    level = getattr(integrity["diff_result"], "modification_level", None)
+    if coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return Coverage.ENTIRE_FILE, ModifiedAfter.NONE
+    if coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        allowed = integrity["docmdp_ok"] and level in ALLOWED_LEVELS
+        return Coverage.ENTIRE_REVISION, ModifiedAfter.ALLOWED if allowed else ModifiedAfter.DISALLOWED
+    return Coverage.PARTIAL, ModifiedAfter.DISALLOWED
+
+
+async def _evaluate_timestamp(
+    reader: PdfFileReader,
+    embedded: EmbeddedPdfSignature,
+    policy: VerifierPolicy,
+    trust: _Trust,
+    earlier: SignatureOutcome | None,
+) -> SignatureOutcome:
+    """A document timestamp: its token's imprint must be the digest of its own byte range (a
+    token copied from another file or revision is SIGNATURE_BROKEN); its TSA is judged at the
+    token's genTime. An untrusted TSA is reported, not a reason: the document's signatures are
+    judged on their own, and a visible timestamp field is judged by what it paints.
+
+    What changed after it is a subset of what changed after an earlier intact signature, whose
+    difference analysis already judged it: that verdict is reused (pyHanko's analysis of every
+    LTA timestamp would double the cost of a long LTA chain). Without an earlier signature,
+    pyHanko analyses the timestamp's own later revisions."""
+    signed = _signed_range(embedded)
+    if earlier is not None and earlier.report.intact and earlier.report.coverage is not Coverage.PARTIAL:
+        cov, modified = _integrity(embedded, skip_diff=True)
+        if cov is Coverage.ENTIRE_REVISION:
+            modified = earlier.report.modified_after
+    else:
+        cov, modified = _integrity(embedded)
+    signed_data = embedded.signed_data
+    gen_time: datetime = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    crls, ocsps = _embedded_revinfo(reader, embedded.signer_info)
+    context = _validation_context(policy, trust, gen_time, crls, ocsps)
+    cacheable = not crls and not ocsps and policy.revocation is RevocationMode.EMBEDDED
+    scope = speedups.PathScope(
+        speedups.path_key(policy.cache_key, _offered(signed_data)), gen_time, cacheable
+    )
+    with speedups.path_scope(scope):
+        status = await generic_cms.validate_tst_signed_data(
+            signed_data, context, embedded.compute_digest, algorithm_policy=trust.cms_policy
+        )
+    intact = bool(status["intact"] and status["valid"])
+    problem = status["trust_problem_indic"]
+    reasons: list[ReasonCode] = []
+    indication, sub = Indication.TOTAL_PASSED, None
+    if not intact:
+        reasons.append(ReasonCode.SIGNATURE_BROKEN)
+        indication = Indication.TOTAL_FAILED
+        sub = SubIndication.HASH_FAILURE if not status["intact"] else SubIndication.SIG_CRYPTO_FAILURE
+    elif problem is not None:
+        _, sub, indication = _TRUST_MAP.get(
+            problem,
+            (ReasonCode.UNTRUSTED_SIGNER, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Indication.INDETERMINATE),
+        )
+    if modified is ModifiedAfter.DISALLOWED:
+        reasons.append(ReasonCode.MODIFIED_AFTER_SIGNING)
+        indication = Indication.TOTAL_FAILED
+    md, _ = _algorithm(embedded.signer_info)
+    report = SignatureReport(
+        field=embedded.field_name,
+        signer=_signer_info(embedded.signer_cert),
+        kind=SignatureKind.DOCUMENT_TIMESTAMP,
+        intact=intact,
+        trusted=intact and problem is None,
+        indication=indication,
+        sub_indication=sub,
+        coverage=cov,
+        modified_after=modified,
+        signing_time=gen_time,
+        timestamped=True,
+        algorithm=md,
+    )
+    return _outcome(report, reasons, embedded, signed)
+
+
+def _signed_range(embedded: EmbeddedPdfSignature) -> signed_range.SignedRange:
+    byte_range = embedded.byte_range
+    if isinstance(byte_range, generic.IndirectObject):
+        byte_range = byte_range.get_object()
+    if not isinstance(byte_range, list):
+        raise SignedRangeError("/ByteRange is not an array")
+    stream = embedded.reader.stream
+    if isinstance(stream, io.BytesIO):
+        with stream.getbuffer() as view:  # no copy of the file per signature
+            return signed_range.check_signed_range(view, byte_range, embedded.pkcs7_content)
+    stream.seek(0)
+    return signed_range.check_signed_range(stream.read(), byte_range, embedded.pkcs7_content)
 
 
 def _valid_at(cert: asn1_x509.Certificate, moment: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Integer, String, Table, Text
 
-from kiemchung.db import UtcDateTime, metadata
+from kiemchung.runtime.db import UtcDateTime, metadata
 
 verdicts = Table(
     "verifier_verdicts",

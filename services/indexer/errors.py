@@ -7,6 +7,8 @@ from enum import StrEnum
 
 class IndexerErrorCode(StrEnum):
     INVALID_QUERY = "invalid_query"
+    QUERY_TOO_LARGE = "query_too_large"
+    QUERY_TIMEOUT = "query_timeout"
     INVALID_CURSOR = "invalid_cursor"
     INVALID_ENTRY = "invalid_entry"
     UNKNOWN_GENERATION = "unknown_generation"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
 from contracts.events import DocumentUnlinked, EvidenceVerified, UnitRegistered
-from kiemchung.messaging import AnyHandler, Handler
+from kiemchung.runtime.messaging import AnyHandler, Handler, HandlerTable, in_batch
 from services.indexer.model import Decision, EvidenceEntry
 from services.indexer.port import SearchIndex
 from services.indexer.store import entries, units
@@ -120,7 +120,7 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
             session.execute(insert(entries).values(link_id=entry.link_id, **row))
         else:
             session.execute(update(entries).where(entries.c.link_id == entry.link_id).values(**row))
-        index.upsert(entry)
+        _write(session, entry)
         return []
 
     def on_unlink(event: DocumentUnlinked, _: None, session: Session) -> Sequence[Event]:
@@ -142,14 +142,57 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
             session.execute(insert(entries).values(link_id=link_id, **row))
         else:
             session.execute(update(entries).where(entries.c.link_id == link_id).values(**row))
-        index.remove(link_id, version)
+        _write(session, (link_id, version))
         return []
 
-    return {
-        UnitRegistered: Handler(apply=on_unit),
-        EvidenceVerified: Handler(apply=on_verdict),
-        DocumentUnlinked: Handler(apply=on_unlink),
-    }
+    def _write(session: Session, op: IndexWrite) -> None:
+        """Alone: write to the index now. In a batch: queue it for one bulk request at the end."""
+        if in_batch(session):
+            session.info.setdefault(_BATCH_WRITES, []).append(op)
+        else:
+            _apply_writes(index, [op])
+
+    def finish(session: Session) -> Sequence[Event]:
+        # Before the commit, as a single message's write is: a failing bulk request rolls the
+        # batch back and its messages are handled one by one.
+        _apply_writes(index, session.info.pop(_BATCH_WRITES, []))
+        return []
+
+    return HandlerTable(
+        {
+            UnitRegistered: Handler(apply=on_unit),
+            EvidenceVerified: Handler(apply=on_verdict),
+            DocumentUnlinked: Handler(apply=on_unlink),
+        },
+        finish=finish,
+    )
+
+
+# An upsert, or a removal (link_id, version).
+IndexWrite = EvidenceEntry | tuple[str, int]
+_BATCH_WRITES = "services.indexer.batch_writes"
+
+
+def _apply_writes(index: SearchIndex, ops: Sequence[IndexWrite]) -> None:
+    """In order; consecutive upserts go as one bulk request (OpenSearch `_bulk`)."""
+    pending: list[EvidenceEntry] = []
+    for op in ops:
+        if isinstance(op, EvidenceEntry):
+            pending.append(op)
+            continue
+        if pending:
+            _upsert_all(index, pending)
+            pending = []
+        index.remove(*op)
+    if pending:
+        _upsert_all(index, pending)
+
+
+def _upsert_all(index: SearchIndex, entries: list[EvidenceEntry]) -> None:
+    if len(entries) == 1:
+        index.upsert(entries[0])
+    else:
+        index.bulk_upsert(entries)
 
 
 def reindex_from_store(session: Session, index: SearchIndex) -> int:

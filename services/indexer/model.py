@@ -10,6 +10,15 @@ from enum import StrEnum
 from contracts.vocabulary import Decision as Decision
 from services.indexer.criteria_codes import is_valid_code
 from services.indexer.errors import IndexerError, IndexerErrorCode
+from services.indexer.limits import (
+    MAX_CURSOR_CHARS,
+    MAX_NUMBER_PREFIX_CHARS,
+    MAX_PAGE,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_PHRASES,
+    MAX_QUERY_TERMS,
+)
+from services.indexer.textquery import parse_text
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
@@ -22,6 +31,9 @@ class Facet(StrEnum):
     DECISION = "decision"
     UNIT = "unit"
     YEAR = "year"
+    # The evidence register's cross-document checks (contracts.vocabulary.REGISTER_CODES) a match
+    # carries; one entry may count under several.
+    SIGNAL = "signal"
 
 
 class SortOrder(StrEnum):
@@ -89,10 +101,28 @@ class SearchQuery:
             raise IndexerError(IndexerErrorCode.INVALID_QUERY, f"page_size must be 1..{MAX_PAGE_SIZE}")
         if self.cursor is not None and self.page is not None:
             raise IndexerError(IndexerErrorCode.INVALID_QUERY, "use cursor or page, not both")
-        if self.page is not None and self.page < 1:
-            raise IndexerError(IndexerErrorCode.INVALID_QUERY, "page starts at 1")
+        if self.page is not None and not 1 <= self.page <= MAX_PAGE:
+            raise IndexerError(IndexerErrorCode.INVALID_QUERY, f"page must be 1..{MAX_PAGE}")
+        if self.cursor is not None and len(self.cursor) > MAX_CURSOR_CHARS:
+            raise IndexerError(IndexerErrorCode.INVALID_CURSOR, "cursor too long")
+        self._check_size()
         if self.criterion is not None and not is_valid_code(self.criterion):
             raise IndexerError(IndexerErrorCode.INVALID_QUERY, f"criterion code {self.criterion!r}")
+
+    def _check_size(self) -> None:
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise IndexerError(
+                IndexerErrorCode.QUERY_TOO_LARGE, f"q longer than {MAX_QUERY_CHARS} characters"
+            )
+        if self.number_prefix is not None and len(self.number_prefix) > MAX_NUMBER_PREFIX_CHARS:
+            raise IndexerError(
+                IndexerErrorCode.QUERY_TOO_LARGE, f"number longer than {MAX_NUMBER_PREFIX_CHARS} characters"
+            )
+        clauses = parse_text(self.text).exact
+        if len(clauses) > MAX_QUERY_TERMS:
+            raise IndexerError(IndexerErrorCode.QUERY_TOO_LARGE, f"more than {MAX_QUERY_TERMS} terms")
+        if sum(1 for clause in clauses if len(clause) > 1) > MAX_QUERY_PHRASES:
+            raise IndexerError(IndexerErrorCode.QUERY_TOO_LARGE, f"more than {MAX_QUERY_PHRASES} phrases")
 
 
 @dataclass(frozen=True)

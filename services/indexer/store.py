@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, String, Table
 
-from kiemchung.db import metadata
+from kiemchung.runtime.db import metadata
 
 units = Table(
     "indexer_units",

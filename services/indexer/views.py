@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from contracts.vocabulary import REGISTER_CODES
 from services.indexer.criteria_codes import in_subtree, sort_key
 from services.indexer.model import Decision, EvidenceEntry
 
@@ -51,6 +52,13 @@ class CriterionView:
     @property
     def with_evidence(self) -> tuple[UnitEvidence, ...]:
         return tuple(u for u in self.units if u.has_evidence)
+
+    @property
+    def signals(self) -> dict[str, int]:
+        """How many pieces of evidence carry each check of the evidence register (a facet)."""
+        wanted = {code.value for code in REGISTER_CODES}
+        counts = Counter(r for u in self.units for e in u.evidence for r in e.reasons if r in wanted)
+        return dict(sorted(counts.items()))
 
 
 def _evidence_order(entry: EvidenceEntry) -> tuple[tuple[int, ...], date, str]:

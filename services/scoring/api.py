@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts.events import YEAR_MAX, YEAR_MIN
 from contracts.vocabulary import Level
-from kiemchung.clock import Clock
-from services.indexer.errors import IndexerError
-from services.indexer.model import MAX_PAGE_SIZE, Decision, SearchQuery, SortOrder
+from kiemchung.runtime.clock import Clock
+from services.indexer.errors import IndexerError, IndexerErrorCode
+from services.indexer.limits import MAX_CURSOR_CHARS, MAX_NUMBER_PREFIX_CHARS, MAX_PAGE, MAX_QUERY_CHARS
+from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex
 from services.scoring.access import ApiKey, KeyRing, Role
 from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
@@ -124,6 +126,10 @@ class SearchResponse(BaseModel):
     total: int
     hits: list[SearchHitView]
     next_cursor: str | None
+    signals: dict[str, int] | None = Field(
+        default=None,
+        description="With signals=true: how many matches carry each check of the evidence register",
+    )
 
 
 CONTEXT_STATE = "scoring_api"
@@ -151,6 +157,15 @@ def db_session(context: Annotated[ApiContext, Depends(api_context)]) -> Iterator
 
 
 Ctx = Annotated[ApiContext, Depends(api_context)]
+# The contracts' year bounds, in the path and in the query: anything else is a 422.
+YearPath = Annotated[int, Path(ge=YEAR_MIN, le=YEAR_MAX)]
+YearQuery = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)]
+# Search errors with their own reason code; any other is bad_query.
+_SEARCH_REASONS = {
+    IndexerErrorCode.QUERY_TOO_LARGE: LookupReason.QUERY_TOO_LARGE,
+    IndexerErrorCode.QUERY_TIMEOUT: LookupReason.QUERY_TIMEOUT,
+    IndexerErrorCode.INVALID_CURSOR: LookupReason.INVALID_CURSOR,
+}
 Key = Annotated[ApiKey, Depends(principal)]
 Db = Annotated[Session, Depends(db_session)]
 
@@ -191,7 +206,7 @@ def build_router() -> APIRouter:
     @router.get(
         "/units/{unit_id}/scores/{year}", response_model=UnitScoreView, tags=["scores"], responses=NOT_FOUND
     )
-    def unit_scores(unit_id: str, year: int, key: Key, db: Db, ctx: Ctx) -> UnitScoreView:
+    def unit_scores(unit_id: str, year: YearPath, key: Key, db: Db, ctx: Ctx) -> UnitScoreView:
         """The unit's criteria tree with sums, leaf inputs, component indices and the index."""
         view, _ = unit_score_view(db, unit_for(key, db, unit_id), year, ctx.catalogue)
         return view
@@ -202,7 +217,7 @@ def build_router() -> APIRouter:
         tags=["evidence"],
     )
     def criterion_across_units(
-        code: str, year: int, key: Key, db: Db, level: Level | None = None
+        code: str, year: YearPath, key: Key, db: Db, level: Level | None = None
     ) -> CriterionAcrossUnitsView:
         """The appraiser's view of criterion X (its whole subtree) across the units the key may
         read: each unit's self-assessed points, its evidence with verdicts, and the units with
@@ -217,7 +232,7 @@ def build_router() -> APIRouter:
         responses=NOT_FOUND,
     )
     def unit_ledger(
-        unit_id: str, year: int, key: Key, db: Db, leaf: str | None = None
+        unit_id: str, year: YearPath, key: Key, db: Db, leaf: str | None = None
     ) -> list[LedgerEntryView]:
         """Every accepted command in order: who, when, which leaf, its values before and after."""
         unit_for(key, db, unit_id)
@@ -230,7 +245,7 @@ def build_router() -> APIRouter:
         responses=NOT_FOUND,
     )
     def unit_evidence(
-        unit_id: str, year: int, key: Key, db: Db, ctx: Ctx, leaf: str | None = None
+        unit_id: str, year: YearPath, key: Key, db: Db, ctx: Ctx, leaf: str | None = None
     ) -> list[EvidenceView]:
         """Documents linked per leaf, with the verifier's verdict and its reasons."""
         unit = unit_for(key, db, unit_id)
@@ -239,7 +254,7 @@ def build_router() -> APIRouter:
 
     @router.get("/rejections", response_model=list[RejectionView], tags=["ledger"])
     def list_rejections(
-        key: Key, db: Db, year: int | None = None, unit_id: str | None = None
+        key: Key, db: Db, year: YearQuery = None, unit_id: str | None = None
     ) -> list[RejectionView]:
         """Commands the scoring rules refused, with their reason codes (cut to the key's units)."""
         if unit_id is not None:
@@ -255,7 +270,7 @@ def build_router() -> APIRouter:
         tags=["scores"],
         responses={404: {"model": ErrorBody, "description": "no_ranking"}},
     )
-    def ranking(level: Level, year: int, key: Key, db: Db) -> RankingView:
+    def ranking(level: Level, year: YearPath, key: Key, db: Db) -> RankingView:
         """Ranked and not-ranked units apart; rank numbers are province-wide, rows cut to the key."""
         view = ranking_view(db, level.value, year, {u.unit_id: u for u in readable(key, db)})
         if view is None:
@@ -268,7 +283,7 @@ def build_router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {MIMETYPE: {}}, "description": "The appendix workbook"}},
     )
-    def export_xlsx(level: Level, year: int, key: Key, db: Db, ctx: Ctx) -> Response:
+    def export_xlsx(level: Level, year: YearPath, key: Key, db: Db, ctx: Ctx) -> Response:
         """The appendix workbook: a sheet per unit and the ranking (province, appraisers)."""
         key.require_role(Role.PROVINCE, Role.APPRAISER)
         book = build_workbook(db, ctx.catalogue, level.value, year, readable(key, db))
@@ -289,20 +304,22 @@ def build_router() -> APIRouter:
         key: Key,
         db: Db,
         ctx: Ctx,
-        q: str = "",
-        number: str | None = None,
+        q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+        number: Annotated[str | None, Query(max_length=MAX_NUMBER_PREFIX_CHARS)] = None,
         unit_id: str | None = None,
         level: Level | None = None,
-        year: int | None = None,
+        year: YearQuery = None,
         criterion: str | None = None,
         decision: Decision | None = None,
         reason: str | None = None,
         sort: SortOrder = SortOrder.RELEVANCE,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_SEARCH_PAGE,
-        cursor: str | None = None,
-        page: int | None = None,
+        cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
+        page: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None,
+        signals: bool = False,
     ) -> SearchResponse:
-        """Full-text search of evidence (folded Vietnamese), cut to the units the key may read."""
+        """Full-text search of evidence (folded Vietnamese), cut to the units the key may read.
+        `signals=true` also counts the evidence register's checks over every match (a facet)."""
         if ctx.search is None:
             raise NotFoundError(LookupReason.SEARCH_UNAVAILABLE, "no search index configured")
         if unit_id is not None:
@@ -327,10 +344,12 @@ def build_router() -> APIRouter:
                 page_size=page_size,
                 cursor=cursor,
                 page=page,
+                facets=frozenset({Facet.SIGNAL}) if signals else frozenset(),
             )
             result = ctx.search.search(query)
         except IndexerError as exc:
-            raise NotFoundError(LookupReason.BAD_QUERY, f"{exc.code.value}: {exc.detail}") from exc
+            reason = _SEARCH_REASONS.get(exc.code, LookupReason.BAD_QUERY)
+            raise NotFoundError(reason, f"{exc.code.value}: {exc.detail}") from exc
         hits = [
             SearchHitView(
                 link_id=h.entry.link_id,
@@ -356,6 +375,7 @@ def build_router() -> APIRouter:
             # Defence in depth: never return a hit outside the key's units.
             if (key.role is Role.PROVINCE and not allowed) or h.entry.unit_id in allowed
         ]
-        return SearchResponse(total=result.total, hits=hits, next_cursor=result.next_cursor)
+        counted = result.facet_counts(Facet.SIGNAL) if signals else None
+        return SearchResponse(total=result.total, hits=hits, next_cursor=result.next_cursor, signals=counted)
 
     return router

@@ -1,4 +1,4 @@
-"""`kiemchung replay`, `ledger export`, `export xlsx`, `serve`, `openapi` and `apikey new`."""
+"""`kiemchung replay`, `ledger export`, `export xlsx`, `apikey new` (serve, openapi: kiemchung/serve.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 from contracts.vocabulary import Level
-from kiemchung.db import make_engine, session_factory
-from kiemchung.settings import get_settings
+from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.settings import get_settings
 from services.scoring.replay import export_ledger, replay_file
 from services.scoring.service import load_catalogue
 
 EXIT_OK = 0
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+EXIT_REFUSED = 1
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -58,38 +57,6 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _build_app_from_settings() -> object:
-    from kiemchung.api import serving_app
-    from kiemchung.clock import system_clock
-
-    return serving_app(get_settings(), clock=system_clock)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import logging
-
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if get_settings().api_keys_file is None:
-        logging.getLogger("kiemchung.api").warning(
-            "KIEMCHUNG_API_KEYS_FILE is not set: every request gets 401"
-        )
-    uvicorn.run(_build_app_from_settings(), host=args.host, port=args.port)  # type: ignore[arg-type]
-    return EXIT_OK
-
-
-def _openapi(args: argparse.Namespace) -> int:
-    from kiemchung.api import openapi_text
-
-    text = openapi_text(_build_app_from_settings())  # type: ignore[arg-type]
-    if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
 def _new_key(args: argparse.Namespace) -> int:
     from services.scoring.access import ApiKey, Role, hash_key, key_entry, new_key
 
@@ -97,6 +64,83 @@ def _new_key(args: argparse.Namespace) -> int:
     entry = ApiKey(name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or "")
     print(f"key (give it to its holder; it is not stored): {plaintext}", file=sys.stderr)
     print(json.dumps(key_entry(entry), ensure_ascii=False))
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kiemchung.runtime.clock import random_ids, system_clock
+    from kiemchung.runtime.db import create_schema
+    from services.scoring.importer import ImportKind, ImportOptions, file_refusal, run_import
+    from services.scoring.tables import TableError, read_table
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        sheets = read_table(path)
+    except TableError as exc:
+        print(file_refusal(exc, path.name).render(), file=sys.stderr)
+        return EXIT_REFUSED
+    engine = make_engine(args.database_url or settings.resolved_database_url())
+    create_schema(engine)
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    options = ImportOptions(year=args.year, source=args.source or path.name, actor=args.by)
+    plan = run_import(
+        ImportKind(args.kind),
+        sheets,
+        path.name,
+        session_factory(engine),
+        catalogue,
+        system_clock,
+        random_ids,
+        options,
+    )
+    engine.dispose()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "kind": plan.kind.value,
+                    "rows": plan.rows,
+                    "events": 0 if plan.refusals else len(plan.events),
+                    "refused": [r.__dict__ for r in plan.refusals],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    for refusal in plan.refusals:
+        print(refusal.render(), file=sys.stderr)
+    if plan.refusals:
+        print(f"{path.name}: {len(plan.refusals)} refusal(s); nothing imported", file=sys.stderr)
+        return EXIT_REFUSED
+    if not args.json:
+        print(f"{path.name}: {plan.rows} row(s) read, {len(plan.events)} event(s) recorded")
+    return EXIT_OK
+
+
+def _export_units(args: argparse.Namespace) -> int:
+    import csv
+
+    from services.scoring.handlers import load_units
+    from services.scoring.importer import UNITS_SHEET, units_table
+
+    url = args.database_url or get_settings().resolved_database_url()
+    with session_factory(make_engine(url))() as session:
+        rows = units_table(load_units(session))
+    if args.output.lower().endswith(".csv"):
+        with open(args.output, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = UNITS_SHEET
+        for row in rows:
+            sheet.append(row)
+        book.save(args.output)
+    print(f"wrote {args.output}: {len(rows) - 1} unit(s)")
     return EXIT_OK
 
 
@@ -123,14 +167,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     xlsx.add_argument("--database-url")
     xlsx.set_defaults(func=_export_xlsx)
 
-    serve = subparsers.add_parser("serve", help="run the HTTP API (scores, rankings, evidence, export)")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.set_defaults(func=_serve)
+    units = exports_sub.add_parser("units", help="the units table that `import units` reads (.xlsx or .csv)")
+    units.add_argument("-o", "--output", required=True)
+    units.add_argument("--database-url")
+    units.set_defaults(func=_export_units)
 
-    openapi = subparsers.add_parser("openapi", help="print the HTTP API's OpenAPI document")
-    openapi.add_argument("--write", help="write it to this file instead")
-    openapi.set_defaults(func=_openapi)
+    imports = subparsers.add_parser(
+        "import", help="load a province's table (units, appraisals, survey results): all rows or none"
+    )
+    imports.add_argument("kind", choices=["units", "appraisals", "survey"])
+    imports.add_argument("file", help=".xlsx (the appendix layout `export xlsx` writes, or a table) or .csv")
+    imports.add_argument("--year", type=int, help="the scored year (else read from each sheet's title)")
+    imports.add_argument("--source", help="survey source, e.g. 'SIPAS 2024' (default: the file name)")
+    imports.add_argument("--by", default="kiemchung.import", help="who records the appraisals")
+    imports.add_argument("--database-url")
+    imports.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    imports.add_argument("--json", action="store_true")
+    imports.set_defaults(func=_import)
 
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)

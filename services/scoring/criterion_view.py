@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,9 @@ class CriterionAcrossUnitsView(_View):
     year: int
     units: list[UnitOnCriterion]
     without_evidence: list[str]
+    signals: dict[str, int] = Field(
+        default_factory=dict, description="Evidence carrying each check of the evidence register"
+    )
 
 
 def _self_assessed(session: Session, unit_ids: set[str], year: int, code: str) -> dict[str, Decimal]:
@@ -116,4 +119,5 @@ def criterion_view(
             for u in view.units
         ],
         without_evidence=[u.unit_id for u in view.without_evidence],
+        signals=view.signals,
     )

@@ -28,6 +28,9 @@ class LookupReason(StrEnum):
     UNKNOWN_LEAF = "unknown_leaf"
     NO_RANKING = "no_ranking"
     BAD_QUERY = "bad_query"
+    QUERY_TOO_LARGE = "query_too_large"
+    INVALID_CURSOR = "invalid_cursor"
+    QUERY_TIMEOUT = "query_timeout"
     SEARCH_UNAVAILABLE = "search_unavailable"
 
     @property
@@ -38,7 +41,13 @@ class LookupReason(StrEnum):
 _NOT_FOUND = 404
 _UNPROCESSABLE = 422
 _UNAVAILABLE = 503
-_LOOKUP_STATUS = {LookupReason.BAD_QUERY: _UNPROCESSABLE, LookupReason.SEARCH_UNAVAILABLE: _UNAVAILABLE}
+_LOOKUP_STATUS = {
+    LookupReason.BAD_QUERY: _UNPROCESSABLE,
+    LookupReason.QUERY_TOO_LARGE: _UNPROCESSABLE,
+    LookupReason.INVALID_CURSOR: _UNPROCESSABLE,
+    LookupReason.SEARCH_UNAVAILABLE: _UNAVAILABLE,
+    LookupReason.QUERY_TIMEOUT: _UNAVAILABLE,
+}
 
 
 class ScoringServiceError(Exception):

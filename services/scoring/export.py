@@ -2,7 +2,8 @@
 
 One sheet per unit, rows in criteria order: code, content, maximum, self-assessed, appraised,
 explanation, evidence (number, title, verdict with reasons, link); then the total and the index.
-A last sheet ranks the units of the level. Exact decimals are written as numbers formatted with
+A sheet ranks the units of the level; the last lists the evidence register's cross-document
+findings on those units' links ("Kiểm tra chéo"). Exact decimals are written as numbers formatted with
 two decimals; the index is rounded to two decimals (half up) as published tables do.
 """
 
@@ -18,6 +19,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from services.evidence_verifier.register.reading import flagged_for
+from services.evidence_verifier.register.views import FlaggedLink
 from services.scoring.core.scores import display
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
@@ -41,6 +44,20 @@ HEADINGS = (
 )
 RANKING_HEADINGS = ("Hạng", "Mã đơn vị", "Tên đơn vị", "Chỉ số CCHC (%)", "Ghi chú")
 RANKING_SHEET = "Xếp hạng"
+REGISTER_SHEET = "Kiểm tra chéo"
+REGISTER_HEADINGS = (
+    "Đơn vị",
+    "Tiêu chí",
+    "Số, ký hiệu",
+    "Ngày ban hành",
+    "Ngày ký số",
+    "Dấu hiệu",
+    "Nội dung",
+    "Chi tiết",
+    "Liên quan",
+)
+REGISTER_WIDTHS = (20, 10, 18, 14, 14, 26, 60, 40, 50)
+_FORMULA_START = ("=", "+", "-", "@")
 TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
@@ -189,6 +206,41 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
 
 
+def _text(value: str | None) -> str | None:
+    """Text a spreadsheet must not run as a formula (unit ids, numbers come from outside)."""
+    return "'" + value if value and value.startswith(_FORMULA_START) else value
+
+
+def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedLink]) -> None:
+    """The evidence register's findings on the exported units' links: one row per finding."""
+    bold = Font(bold=True)
+    sheet["A1"] = f"KIỂM TRA CHÉO TÀI LIỆU KIỂM CHỨNG TOÀN TỈNH NĂM {year}"
+    sheet["A1"].font = bold
+    for column, heading in enumerate(REGISTER_HEADINGS, start=1):
+        sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
+    for row, item in enumerate(flagged, start=FIRST_DATA_ROW):
+        values = (
+            _text(item.unit_id),
+            item.criterion_code,
+            _text(item.number),
+            item.issued_on,
+            item.signed_on,
+            item.code.value,
+            item.code.vietnamese,
+            _text(item.detail),
+            _text("; ".join(item.related)),
+        )
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=row, column=column, value=value)
+            if column in (7, 8, 9):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if column in (4, 5) and value is not None:
+                cell.number_format = "dd/mm/yyyy"
+    for column, width in enumerate(REGISTER_WIDTHS, start=1):
+        sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
+    sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=1)
+
+
 def build_workbook(
     session: Session, catalogue: CriteriaCatalogue, level: str, year: int, readable: Sequence[UnitInfo]
 ) -> Workbook:
@@ -197,7 +249,7 @@ def build_workbook(
     default = book.active
     if default is not None:
         book.remove(default)
-    taken: set[str] = {RANKING_SHEET.lower()}
+    taken: set[str] = {RANKING_SHEET.lower(), REGISTER_SHEET.lower()}
     chosen = sorted((u for u in readable if u.level == level), key=lambda u: (u.name, u.unit_id))
     for unit in chosen:
         view, state = unit_score_view(session, unit, year, catalogue)
@@ -206,6 +258,8 @@ def build_workbook(
         write_unit_sheet(sheet, unit, year, view.tree, evidence_view(session, state, None), totals)
     ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen})
     write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
+    flagged = flagged_for(session, [u.unit_id for u in chosen], year)
+    write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
     return book
 
 

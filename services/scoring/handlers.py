@@ -50,8 +50,8 @@ from contracts.events import (
 )
 from contracts.events import RankEntry as ContractRankEntry
 from contracts.vocabulary import Level
-from kiemchung.clock import Clock
-from kiemchung.messaging import AnyHandler, EventFactory, Handler, HandlerTable, in_batch
+from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.messaging import AnyHandler, EventFactory, Handler, HandlerTable, in_batch
 from services.scoring.cache import NO_RANKING, NO_ROWS, LedgerCache, LedgerTag, RankingCache, RankingTag
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason

@@ -16,9 +16,9 @@ from contracts.envelope import Event
 from contracts.events import UnitRegistered
 from contracts.registry import parse_event
 from contracts.routing import Service
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.handlers import build_handlers
 from services.scoring.service import CriteriaCatalogue
 from services.scoring.store import ledger, scores, units

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from kiemchung.db import AutoId, UtcDateTime, metadata
+from kiemchung.runtime.db import AutoId, UtcDateTime, metadata
 
 CODE_LENGTH = 32
 

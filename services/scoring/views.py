@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from contracts.vocabulary import ReasonCode
 from criteria.model import CriteriaSet, Node, Source
+from services.evidence_verifier.pending import pending_links
 from services.evidence_verifier.store import verdicts
 from services.indexer.store import entries as index_entries
 from services.scoring.core.ledger import Ledger
@@ -368,6 +369,11 @@ class EvidenceStatus(StrEnum):
     RECORDED = "recorded"
     UNLINKED = "unlinked"
     NOT_RECORDED = "not_recorded"
+    # No verdict yet: the e-office system did not serve the document; fetched again on a schedule.
+    PENDING = "pending"
+
+
+PENDING_DECISION = "pending"
 
 
 class EvidenceView(_View):
@@ -438,6 +444,26 @@ def evidence_view(session: Session, state: Ledger, leaf: str | None) -> list[Evi
             },
         )
         item.update(decision=v["decision"], reasons=list(v["reasons"]), verified_at=v["verified_at"])
+    pending: set[str] = set()
+    for waiting in pending_links(session, unit_id, year):
+        link = waiting.link
+        key = str(link.link_id)
+        if key in found:
+            continue  # an earlier verdict stands until the new fetch succeeds
+        pending.add(key)
+        found[key] = {
+            "link_id": key,
+            "criterion_code": link.criterion_code,
+            "document_id": link.document_id,
+            "title": link.title,
+            "number": link.number,
+            "issuer": link.issuer,
+            "issued_on": None,
+            "link": link.fetch_url,
+            "decision": PENDING_DECISION,
+            "reasons": [],
+            "verified_at": None,
+        }
     missing = [k for k, item in found.items() if not item["title"] or not item["link"]]
     if missing:
         for entry in session.execute(
@@ -452,7 +478,9 @@ def evidence_view(session: Session, state: Ledger, leaf: str | None) -> list[Evi
     for link_id, item in sorted(found.items(), key=lambda kv: (kv[1]["criterion_code"], kv[0])):
         if leaf is not None and item["criterion_code"] != leaf:
             continue
-        if link_id in unlinked:
+        if link_id in pending:
+            status = EvidenceStatus.PENDING
+        elif link_id in unlinked:
             status = EvidenceStatus.UNLINKED
         elif link_id in state.links:
             status = EvidenceStatus.RECORDED

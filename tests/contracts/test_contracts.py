@@ -96,7 +96,12 @@ def test_routing_sends_verdicts_to_indexer_and_scoring_and_binds_every_version()
     assert set(consumers_of("EvidenceVerified")) == {Service.INDEXER, Service.SCORING}
     assert consumers_of("DocumentLinked") == (Service.EVIDENCE_VERIFIER,)
     route = route_for(Service.EVIDENCE_VERIFIER)
-    assert route.binding_keys == ("DocumentLinked.*",)
+    assert route.binding_keys == (
+        "DocumentLinked.*",
+        "DocumentUnlinked.*",
+        "SupplementRequested.*",
+        "UnitRegistered.*",
+    )
     assert route.dead_letter_queue == "kiemchung.evidence-verifier.dlq"
 
 

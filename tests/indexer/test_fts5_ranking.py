@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from contracts.vocabulary import REGISTER_CODES
 from services.indexer.backends.fts5 import Fts5Index
 from services.indexer.model import Decision, EvidenceEntry, Facet, SearchQuery, SortOrder
 from services.indexer.port import iter_all
 from tests.indexer.corpus import (
+    BAO_CAO_QUY,
     DOCUMENTS,
     KE_HOACH_CCHC,
     SO_NOI_VU,
@@ -205,6 +207,7 @@ def counted(index: Fts5Index, query: SearchQuery) -> dict[Facet, dict[str, int]]
         Facet.DECISION: [e.decision.value for e in entries],
         Facet.UNIT: [e.unit_id for e in entries],
         Facet.YEAR: [str(e.year) for e in entries],
+        Facet.SIGNAL: [r for e in entries for r in e.reasons if r in {c.value for c in REGISTER_CODES}],
     }
     return {facet: dict(Counter(v)) for facet, v in values.items()}
 
@@ -213,6 +216,8 @@ def test_facets_equal_the_counts_of_the_matching_entries_after_changes(scored: F
     scored.bulk_upsert(giao_ban(5))
     scored.remove("l-kh-88", version=2)
     scored.upsert(bumped(KE_HOACH_CCHC, decision=Decision.REJECTED, criterion_code="2.1", year=2025))
+    signals = ("NUMBER_ORDER", "SIGNING_TIME_UNPROVEN", "REUSED_EVIDENCE")
+    scored.upsert(bumped(BAO_CAO_QUY, decision=Decision.NEEDS_REVIEW, reasons=signals))
     queries = (
         SearchQuery(),
         SearchQuery(text="ke hoach"),

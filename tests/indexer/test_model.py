@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.indexer.criteria_codes import ancestors, in_subtree, sort_key
-from services.indexer.cursor import decode_cursor, encode_cursor
+from services.indexer.cursor import INT, NUMBER, TEXT, decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.model import MAX_PAGE_SIZE, SearchQuery
 from tests.indexer.corpus import KE_HOACH_CCHC
@@ -52,8 +52,8 @@ def test_entry_needs_a_valid_criterion_code() -> None:
 
 def test_cursor_round_trip_and_damage() -> None:
     cursor = encode_cursor("t", [1, 0.1 + 0.2, "l-1"])
-    assert decode_cursor(cursor, "t") == [1, 0.1 + 0.2, "l-1"]
+    assert decode_cursor(cursor, "t", (INT, NUMBER, TEXT)) == [1, 0.1 + 0.2, "l-1"]
     for bad in ("!!!", cursor[:-3]):
         with pytest.raises(IndexerError) as info:
-            decode_cursor(bad, "t")
+            decode_cursor(bad, "t", (INT, NUMBER, TEXT))
         assert info.value.code is IndexerErrorCode.INVALID_CURSOR

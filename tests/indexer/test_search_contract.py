@@ -142,6 +142,33 @@ def test_facets_count_the_whole_match_not_the_page(loaded: SearchIndex) -> None:
     assert units["so-tu-phap"] == (1, "Sở Tư pháp")
 
 
+def test_signal_facet_counts_the_registers_checks_of_the_match(index: SearchIndex) -> None:
+    flagged = [
+        replace(KE_HOACH_CCHC, link_id="s-1", decision=Decision.NEEDS_REVIEW, reasons=("DUPLICATE_NUMBER",)),
+        replace(
+            KE_HOACH_CCHC,
+            link_id="s-2",
+            decision=Decision.NEEDS_REVIEW,
+            reasons=("SIGNING_TIME_UNPROVEN", "DUPLICATE_NUMBER", "ISSUER_MISMATCH"),
+        ),
+        replace(BAO_CAO_QUY, link_id="s-3", decision=Decision.NEEDS_REVIEW, reasons=("ISSUER_MISMATCH",)),
+    ]
+    index.bulk_upsert([*DOCUMENTS, *flagged])
+    everything = index.search(SearchQuery(facets=frozenset({Facet.SIGNAL})))
+    # one document may carry several checks; reasons that are not the register's are not signals
+    assert everything.facet_counts(Facet.SIGNAL) == {"DUPLICATE_NUMBER": 2, "ISSUER_MISMATCH": 2}
+    plans = index.search(
+        SearchQuery(
+            text="ke hoach cai cach", criterion="1.1", facets=frozenset({Facet.SIGNAL, Facet.DECISION})
+        )
+    )
+    assert plans.facet_counts(Facet.SIGNAL) == {"DUPLICATE_NUMBER": 2, "ISSUER_MISMATCH": 1}
+    assert plans.facet_counts(Facet.DECISION)["needs_review"] == 2
+    only = index.search(SearchQuery(reason="ISSUER_MISMATCH", facets=frozenset({Facet.SIGNAL})))
+    assert {h.entry.link_id for h in only.hits} == {"s-2", "s-3"}
+    assert only.facet_counts(Facet.SIGNAL) == {"ISSUER_MISMATCH": 2, "DUPLICATE_NUMBER": 1}
+
+
 def test_facets_respect_filters(loaded: SearchIndex) -> None:
     result = loaded.search(SearchQuery(criterion="1", facets=frozenset({Facet.CRITERION, Facet.YEAR})))
     assert result.facet_counts(Facet.CRITERION) == {"1.1": 1, "1.2": 1, "1.1.2": 1}

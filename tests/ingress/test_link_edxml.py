@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from contracts.vocabulary import Decision, ReasonCode
-from kiemchung.clock import FrozenClock, SeededIds
 from kiemchung.ingress import cli
 from kiemchung.ingress.mapping import LinkRequest
-from kiemchung.settings import Settings, get_settings
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.settings import Settings, get_settings
 from tests.corpus import UNIT_NAME, Corpus
 from tests.ingress.builders import PDF, Message, Part, build
 

@@ -9,13 +9,13 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from kiemchung.clock import FrozenClock, SeededIds
 from kiemchung.ingress.edxml import parse_document
 from kiemchung.ingress.errors import IngressError, IngressReason
 from kiemchung.ingress.linking import link_edxml
 from kiemchung.ingress.mapping import LinkRequest, select_pdf
 from kiemchung.ingress.store import store_content_addressed
-from kiemchung.messaging import EventFactory
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.messaging import EventFactory
 from services.evidence_verifier.testkit.documents import DocumentSpec, make_document
 from tests.ingress.builders import PDF, Message, Part, build
 

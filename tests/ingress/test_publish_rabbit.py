@@ -11,13 +11,13 @@ from aio_pika.exceptions import DeliveryError
 
 from contracts.events import DocumentLinked
 from contracts.routing import EXCHANGE
-from kiemchung.clock import FrozenClock, SeededIds
 from kiemchung.ingress import cli
 from kiemchung.ingress.delivery import publish_to_rabbit
 from kiemchung.ingress.linking import link_edxml
 from kiemchung.ingress.mapping import LinkRequest
-from kiemchung.messaging import EventFactory
-from kiemchung.settings import Runtime, Settings
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.messaging import EventFactory
+from kiemchung.runtime.settings import Runtime, Settings
 from tests.ingress.builders import PDF, Message, Part, build
 from tests.servers import fresh_vhost
 

@@ -23,9 +23,9 @@ from contracts.events import (
 )
 from contracts.routing import Service
 from contracts.vocabulary import Level
-from kiemchung.bus.inprocess import InProcessBus
-from kiemchung.db import create_schema, dead_letters, inbox, make_engine, session_factory
-from kiemchung.messaging import AnyHandler, Handler, HandlerTable, ServiceRuntime, Status
+from kiemchung.runtime.bus.inprocess import InProcessBus
+from kiemchung.runtime.db import create_schema, dead_letters, inbox, make_engine, session_factory
+from kiemchung.runtime.messaging import AnyHandler, Handler, HandlerTable, ServiceRuntime, Status
 from services.scoring.service import DEMO_SET_ID
 from services.scoring.store import ledger, rankings, rejections, scores
 from tests.scoring.kit import BEFORE_DEADLINE, SURVEY_TIME, YEAR, Scoring

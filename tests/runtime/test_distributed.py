@@ -11,9 +11,11 @@ import functools
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from contracts.events import DocumentLinked, SelfScoreEntered, UnitRegistered
 from contracts.registry import serialise
 from contracts.routing import EXCHANGE, routing_key_of
 from contracts.vocabulary import Level
-from kiemchung.migrate import upgrade
+from kiemchung.runtime.migrate import upgrade
 from tests.corpus import Corpus
 from tests.servers import fresh_database, fresh_vhost
 
@@ -69,6 +71,9 @@ class Cluster:
     http_base: str
     engine: sa.Engine
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Each worker's /metrics, /healthz, /readyz port and the file its spans go to.
+    probe_ports: dict[str, int] = field(default_factory=dict)
+    span_files: dict[str, Path] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +100,17 @@ def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFac
         logs = [open(workdir / f"{name}.log", "wb") for name in SERVICES]  # noqa: SIM115
         try:
             for name, log in zip(SERVICES, logs, strict=True):
+                result.probe_ports[name] = _free_port()
+                result.span_files[name] = workdir / f"{name}.spans.jsonl"
                 result.workers.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "kiemchung.cli", "worker", name],
-                        env=env,
+                        env={
+                            **env,
+                            "KIEMCHUNG_PROBE_PORT": str(result.probe_ports[name]),
+                            "KIEMCHUNG_TRACE_FILE": str(result.span_files[name]),
+                            "KIEMCHUNG_HOUSEKEEPING_INTERVAL_SECONDS": "0.5",
+                        },
                         stdout=log,
                         stderr=subprocess.STDOUT,
                     )
@@ -116,6 +128,13 @@ def cluster(corpus: Corpus, http_base: str, tmp_path_factory: pytest.TempPathFac
             for log in logs:
                 log.close()
             engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def _wait_for_queues(url: str) -> None:
@@ -331,7 +350,8 @@ async def test_poison_messages_go_to_the_dead_letter_queue_and_the_worker_keeps_
     assert reasons == ["MALFORMED_JSON", "UNKNOWN_SCHEMA_VERSION"]
     assert all((m.headers or {}).get("x-kiemchung-detail") for m in dead)
 
-    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="3.1.1")
+    # the same field as the module's first link of this file: a second field would be REUSED_EVIDENCE
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="1.3")
     await observer.publish(link)
     verdicts = await observer.wait_for(
         lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id)
@@ -339,3 +359,149 @@ async def test_poison_messages_go_to_the_dead_letter_queue_and_the_worker_keeps_
     assert verdicts[0]["report"]["decision"] == "accepted"
     for worker in cluster.workers:
         assert worker.poll() is None, "a worker died"
+
+
+async def test_a_second_document_under_the_same_number_reopens_the_first_verdict_across_workers(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    from datetime import date, timedelta, timezone
+
+    from services.evidence_verifier.testkit import documents as docs
+
+    vietnam = timezone(timedelta(hours=7))
+    creds = corpus.pki.unit("Sở Nội vụ")
+    spec = docs.DocumentSpec(
+        issuer="Sở Nội vụ", number="21/KH-SNV", issued_on=date(2024, 3, 12), title="KẾ HOẠCH Khác hẳn"
+    )
+    options = docs.SignOptions(signing_time=datetime(2024, 3, 12, 11, 0, tzinfo=vietnam), tsa=corpus.pki.tsa)
+    other = corpus.directory / "same-number-other-content.pdf"
+    # pyHanko signs through asyncio.run: outside this test's running loop
+    signed = await asyncio.to_thread(
+        docs.sign_organisation_and_person, docs.make_document(spec), creds.organisation, creds.person, options
+    )
+    other.write_bytes(signed)
+
+    first = _link(cluster, corpus.good, "21/KH-SNV", criterion="1.5")
+    await observer.publish(first)
+    await observer.wait_for(lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(first.link_id))
+    second = _link(cluster, other, "21/KH-SNV", criterion="1.6")
+    await observer.publish(second)
+
+    def flagged(link: DocumentLinked) -> Any:
+        return lambda m: (
+            m["type"] == "EvidenceVerified"
+            and m["link_id"] == str(link.link_id)
+            and "DUPLICATE_NUMBER" in m["report"]["reasons"]
+        )
+
+    [mine] = await observer.wait_for(flagged(second))
+    [reopened] = await observer.wait_for(flagged(first))
+    assert reopened["report"]["decision"] == "needs_review"
+    assert str(second.link_id) in {r["link_id"] for f in reopened["findings"] for r in f["related"]}
+    assert mine["report"]["decision"] == "needs_review"
+    # the indexer took the re-opened verdict as the newer one
+    for _ in range(100):
+        with cluster.engine.connect() as conn:
+            entry = conn.execute(
+                sa.text("SELECT entry FROM indexer_entries WHERE link_id = :l"), {"l": str(first.link_id)}
+            ).scalar_one()
+        if (json.loads(entry) if isinstance(entry, str) else entry)["decision"] == "needs_review":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the indexer kept the first verdict")
+
+
+def _scrape(cluster: Cluster, service: str, path: str = "/metrics") -> tuple[int, str]:
+    url = f"http://127.0.0.1:{cluster.probe_ports[service]}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status), response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode("utf-8")
+
+
+def _value(text: str, sample: str) -> float:
+    """A sample's value from the exposition text (`name{labels}` exactly as exported)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _spans(cluster: Cluster) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for path in cluster.span_files.values():
+        if path.exists():
+            found.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return found
+
+
+async def test_workers_export_metrics_and_one_trace_spans_the_three_services(
+    cluster: Cluster, observer: Observer, corpus: Corpus
+) -> None:
+    await observer.publish_raw(b"{not json", "DocumentLinked.v1")
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="2.1")
+    await observer.publish(link)
+    await observer.wait_for(lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id))
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(link.correlation_id)
+    )
+
+    for service in SERVICES:
+        status, body = _scrape(cluster, service, "/readyz")
+        assert status == 200, body
+        assert json.loads(body)["checks"] == {"broker": "ok", "database": "ok"}
+        assert _scrape(cluster, service, "/healthz")[0] == 200
+    _, verifier = _scrape(cluster, "evidence-verifier")
+    linked = (
+        'kiemchung_messages_total{event_type="DocumentLinked",service="evidence-verifier",status="processed"}'
+    )
+    assert _value(verifier, linked) >= 1
+    assert _value(verifier, 'kiemchung_verdicts_total{decision="accepted",reason="NONE"}') >= 1
+    assert _value(verifier, 'kiemchung_verification_stage_seconds_count{stage="fetch_and_verify"}') >= 1
+    for stage in ("fetch", "parse", "signatures", "render_check", "pages"):
+        assert _value(verifier, f'kiemchung_verification_stage_seconds_count{{stage="{stage}"}}') >= 1, stage
+    refused = (
+        'kiemchung_dead_lettered_total{event_type="unparsed",reason="MALFORMED_JSON",'
+        'service="evidence-verifier"}'
+    )
+    assert _value(verifier, refused) >= 1
+    assert (
+        'kiemchung_queue_lag_seconds_count{event_type="DocumentLinked",service="evidence-verifier"}'
+        in verifier
+    )
+    _, scoring = _scrape(cluster, "scoring")
+    assert _value(scoring, "kiemchung_link_to_score_seconds_count") >= 1
+    assert 'kiemchung_outbox_backlog{service="scoring"}' in scoring
+    # The housekeeping loop reads the queue depths from the broker.
+    for _ in range(int(WAIT_SECONDS * 10)):
+        _, verifier = _scrape(cluster, "evidence-verifier")
+        if _value(verifier, 'kiemchung_queue_messages{queue="kiemchung.evidence-verifier.dlq"}') >= 1:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the dead-letter queue depth never showed on /metrics")
+
+    # One trace, from the link to the score, across the three worker processes.
+    trace_id = f"0x{uuid.UUID(str(link.correlation_id)).int:032x}"
+    for _ in range(int(WAIT_SECONDS * 10)):
+        flow = [s for s in _spans(cluster) if s["context"]["trace_id"] == trace_id]
+        names = {s["name"] for s in flow}
+        if {"scoring publish ScoreUpdated", "indexer process EvidenceVerified"} <= names:
+            break
+        await asyncio.sleep(0.1)
+    by_id = {s["context"]["span_id"]: s for s in flow}
+
+    def parent_name(span: dict[str, Any]) -> str:
+        return str(by_id.get(span["parent_id"], {}).get("name"))
+
+    scores = [s for s in flow if s["name"] == "scoring publish ScoreUpdated"]
+    assert scores
+    assert {parent_name(s) for s in scores} == {"scoring process EvidenceVerified"}
+    scoring_spans = [by_id[s["parent_id"]] for s in scores]
+    assert {parent_name(s) for s in scoring_spans} == {"evidence-verifier publish EvidenceVerified"}
+    verifier_publishes = [by_id[s["parent_id"]] for s in scoring_spans]
+    assert {parent_name(s) for s in verifier_publishes} == {"evidence-verifier process DocumentLinked"}
+    indexed = [s for s in flow if s["name"] == "indexer process EvidenceVerified"]
+    assert {parent_name(s) for s in indexed} == {"evidence-verifier publish EvidenceVerified"}

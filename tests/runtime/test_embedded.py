@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,11 @@ from contracts.envelope import Event
 from contracts.events import UnitRegistered
 from contracts.routing import Service
 from contracts.vocabulary import Level
-from kiemchung.bus.inprocess import InProcessBus
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, dead_letters, make_engine, session_factory
 from kiemchung.demo import UNITS, build_demo, render_text
-from kiemchung.messaging import Handler, ServiceRuntime, Status
+from kiemchung.runtime.bus.inprocess import InProcessBus
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, dead_letters, make_engine, session_factory
+from kiemchung.runtime.messaging import Handler, ServiceRuntime, Status
 from services.indexer.model import Decision
 from services.scoring.replay import export_ledger, read_events, replay_scores
 from services.scoring.service import load_catalogue
@@ -43,7 +43,7 @@ def _verdicts(demo: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[str
 
 def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dict[str, Any]) -> None:
     verdicts = _verdicts(demo)
-    assert len(demo["documents"]) == 20
+    assert len(demo["documents"]) == 20 + 4  # and four only the register questions
     flawed = {
         ("Sở Nội vụ", "1.3.1"): ("rejected", ["LETTERED_NUMBER"]),
         ("Sở Tài chính", "2.2.1"): ("rejected", ["SCANNED_PAPER", "NUMBER_NOT_FOUND"]),
@@ -55,6 +55,90 @@ def test_demo_links_twenty_documents_and_accepts_only_the_genuine_ones(demo: dic
     accepted = {k for k, (decision, _) in verdicts.items() if decision == "accepted"}
     assert len(accepted) == 16
     assert all(reasons == [] for k, (_, reasons) in verdicts.items() if k in accepted)
+
+
+def test_demo_register_questions_genuine_documents_and_reopens_the_earlier_verdict(
+    demo: dict[str, Any],
+) -> None:
+    verdicts = _verdicts(demo)
+    assert verdicts[("Sở Nội vụ", "3.1.2")] == ("needs_review", ["DUPLICATE_NUMBER"])
+    assert verdicts[("Sở Nội vụ", "2.2.2")] == ("needs_review", ["DUPLICATE_NUMBER"])
+    assert verdicts[("Sở Tài chính", "3.1.2")] == ("needs_review", ["SIGNED_LONG_AFTER_ISSUE"])
+    assert verdicts[("Sở Tư pháp", "3.1.2")] == ("needs_review", ["ISSUER_MISMATCH"])
+    first = next(v for v in demo["documents"] if (v["unit"], v["criterion"]) == ("Sở Nội vụ", "3.1.2"))
+    assert first["verdicts"] == 2  # accepted, then re-opened when the second 40/TB-SNV arrived
+    assert first["findings"][0]["related"] == ["Sở Nội vụ 2.2.2"]
+    text = render_text(demo)
+    assert "Kiểm tra chéo toàn tỉnh" in text
+    assert "SIGNED_LONG_AFTER_ISSUE: dated 2024-01-15, signed 2024-11-12 (timestamp)" in text
+
+
+def test_search_counts_the_register_signals_as_a_facet_after_the_reopened_verdict(
+    demo: dict[str, Any],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from kiemchung.api import create_app
+    from kiemchung.runtime.settings import Settings
+    from services.indexer.backends.fts5 import Fts5Index
+    from services.scoring.access import ApiKey, KeyRing, Role, hash_key
+
+    index = Fts5Index(demo["workdir"] / "state" / "search.db")
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    keys = KeyRing.of([ApiKey("hội đồng tỉnh", hash_key("hd-secret"), Role.APPRAISER, "hdtd-tinh")])
+    app = create_app(
+        Settings(),
+        sessions=session_factory(engine),
+        search_index=index,
+        keys=keys,
+        clock=lambda: datetime.now(UTC),
+    )
+    with TestClient(app) as client:
+        found = client.get(
+            "/evidence/search", params={"year": 2024, "signals": "true"}, headers={"X-API-Key": "hd-secret"}
+        ).json()
+        plain = client.get(
+            "/evidence/search", params={"year": 2024}, headers={"X-API-Key": "hd-secret"}
+        ).json()
+        reviewed = client.get(
+            "/evidence/search",
+            params={"reason": "DUPLICATE_NUMBER", "signals": "true"},
+            headers={"X-API-Key": "hd-secret"},
+        ).json()
+    index.close()
+    # both 40/TB-SNV links: the first one's re-opened verdict replaced its accepted one in the index
+    assert found["signals"] == {"DUPLICATE_NUMBER": 2, "SIGNED_LONG_AFTER_ISSUE": 1, "ISSUER_MISMATCH": 1}
+    assert plain["signals"] is None
+    assert {h["criterion_code"] for h in reviewed["hits"]} == {"3.1.2", "2.2.2"}
+    assert all(h["decision"] == "needs_review" for h in reviewed["hits"])
+
+
+def test_the_export_lists_the_registers_findings_on_its_own_sheet(demo: dict[str, Any]) -> None:
+    from openpyxl import load_workbook
+
+    from services.scoring.export import FIRST_DATA_ROW, REGISTER_SHEET, build_workbook, workbook_bytes
+    from services.scoring.handlers import load_units
+    from services.scoring.service import load_catalogue
+
+    engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
+    with Session(engine) as session:
+        built = build_workbook(session, load_catalogue(None), "department", 2024, load_units(session))
+    sheet = load_workbook(io.BytesIO(workbook_bytes(built)))[REGISTER_SHEET]
+    rows = [
+        tuple(c.value for c in row)
+        for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, max_col=9)
+        if row[0].value is not None
+    ]
+    assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
+        ("so-noi-vu", "2.2.2", "40/TB-SNV", "DUPLICATE_NUMBER"),
+        ("so-noi-vu", "3.1.2", "40/TB-SNV", "DUPLICATE_NUMBER"),
+        ("so-tai-chinh", "3.1.2", "3/KH-STC", "SIGNED_LONG_AFTER_ISSUE"),
+        ("so-tu-phap", "3.1.2", "45/HD-SNV", "ISSUER_MISMATCH"),
+    ]
+    late = rows[2]
+    assert (late[3].date(), late[4].date()) == (date(2024, 1, 15), date(2024, 11, 12))
+    assert late[6] == "Văn bản được ký số muộn hơn nhiều so với ngày ban hành ghi trên văn bản."
+    assert rows[0][8] == "so-noi-vu 3.1.2 40/TB-SNV"
 
 
 def test_demo_scores_count_only_supported_points_and_rank_ties_together(demo: dict[str, Any]) -> None:
@@ -179,7 +263,7 @@ def test_reindex_rebuilds_the_search_index_from_stored_verdicts(demo: dict[str, 
     fresh = Fts5Index(demo["workdir"] / "rebuilt-search.db")
     engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
     with Session(engine) as session:
-        assert reindex_from_store(session, fresh) == 20
+        assert reindex_from_store(session, fresh) == 24
     result = fresh.search(SearchQuery(text="ke hoach cai cach hanh chinh", criterion="1.1", year=2024))
     assert {h.entry.number for h in result.hits} == {h["number"] for h in demo["search"]["hits"]}
     rejected = fresh.search(SearchQuery(text="", decision=Decision.REJECTED, year=2024))
@@ -191,7 +275,7 @@ def test_appraiser_view_shows_criterion_across_units_with_gaps(demo: dict[str, A
     from fastapi.testclient import TestClient
 
     from kiemchung.api import create_app
-    from kiemchung.settings import Settings
+    from kiemchung.runtime.settings import Settings
     from services.scoring.access import ApiKey, KeyRing, Role, hash_key
 
     engine = make_engine(f"sqlite:///{demo['workdir'] / 'state' / 'kiemchung.db'}")
@@ -205,6 +289,9 @@ def test_appraiser_view_shows_criterion_across_units_with_gaps(demo: dict[str, A
     )
     with TestClient(app) as client:
         response = client.get("/criteria/1.3/units/2024", headers={"X-API-Key": "hd-secret"})
+        digital = client.get("/criteria/3.1/units/2024", headers={"X-API-Key": "hd-secret"}).json()
+    # the register's checks as a facet of the appraiser's view (two 3.1.2 links were questioned)
+    assert digital["signals"] == {"DUPLICATE_NUMBER": 1, "ISSUER_MISMATCH": 1, "SIGNED_LONG_AFTER_ISSUE": 1}
     assert response.status_code == 200
     view = response.json()
     by_unit = {u["unit_id"]: u for u in view["units"]}
@@ -219,3 +306,4 @@ def test_appraiser_view_shows_criterion_across_units_with_gaps(demo: dict[str, A
     ]
     assert by_unit["so-tu-phap"]["evidence"][0]["reasons"][0] == "MODIFIED_AFTER_SIGNING"
     assert sorted(view["without_evidence"]) == ["so-tai-chinh", "so-y-te"]
+    assert view["signals"] == {}

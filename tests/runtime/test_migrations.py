@@ -6,8 +6,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from kiemchung.db import load_all_tables, make_engine
-from kiemchung.migrate import upgrade
+from kiemchung.runtime.db import make_engine
+from kiemchung.runtime.migrate import upgrade
+from kiemchung.schema import load_all_tables
 from tests.servers import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -23,4 +24,4 @@ def test_migrations_match_the_table_definitions() -> None:
                 drift = compare_metadata(context, load_all_tables())
         finally:
             engine.dispose()
-    assert drift == [], f"run the autogenerate step in kiemchung/migrate.py: {drift}"
+    assert drift == [], f"run the autogenerate step in kiemchung/runtime/migrate.py: {drift}"

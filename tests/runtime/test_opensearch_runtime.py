@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from contracts.events import DocumentLinked, UnitRegistered
 from contracts.vocabulary import Level
 from kiemchung.bootstrap import build_embedded
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.settings import SearchBackend, Settings
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.settings import SearchBackend, Settings
 from services.indexer.handlers import reindex_from_store
 from services.indexer.model import SearchQuery
 from tests.corpus import Corpus

@@ -18,11 +18,11 @@ from contracts.events import UnitRegistered
 from contracts.registry import serialise
 from contracts.routing import EXCHANGE, Service, route_for, routing_key_of
 from contracts.vocabulary import Level
-from kiemchung.bus.rabbit import HEADER_ATTEMPTS, HEADER_REASON, attach_service, declare_topology
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.messaging import Handler, ServiceRuntime
-from kiemchung.settings import Settings
+from kiemchung.runtime.bus.rabbit import HEADER_ATTEMPTS, HEADER_REASON, attach_service, declare_topology
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.messaging import Handler, ServiceRuntime
+from kiemchung.runtime.settings import Settings
 from tests.servers import fresh_vhost
 
 pytestmark = pytest.mark.rabbitmq

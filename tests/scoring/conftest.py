@@ -42,7 +42,8 @@ from pathlib import Path  # noqa: E402
 from sqlalchemy import Engine, delete  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from kiemchung.db import create_schema, load_all_tables, make_engine, session_factory  # noqa: E402
+from kiemchung.runtime.db import create_schema, make_engine, session_factory  # noqa: E402
+from kiemchung.schema import load_all_tables  # noqa: E402
 from tests.scoring.kit import Scoring  # noqa: E402
 
 STORES = ("sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
@@ -50,7 +51,7 @@ STORES = ("sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    from kiemchung.migrate import upgrade
+    from kiemchung.runtime.migrate import upgrade
     from tests.servers import fresh_database
 
     with fresh_database() as url:

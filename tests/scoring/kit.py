@@ -29,8 +29,8 @@ from contracts.events import (
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.routing import Service
 from contracts.vocabulary import Decision, Level, ReasonCode
-from kiemchung.clock import FrozenClock, SeededIds
-from kiemchung.messaging import EventFactory, Outcome, ServiceRuntime
+from kiemchung.runtime.clock import FrozenClock, SeededIds
+from kiemchung.runtime.messaging import EventFactory, Outcome, ServiceRuntime
 from services.scoring.cache import LedgerCache
 from services.scoring.core.deadlines import VIETNAM_TZ
 from services.scoring.handlers import build_handlers

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.api import create_app, openapi_text
-from kiemchung.db import create_schema, make_engine, session_factory
-from kiemchung.settings import Settings
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from kiemchung.runtime.settings import Settings
 from services.evidence_verifier.store import verdicts
 from services.indexer.backends.fts5 import Fts5Index
 from services.indexer.model import Decision as IndexDecision
@@ -250,7 +250,7 @@ def test_the_export_endpoint_returns_the_appendix_workbook(client: TestClient) -
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
     # The appraiser's council: two units, then the ranking; Sở Tài chính is not in it.
-    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Xếp hạng"]
+    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Xếp hạng", "Kiểm tra chéo"]
 
 
 def test_bad_search_queries_get_a_reason_code(client: TestClient) -> None:
@@ -282,3 +282,25 @@ def test_the_committed_openapi_document_is_current(tmp_path: Path) -> None:
     assert OPENAPI.read_text(encoding="utf-8") == openapi_text(app), (
         "docs/openapi.json is stale: run `kiemchung openapi --write docs/openapi.json`"
     )
+
+
+def test_metrics_show_the_search_latency_of_the_api(client: TestClient) -> None:
+    def searches() -> float:
+        text = client.get("/metrics").text
+        line = next(
+            (
+                ln
+                for ln in text.splitlines()
+                if ln.startswith('kiemchung_search_seconds_count{backend="Fts5Index"}')
+            ),
+            "x 0",
+        )
+        return float(line.split()[-1])
+
+    before = searches()
+    assert (
+        client.get("/evidence/search", params={"q": "ke hoach"}, headers=header("province")).status_code
+        == 200
+    )
+    assert searches() == before + 1
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 
 from contracts.vocabulary import Decision, ReasonCode
 from kiemchung.cli import main
-from kiemchung.db import create_schema, make_engine, session_factory
-from services.scoring.export import HEADER_ROW, HEADINGS, RANKING_SHEET
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
+from services.scoring.export import HEADER_ROW, HEADINGS, RANKING_SHEET, REGISTER_SHEET
 from tests.scoring.kit import Scoring, vn
 
 
@@ -52,7 +52,7 @@ def test_export_xlsx_writes_a_sheet_per_unit_in_the_appendix_layout_and_a_rankin
     )
     assert code == 0
     book = load_workbook(out)
-    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Sở Tư pháp", RANKING_SHEET]
+    assert book.sheetnames == ["Ban Dân tộc", "Sở Nội vụ", "Sở Tư pháp", RANKING_SHEET, REGISTER_SHEET]
     sheet = book["Sở Nội vụ"]
     assert tuple(c.value for c in sheet[HEADER_ROW]) == HEADINGS
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=HEADER_ROW + 1) if row[0].value}

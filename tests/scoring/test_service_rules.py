@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from contracts.events import RankingUpdated, ScoreUpdated
 from contracts.vocabulary import Decision, ReasonCode
-from kiemchung.messaging import Status
+from kiemchung.runtime.messaging import Status
 from services.scoring.store import ledger, rejections
 from tests.scoring.kit import OTHER_COUNCIL, Scoring, vn
 

@@ -29,9 +29,12 @@ first page and remembered by its cursor:
 Outside bm25 order (and when sorting by date) Hit.score counts the matched words shown
 (title and snippet), title words weighted: bm25 of even one row costs as much as of all.
 
-Threads: one connection per instance, opened with check_same_thread=False and guarded by a
-lock, so the blocking methods may be called from any thread, e.g. via asyncio.to_thread()
-inside the asyncio app. Calls are short; do not call them directly on a busy event loop.
+Threads: writes go through one connection guarded by a lock; a file index searches on a
+connection of the calling thread in a read transaction (WAL: a snapshot), holding no lock, so
+one slow search never blocks the others or the writer. The blocking methods may be called from
+any thread, e.g. via asyncio.to_thread(); do not call them directly on a busy event loop. Every
+search has a deadline (limits.SearchLimits), checked by SQLite's progress handler: past it
+the search stops with QUERY_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -39,18 +42,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, meta_tokens
-from services.indexer.cursor import decode_cursor, encode_cursor
+from contracts.vocabulary import REGISTER_CODES
+from services.indexer.backends.fts5_query import MatchPlan, Tier, match_plan, meta_tokens, with_reason
+from services.indexer.cursor import INT, NUMBER, TEXT, Slot, decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
 from services.indexer.folding import fold, nfc, tokens
+from services.indexer.limits import DEFAULT_LIMITS, SearchLimits
 from services.indexer.model import (
     Decision,
     EvidenceEntry,
@@ -86,6 +92,13 @@ CURSOR_RELEVANCE = "fts5:r"
 CURSOR_TIERS = "fts5:t"
 CURSOR_TITLE = "fts5:h"
 CURSOR_DATE = "fts5:d"
+# The key each cursor carries (cursor.decode_cursor refuses any other).
+CURSOR_SHAPES: dict[str, tuple[Slot, ...]] = {
+    CURSOR_RELEVANCE: (INT, NUMBER, TEXT),
+    CURSOR_TIERS: (INT, INT),
+    CURSOR_TITLE: (INT, INT, INT),
+    CURSOR_DATE: (INT,),
+}
 # A row's facet values packed into one integer of `ev_fx_<n>`: each value is numbered per facet
 # in `ev_fv_<n>` and takes this many bits (60 in all, below SQLite's signed 64-bit limit).
 FACET_BITS = ((Facet.UNIT, 24), (Facet.CRITERION, 16), (Facet.DECISION, 4), (Facet.YEAR, 16))
@@ -190,9 +203,21 @@ class Fts5Index:
     order when filtered), above it by the cheap tiers (see the module docstring).
     """
 
-    def __init__(self, path: str | Path = MEMORY, rank_limit: int = RANK_LIMIT) -> None:
+    def __init__(
+        self,
+        path: str | Path = MEMORY,
+        rank_limit: int = RANK_LIMIT,
+        limits: SearchLimits = DEFAULT_LIMITS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.RLock()
         self._rank_limit = rank_limit
+        self._limits = limits
+        self._monotonic = monotonic
+        self._path = str(path)
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._conn = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
@@ -536,12 +561,52 @@ class Fts5Index:
 
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = parse_text(query.text)
-        with self._lock:
-            search = _Search(self._conn, self._current(), query, parsed, self._rank_limit)
-            return search.run()
+        if self._path == MEMORY:  # one connection is the whole database: share it under the lock
+            with self._lock:
+                return self._search_on(self._conn, query, parsed)
+        conn = self._reader()
+        conn.execute("BEGIN")  # one snapshot for the whole search: a swap cannot drop it midway
+        try:
+            return self._search_on(conn, query, parsed)
+        finally:
+            conn.execute("COMMIT")
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            )
+            conn.execute(f"PRAGMA cache_size={CACHE_KIB}")
+            conn.execute("PRAGMA query_only=1")
+            self._readers.conn = conn
+            with self._readers_lock:  # not the writer's lock: a search never waits for a write
+                self._reader_conns.append(conn)
+        return conn
+
+    def _search_on(self, conn: sqlite3.Connection, query: SearchQuery, parsed: ParsedText) -> SearchResult:
+        deadline = self._monotonic() + self._limits.deadline_seconds
+        conn.set_progress_handler(
+            lambda: int(self._monotonic() > deadline), self._limits.progress_instructions
+        )
+        try:
+            row = conn.execute("SELECT value FROM ev_meta WHERE key = ?", (META_CURRENT,)).fetchone()
+            if row is None:
+                raise IndexerError(IndexerErrorCode.UNKNOWN_GENERATION, "no current generation")
+            return _Search(conn, int(row[0]), query, parsed, self._rank_limit).run()
+        except sqlite3.OperationalError as exc:
+            if self._monotonic() > deadline:
+                raise IndexerError(IndexerErrorCode.QUERY_TIMEOUT, "the search took too long") from exc
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
             self._conn.close()
 
 
@@ -675,7 +740,7 @@ class _Search:
         packed = [int(r[1]) for r in rows]
         if len(rows) <= self.rank_limit:
             self.matched = [int(r[0]) for r in rows]
-        wanted = sorted(self.query.facets)
+        wanted = sorted(self.query.facets - {Facet.SIGNAL})
         marks = ", ".join("?" * len(wanted))
         values: dict[Facet, dict[int, tuple[str, str | None]]] = {facet: {} for facet in wanted}
         for facet, number, value, label in self.conn.execute(
@@ -691,6 +756,12 @@ class _Search:
             counts = {names[n][0]: c for n, c in numbered.items()}
             labels = {value: label for value, label in names.values() if label is not None}
             facets[facet] = buckets(counts, labels if facet is Facet.UNIT else None)
+        if Facet.SIGNAL in self.query.facets:
+            # Multi-valued, so not packed: one count per register code over the same match.
+            signals = {
+                code.value: self._count(with_reason(self.plan.base, code.value)) for code in REGISTER_CODES
+            }
+            facets[Facet.SIGNAL] = buckets(signals)
         return len(packed), facets
 
     def _probe(self) -> int:
@@ -744,8 +815,7 @@ class _Search:
     def _by_date(self) -> tuple[list[_Row], str | None]:
         after = None
         if self.query.cursor is not None:
-            (after,) = decode_cursor(self.query.cursor, CURSOR_DATE)
-            after = int(after)
+            (after,) = decode_cursor(self.query.cursor, CURSOR_DATE, CURSOR_SHAPES[CURSOR_DATE])
         rids = self._newest(self.plan.base, after, self.need, self.offset)
         exact = self._exact(rids[: self.query.page_size])
         rows = [_Row(rid, rid in exact, None) for rid in rids]
@@ -834,6 +904,8 @@ class _Search:
         """Walk the tiers in order, each newest first; the cursor is (tier, last rid)."""
         tiers = self.plan.tiers()
         start, after = (0, None) if key is None else (int(key[0]), int(key[1]))
+        if not 0 <= start < len(tiers):
+            raise IndexerError(IndexerErrorCode.INVALID_CURSOR, "no such tier")
         skip = self.offset
         found: list[tuple[int, int]] = []
         for index in range(start, len(tiers)):
@@ -861,10 +933,12 @@ class _Search:
             return None, None
         for tag in (CURSOR_TIERS, CURSOR_TITLE):
             try:
-                return tag, decode_cursor(self.query.cursor, tag)
+                return tag, decode_cursor(self.query.cursor, tag, CURSOR_SHAPES[tag])
             except IndexerError:
                 continue
-        return CURSOR_RELEVANCE, decode_cursor(self.query.cursor, CURSOR_RELEVANCE)
+        return CURSOR_RELEVANCE, decode_cursor(
+            self.query.cursor, CURSOR_RELEVANCE, CURSOR_SHAPES[CURSOR_RELEVANCE]
+        )
 
     # -- entry point ------------------------------------------------------------------------
 

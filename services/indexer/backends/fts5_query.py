@@ -88,6 +88,12 @@ def filter_expressions(query: SearchQuery) -> list[str]:
     return out
 
 
+def with_reason(expression: str | None, reason: str) -> str:
+    """`expression` (None: every row) restricted to rows carrying `reason`."""
+    token = _any_of([meta_token(REASON, reason)])
+    return token if expression is None else _all([expression, token])
+
+
 def _all(parts: Iterable[str]) -> str:
     return " AND ".join(f"({p})" for p in parts)
 

@@ -34,14 +34,17 @@ from datetime import date, datetime
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
-from opensearchpy.exceptions import ConflictError, NotFoundError, OpenSearchException
+from opensearchpy.exceptions import ConflictError, ConnectionTimeout, NotFoundError, OpenSearchException
 
+from contracts.vocabulary import REGISTER_CODES
 from services.indexer.criteria_codes import ancestors
-from services.indexer.cursor import decode_cursor, encode_cursor
+from services.indexer.cursor import INT, TEXT, Slot, decode_cursor, encode_cursor
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.facets import buckets
 from services.indexer.folding import fold, lower_exact, nfc
+from services.indexer.limits import DEFAULT_LIMITS, MAX_PAGE, SearchLimits
 from services.indexer.model import (
+    MAX_PAGE_SIZE,
     Decision,
     EvidenceEntry,
     Facet,
@@ -64,6 +67,9 @@ FACET_SIZE = 1000
 CONFLICT = 409
 CURSOR_RELEVANCE = "os:r"
 CURSOR_DATE = "os:d"
+# A date cursor's search_after: the issued_on sort value (epoch ms, or missing) and the link_id.
+_DATE_KEY: tuple[Slot, ...] = ((int, str, type(None)), TEXT)
+MS_PER_SECOND = 1000
 FOLDED_ANALYZER = "vi_folded"
 _GENERATION_RE = re.compile(r"-g(\d+)$")
 
@@ -117,8 +123,15 @@ INDEX_BODY: dict[str, Any] = {
 class OpenSearchIndex:
     """SearchIndex on OpenSearch. `refresh=True` makes every write visible at once (tests)."""
 
-    def __init__(self, client: OpenSearch, alias: str = DEFAULT_ALIAS, refresh: bool = False) -> None:
+    def __init__(
+        self,
+        client: OpenSearch,
+        alias: str = DEFAULT_ALIAS,
+        refresh: bool = False,
+        limits: SearchLimits = DEFAULT_LIMITS,
+    ) -> None:
         self._client = client
+        self._limits = limits
         self._alias = alias
         self._refresh = refresh
         self._pending: set[str] = set()
@@ -315,6 +328,8 @@ class OpenSearchIndex:
             "query": _query(query, parsed),
             "size": query.page_size + 1,
             "track_total_hits": True,
+            # The cluster stops collecting at the deadline and says so in `timed_out`.
+            "timeout": f"{int(self._limits.deadline_seconds * MS_PER_SECOND)}ms",
         }
         if not parsed.empty:
             # Keep scores when sorting by date too, so `exact` means the same on both sorts.
@@ -329,17 +344,25 @@ class OpenSearchIndex:
             ]
         offset = (query.page - 1) * query.page_size if query.page is not None else 0
         if query.cursor is not None and by_relevance:
-            (offset,) = decode_cursor(query.cursor, tag)
+            (offset,) = decode_cursor(query.cursor, tag, (INT,))
+            if not 0 <= offset <= MAX_PAGE * MAX_PAGE_SIZE:
+                raise IndexerError(IndexerErrorCode.INVALID_CURSOR, "offset out of range")
         elif query.cursor is not None:
-            body["search_after"] = decode_cursor(query.cursor, tag)
+            body["search_after"] = decode_cursor(query.cursor, tag, _DATE_KEY)
         if offset:
             body["from"] = int(offset)
         if query.facets:
             body["aggs"] = _aggregations(query.facets)
         try:
-            response = self._client.search(index=self._alias, body=body)
+            response = self._client.search(
+                index=self._alias, body=body, request_timeout=self._limits.deadline_seconds * 2
+            )
+        except ConnectionTimeout as exc:
+            raise IndexerError(IndexerErrorCode.QUERY_TIMEOUT, "the search took too long") from exc
         except OpenSearchException as exc:
             raise IndexerError(IndexerErrorCode.BACKEND_FAILURE, str(exc)) from exc
+        if response.get("timed_out"):
+            raise IndexerError(IndexerErrorCode.QUERY_TIMEOUT, "the search took too long")
         raw_hits = response["hits"]["hits"]
         has_more = len(raw_hits) > query.page_size
         raw_hits = raw_hits[: query.page_size]
@@ -400,12 +423,16 @@ def _query(query: SearchQuery, parsed: ParsedText) -> dict[str, Any]:
     return {"bool": boolean}
 
 
+_SIGNALS = frozenset(code.value for code in REGISTER_CODES)
+
+
 def _aggregations(facets: frozenset[Facet]) -> dict[str, Any]:
     fields = {
         Facet.CRITERION: "criterion_code",
         Facet.DECISION: "decision",
         Facet.UNIT: "unit_id",
         Facet.YEAR: "year",
+        Facet.SIGNAL: "reasons",  # every reason; _facets keeps the register's
     }
     aggs: dict[str, Any] = {}
     for facet in facets:
@@ -422,6 +449,8 @@ def _facets(
     for facet in wanted:
         raw = aggregations.get(facet.value, {}).get("buckets", [])
         counts = {str(b["key"]): int(b["doc_count"]) for b in raw}
+        if facet is Facet.SIGNAL:
+            counts = {k: n for k, n in counts.items() if k in _SIGNALS}
         labels = {
             str(b["key"]): str(b["name"]["buckets"][0]["key"])
             for b in raw
