@@ -30,6 +30,7 @@ from contracts.events import (
     DocumentLinked,
     EvidenceVerified,
     SelfScoreEntered,
+    Submitted,
     SurveyPoints,
     SurveyResultsImported,
     UnitRegistered,
@@ -491,6 +492,22 @@ async def run_pipeline(
     eoffice = EventFactory(EOFFICE_PRODUCER, clock, ids)
     progress("sending units, self-scores and document links through the bus")
     await app.send(*build_events(units, planned, eoffice))
+    await app.run_until_idle()
+    # Every unit but the last presses "Gửi đi" once its evidence is judged, so the council can
+    # appraise them at once; the last one shows the ledger refusing an early appraisal.
+    progress("units submit their self-assessments")
+    await app.send(
+        *(
+            eoffice.make(
+                Submitted,
+                correlation_id=eoffice.ids(),
+                unit_id=u.unit_id,
+                year=DEMO_YEAR,
+                submitted_by=f"{u.unit_id}.vanthu",
+            )
+            for u in units[:-1]
+        )
+    )
     await app.run_until_idle()
     return collect(app, planned)
 
