@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   function typing(target) {
+    // A points field never takes letters, so j/k/n/p still walk the table from inside it.
+    if (target && target.tagName === "INPUT" && target.type === "number") { return false; }
     return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
   }
   function moveUnit(step) {
