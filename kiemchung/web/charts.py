@@ -13,7 +13,8 @@ from html import escape
 
 BAR_HEIGHT = 22
 BAR_GAP = 8
-LABEL_WIDTH = 190
+LABEL_WIDTH = 230
+LABEL_CHARS = 28
 CHART_WIDTH = 640
 VALUE_WIDTH = 60
 FULL_SCALE = Decimal(100)
@@ -23,6 +24,10 @@ FULL_SCALE = Decimal(100)
 class Bar:
     label: str
     value: Decimal | None  # None: nothing applies (drawn as an empty row)
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def bar_chart(title: str, bars: Sequence[Bar], scale: Decimal = FULL_SCALE) -> str:
@@ -38,7 +43,7 @@ def bar_chart(title: str, bars: Sequence[Bar], scale: Decimal = FULL_SCALE) -> s
         middle = y + BAR_HEIGHT / 2 + 5
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{middle}" text-anchor="end" class="chart-label">'
-            f"{escape(bar.label[:32])}</text>"
+            f"{escape(_short(bar.label))}</text>"
         )
         if bar.value is None:
             parts.append(f'<text x="{LABEL_WIDTH}" y="{middle}" class="chart-value">—</text>')

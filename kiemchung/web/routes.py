@@ -351,7 +351,7 @@ def build_router() -> APIRouter:
         chart = bar_chart(
             translate(language(request), "component_indices"),
             [
-                Bar(f"{c.code} {c.title}", Decimal(c.index.exact) if c.index else None)
+                Bar(f"{c.code} {c.title}", Decimal(c.index.display) if c.index else None)
                 for c in view.components
             ],
         )
@@ -378,7 +378,7 @@ def build_router() -> APIRouter:
         charts = {
             level: bar_chart(
                 f"{translate(language(request), 'index')} {level} {year}",
-                [Bar(r.name, Decimal(r.index.exact)) for r in view.ranked + view.not_ranked],
+                [Bar(r.name, Decimal(r.index.display)) for r in view.ranked + view.not_ranked],
             )
             for level, view in tables
             if view is not None

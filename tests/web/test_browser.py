@@ -93,6 +93,8 @@ def test_unit_and_ranking_change_live_when_the_council_records(browser: Browser,
 
     expect(unit.locator("#unit-index")).not_to_have_text(index_before)
     expect(province.locator("#ranking-department")).not_to_have_text(ranking_before)
+    index_after = unit.locator("#unit-index").inner_text()
+    expect(province.locator("#ranking-department tr", has_text="Sở Nội vụ")).to_contain_text(index_after)
     shoot(unit, "unit")
     shoot(province, "province")
     for page in (unit, province, council):
