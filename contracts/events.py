@@ -258,6 +258,9 @@ class ScoreUpdated(Event):
     index: Decimal
     projected_index: Decimal
     components: list[ComponentScore] = Field(default_factory=list)
+    has_result: bool = Field(
+        default=True, description="False when no points are recorded: `index` means nothing"
+    )
 
 
 class RankEntry(BaseModel):
@@ -265,6 +268,7 @@ class RankEntry(BaseModel):
     unit_id: str
     index: Decimal
     rank: int | None = Field(description="None for units evaluated but not ranked")
+    no_result: bool = Field(default=False, description="No points recorded: no index (not 0), not ranked")
 
 
 class RankingUpdated(Event):

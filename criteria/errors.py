@@ -19,6 +19,9 @@ class Severity(StrEnum):
 class CriteriaReason(StrEnum):
     # Reading the document
     YAML_SYNTAX = "yaml_syntax"
+    YAML_ALIAS = "yaml_alias"
+    YAML_TOO_DEEP = "yaml_too_deep"
+    YAML_TOO_LARGE = "yaml_too_large"
     MISSING_KEY = "missing_key"
     UNKNOWN_KEY = "unknown_key"
     BAD_VALUE = "bad_value"
@@ -52,6 +55,7 @@ class CriteriaReason(StrEnum):
     YEAR_NOT_COVERED = "year_not_covered"
     # Spreadsheets
     XLSX_UNREADABLE = "xlsx_unreadable"
+    XLSX_TOO_LARGE = "xlsx_too_large"
     XLSX_NO_ROWS = "xlsx_no_rows"
     XLSX_BAD_ROW = "xlsx_bad_row"
 

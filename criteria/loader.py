@@ -26,6 +26,7 @@ from criteria.model import (
     OverlayOp,
     Source,
 )
+from criteria.safe_yaml import MAX_YAML_BYTES, safe_load
 
 KIND_SET = "criteria_set"
 KIND_OVERLAY = "overlay"
@@ -292,15 +293,21 @@ def parse_document(raw: Any) -> CriteriaSet | Overlay:
 
 
 def load_document_text(text: str) -> CriteriaSet | Overlay:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CriteriaLoadError((Issue(CriteriaReason.YAML_SYNTAX, "", str(exc)),)) from exc
-    return parse_document(raw)
+    return parse_document(safe_load(text))
 
 
 def load_document(path: Path) -> CriteriaSet | Overlay:
-    return load_document_text(path.read_text(encoding="utf-8"))
+    """The set or overlay in `path`; CriteriaLoadError (with a reason code) for any file that
+    is too large, unreadable, not UTF-8 or not a valid document."""
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise CriteriaLoadError(
+                (Issue(CriteriaReason.YAML_TOO_LARGE, str(path), f"over {MAX_YAML_BYTES} bytes"),)
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CriteriaLoadError((Issue(CriteriaReason.YAML_SYNTAX, str(path), str(exc)),)) from exc
+    return load_document_text(text)
 
 
 def load_set(path: Path) -> CriteriaSet:

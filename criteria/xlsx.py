@@ -23,6 +23,7 @@ import openpyxl
 from criteria.errors import CriteriaReason, Issue, Severity
 from criteria.model import STANDARD_TOTAL, CriteriaSet, Level, Node, Source, is_valid_code, parent_code
 from criteria.validation import ValidationReport, validate
+from criteria.xlsx_bounds import XlsxRefusedError, as_text, bounded_rows, open_bounded
 
 META_SHEET = "Thông tin"
 CRITERIA_SHEET = "Tiêu chí"
@@ -134,7 +135,7 @@ def _read_meta(workbook: Any) -> dict[str, str]:
     if META_SHEET not in workbook.sheetnames:
         return {}
     out: dict[str, str] = {}
-    for row in workbook[META_SHEET].iter_rows(values_only=True):
+    for row in bounded_rows(workbook[META_SHEET]):
         if row and row[0] is not None:
             out[_text(row[0])] = _text(row[1] if len(row) > 1 else None)
     return out
@@ -144,15 +145,21 @@ def import_xlsx(path: Path, meta: SetMeta = SetMeta()) -> tuple[CriteriaSet, Val
     """Read a table into a set; the report holds import problems and every validation issue."""
     issues: list[Issue] = []
     try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
+        workbook = open_bounded(path)
+        try:
+            stored = _read_meta(workbook)
+            names = [n for n in workbook.sheetnames if n != META_SHEET]
+            sheet = workbook[CRITERIA_SHEET] if CRITERIA_SHEET in names else workbook[names[0]]
+            rows = list(bounded_rows(sheet))
+        finally:
+            workbook.close()
+    except XlsxRefusedError as exc:
+        empty = CriteriaSet("", "", Level.DEPARTMENT, (), ())
+        return empty, ValidationReport((Issue(exc.reason, "", str(exc)),))
     except Exception as exc:  # openpyxl raises many unrelated types for a bad file
         raise_issue = Issue(CriteriaReason.XLSX_UNREADABLE, "", f"{path}: {exc}")
         empty = CriteriaSet("", "", Level.DEPARTMENT, (), ())
         return empty, ValidationReport((raise_issue,))
-    stored = _read_meta(workbook)
-    names = [n for n in workbook.sheetnames if n != META_SHEET]
-    sheet = workbook[CRITERIA_SHEET] if CRITERIA_SHEET in names else workbook[names[0]]
-    rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
     cols, start = _find_columns(rows)
     top: list[_Builder] = []
     by_code: dict[str, _Builder] = {}
@@ -273,4 +280,5 @@ def export_xlsx(cset: CriteriaSet, path: Path) -> None:
         ("title", cset.title),
     ):
         meta.append([key, value])
+    as_text(workbook)  # a title or note starting with "=" stays text
     workbook.save(path)

@@ -8,7 +8,9 @@ docs/openapi.json and checked by tests/scoring/test_openapi.py.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,7 +43,17 @@ def create_app(
     keys: KeyRing,
     clock: Clock,
 ) -> FastAPI:
-    app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+    # The interactive docs answer without a key: only where the settings ask for them.
+    docs = settings.api_docs
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    install_key_redaction()
     context = ApiContext(
         sessions=sessions,
         catalogue=load_catalogue(settings.criteria_dir),
@@ -94,6 +106,40 @@ def serving_app(settings: Settings, *, clock: Clock) -> FastAPI:
         ),
     )
     return app
+
+
+# Query parameters whose values are never written to a log (a key sent where it does not belong).
+SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "x-api-key", "x_api_key", "token", "access_token"})
+REDACTED = "[redacted]"
+ACCESS_LOGGER = "uvicorn.access"
+_PATH_ARG = 2  # uvicorn's access record: (client, method, path with query, http version, status)
+
+
+def redact_query(path: str) -> str:
+    """`path` with the value of every secret-looking query parameter replaced."""
+    if "?" not in path:
+        return path
+    base, _, query = path.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return base + "?" + urlencode([(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
+
+
+class KeyRedaction(logging.Filter):
+    """Rewrites the access log's path so an API key in the query string never reaches a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > _PATH_ARG:
+            path = args[_PATH_ARG]
+            if isinstance(path, str):
+                record.args = (*args[:_PATH_ARG], redact_query(path), *args[_PATH_ARG + 1 :])
+        return True
+
+
+def install_key_redaction() -> None:
+    access = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(f, KeyRedaction) for f in access.filters):
+        access.addFilter(KeyRedaction())
 
 
 def openapi_text(app: FastAPI) -> str:

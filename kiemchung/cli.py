@@ -12,6 +12,7 @@ from pathlib import Path
 from contracts.routing import Service
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -128,7 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except OSError as exc:
+        # The last guard: a file or directory the command cannot use is a message, not a
+        # traceback (commands report their own input errors with reason codes first).
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"kiemchung: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     return code
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from kiemchung.runtime.private_files import private_dir
+
 STORED_SUFFIX: Final = ".pdf"
 
 
@@ -25,7 +27,7 @@ class StoredFile:
 def store_content_addressed(root: Path, data: bytes) -> StoredFile:
     """Write `data` once under `root`; storing the same bytes again changes nothing."""
     digest = hashlib.sha256(data).hexdigest()
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     target = root / f"{digest}{STORED_SUFFIX}"
     if target.is_file() and target.stat().st_size == len(data):
         return StoredFile(target, digest)

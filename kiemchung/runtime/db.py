@@ -26,7 +26,10 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from kiemchung.runtime.private_files import private_file
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -119,9 +122,10 @@ Index("ix_deferred_due", deferred.c.consumer, deferred.c.due_at)
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # make_url, not string slicing: "sqlite://" (in memory) must not become a file named "sqlite:".
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
         @event.listens_for(engine, "connect")

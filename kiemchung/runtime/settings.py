@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     )
 
     # Hostile-input bounds (SECURITY.md lists every limit and its default).
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs, /redoc and /openapi.json (without a key); off in production",
+    )
     search_deadline_seconds: float = Field(
         default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
     )

@@ -22,6 +22,12 @@ DEFAULT_REVISION_WALK_OBJECTS = 200_000  # objects inspected to decide which pag
 DEFAULT_RENDER_CHANGE_TOLERANCE = 24
 DEFAULT_RENDER_BLANK_LEVEL = 235  # a signed pixel this light or lighter counts as blank paper
 
+# Work bounds by count, not only by time (a 675 KB file of 5,000 fields naming one signature
+# tied a worker for 60 s; 499 pages of 20,000 text objects took 34 s). Past either, the
+# document needs a person (RESOURCE_LIMIT).
+DEFAULT_MAX_SIGNATURES = 50  # signature fields (each one a CMS validation)
+DEFAULT_MAX_PAGE_OBJECTS = 1_000_000  # page objects walked for the scan check, forms included
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -36,3 +42,5 @@ class Limits:
     revision_walk_objects: int = DEFAULT_REVISION_WALK_OBJECTS
     render_change_tolerance: int = DEFAULT_RENDER_CHANGE_TOLERANCE
     render_blank_level: int = DEFAULT_RENDER_BLANK_LEVEL
+    max_signatures: int = DEFAULT_MAX_SIGNATURES
+    max_page_objects: int = DEFAULT_MAX_PAGE_OBJECTS

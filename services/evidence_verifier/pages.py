@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
 
+from services.evidence_verifier.limits import DEFAULT_MAX_PAGE_OBJECTS
 from services.evidence_verifier.scan import INVISIBLE_TEXT_MODES, PageFacts
 
 __all__ = ["DocumentInfo", "PagesRead", "PdfiumError", "inspect_document", "read_pages"]
@@ -93,24 +94,41 @@ def inspect_document(data: bytes) -> DocumentInfo:
             document.close()
 
 
-def read_pages(data: bytes, *, text_chars: int) -> PagesRead:
-    """Facts for every page; text of the first page, then of further pages until `text_chars`."""
+class PageWorkLimitError(ValueError):
+    """More page objects than the document's budget (limits.max_page_objects)."""
+
+
+class _Budget:
+    """Page objects left to walk in this document."""
+
+    def __init__(self, objects: int) -> None:
+        self.left = objects
+
+    def spend(self, count: int) -> None:
+        self.left -= max(count, 0)
+        if self.left < 0:
+            raise PageWorkLimitError("more page objects than the limit")
+
+
+def read_pages(data: bytes, *, text_chars: int, max_objects: int = DEFAULT_MAX_PAGE_OBJECTS) -> PagesRead:
+    """Facts for every page; text of the first page, then of further pages until `text_chars`.
+    Raises PageWorkLimitError past `max_objects` page objects (forms' contents included)."""
     with _PDFIUM_LOCK:
         document = pdfium.PdfDocument(data)
         try:
-            return _read_document(document, text_chars=text_chars)
+            return _read_document(document, text_chars=text_chars, budget=_Budget(max_objects))
         finally:
             document.close()
 
 
-def _read_document(document: pdfium.PdfDocument, *, text_chars: int) -> PagesRead:
+def _read_document(document: pdfium.PdfDocument, *, text_chars: int, budget: _Budget) -> PagesRead:
     facts: list[PageFacts] = []
     texts: list[str] = []
     used = 0
     for index in range(len(document)):
         page = document[index]
         try:
-            facts.append(_page_facts(page))
+            facts.append(_page_facts(page, budget))
             if used < text_chars or index == 0:
                 page_text = _page_text(page)
                 texts.append(page_text)
@@ -131,7 +149,7 @@ def _page_text(page: pdfium.PdfPage) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL_CHARS)
 
 
-def _page_facts(page: pdfium.PdfPage) -> PageFacts:
+def _page_facts(page: pdfium.PdfPage, budget: _Budget) -> PageFacts:
     # the crop box is what a viewer shows: coverage is measured against it
     left, bottom, right, top = page.get_cropbox()
     page_box: Box = (min(left, right), min(bottom, top), max(left, right), max(bottom, top))
@@ -139,7 +157,7 @@ def _page_facts(page: pdfium.PdfPage) -> PageFacts:
     coverage = 0.0
     text_modes: list[int] = []  # render mode per text object, in drawing order
     hidden_before = 0  # text objects drawn before the last covering image are hidden by it
-    for kind, value in _drawn(page.raw, page_box):
+    for kind, value in _drawn(page.raw, page_box, budget):
         if kind == _IMAGE:
             coverage += value
             if value >= COVERING_SHARE * area:
@@ -150,15 +168,18 @@ def _page_facts(page: pdfium.PdfPage) -> PageFacts:
     return PageFacts(coverage / area, len(text_modes) - invisible, invisible)
 
 
-def _drawn(page: object, page_box: Box) -> Iterator[tuple[int, float]]:
+def _drawn(page: object, page_box: Box, budget: _Budget) -> Iterator[tuple[int, float]]:
     """(kind, value) for every image and text object in drawing order: an image's visible area
     on the page, a text object's render mode."""
     count = pdfium_c.FPDFPage_CountObjects(page)
+    budget.spend(count)
     objects = (pdfium_c.FPDFPage_GetObject(page, i) for i in range(count))
-    yield from _walk(objects, IDENTITY, page_box, 0)
+    yield from _walk(objects, IDENTITY, page_box, 0, budget)
 
 
-def _walk(objects: Iterator[object], outer: Matrix, page_box: Box, depth: int) -> Iterator[tuple[int, float]]:
+def _walk(
+    objects: Iterator[object], outer: Matrix, page_box: Box, depth: int, budget: _Budget
+) -> Iterator[tuple[int, float]]:
     for obj in objects:
         if not obj:
             continue
@@ -171,8 +192,9 @@ def _walk(objects: Iterator[object], outer: Matrix, page_box: Box, depth: int) -
             # objects inside a form are in the form's space: compose with the form's matrix
             inner = _compose(_matrix(obj), outer)
             count = pdfium_c.FPDFFormObj_CountObjects(obj)
+            budget.spend(count)
             children = (pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(max(count, 0)))
-            yield from _walk(children, inner, page_box, depth + 1)
+            yield from _walk(children, inner, page_box, depth + 1, budget)
 
 
 def _matrix(obj: object) -> Matrix:

@@ -20,7 +20,7 @@ from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import ReasonCode, SignatureKind
 from services.evidence_verifier import numbering, scan, signatures, stages
 from services.evidence_verifier.errors import DocumentRejectedError
-from services.evidence_verifier.pages import PdfiumError, inspect_document, read_pages
+from services.evidence_verifier.pages import PageWorkLimitError, PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
 from services.evidence_verifier.rendered_text import visible_first_page_text
 from services.evidence_verifier.trust import load_trust_roots
@@ -120,6 +120,12 @@ async def _verify(
     try:
         with stages.timed(stages.SIGNATURES):
             sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
+            # Each signature field is a CMS validation: bounded by count (fields may all name
+            # one signature dictionary, thousands of them in a small file).
+            if len(sig_reader.embedded_signatures) > limits.max_signatures:
+                raise DocumentRejectedError(
+                    ReasonCode.RESOURCE_LIMIT, f"more than {limits.max_signatures} signature fields"
+                )
             outcomes = await signatures.evaluate(sig_reader, policy)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         # structure pyHanko cannot follow around a signature: treat as a broken signature only
@@ -138,9 +144,11 @@ async def _verify(
 
     try:
         with stages.timed(stages.PAGES):
-            pages = read_pages(data, text_chars=limits.text_chars)
+            pages = read_pages(data, text_chars=limits.text_chars, max_objects=limits.max_page_objects)
             # the number and date are read from what is drawn: annotations included
             first_page_text = visible_first_page_text(data, limits) or pages.first_page_text
+    except PageWorkLimitError as exc:
+        raise DocumentRejectedError(ReasonCode.RESOURCE_LIMIT, str(exc)) from exc
     except (PdfiumError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
     verdict = scan.classify(pages.facts)

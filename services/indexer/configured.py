@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiemchung.runtime.private_files import private_file
 from kiemchung.runtime.settings import SearchBackend, Settings
 from services.indexer.limits import SearchLimits
 from services.indexer.port import SearchIndex
@@ -25,5 +26,5 @@ def build_search_index(settings: Settings) -> SearchIndex:
     from services.indexer.backends.fts5 import Fts5Index
 
     path = settings.resolved_search_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     return Fts5Index(path, limits=limits)

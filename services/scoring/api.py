@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,10 +18,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from contracts.events import YEAR_MAX, YEAR_MIN
 from contracts.vocabulary import Level
-from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.clock import Clock, random_ids
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.limits import MAX_CURSOR_CHARS, MAX_NUMBER_PREFIX_CHARS, MAX_PAGE, MAX_QUERY_CHARS
 from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
@@ -36,7 +38,9 @@ from services.scoring.errors import (
 )
 from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
 from services.scoring.handlers import current_ledger, load_unit, load_units
+from services.scoring.importer import ImportKind, ImportOptions, file_refusal, run_import
 from services.scoring.service import CriteriaCatalogue, UnitInfo
+from services.scoring.tables import MAX_FILE_BYTES, TableError, TableReason, read_table_bytes
 from services.scoring.views import (
     EvidenceView,
     LedgerEntryView,
@@ -129,6 +133,50 @@ class SearchResponse(BaseModel):
     signals: dict[str, int] | None = Field(
         default=None,
         description="With signals=true: how many matches carry each check of the evidence register",
+    )
+
+
+MAX_SOURCE_CHARS = 200
+
+
+class TableFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+class RefusalView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sheet: str
+    row: int
+    column: str
+    reason: str
+    detail: str
+
+
+class ImportResultView(BaseModel):
+    """What an import did: rows read and events recorded, or every refused row (then nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: str
+    rows: int
+    events: int
+    refused: list[RefusalView]
+
+
+def _import_upload(
+    ctx: ApiContext, kind: ImportKind, data: bytes, name: str, options: ImportOptions
+) -> ImportResultView:
+    try:
+        sheets = read_table_bytes(data, name)
+    except TableError as exc:
+        refusal = file_refusal(exc, name)
+        return ImportResultView(kind=kind.value, rows=0, events=0, refused=[RefusalView(**refusal.__dict__)])
+    plan = run_import(kind, sheets, name, ctx.sessions, ctx.catalogue, ctx.clock, random_ids, options)
+    return ImportResultView(
+        kind=kind.value,
+        rows=plan.rows,
+        events=0 if plan.refusals else len(plan.events),
+        refused=[RefusalView(**r.__dict__) for r in plan.refusals],
     )
 
 
@@ -293,6 +341,42 @@ def build_router() -> APIRouter:
             media_type=MIMETYPE,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    @router.post(
+        "/imports/{kind}",
+        response_model=ImportResultView,
+        tags=["import"],
+        responses={
+            413: {"model": ErrorBody, "description": "file_too_large"},
+            422: {"model": ImportResultView, "description": "refused rows; nothing was imported"},
+        },
+    )
+    async def import_table(
+        kind: ImportKind,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        format: TableFormat,
+        year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
+        source: Annotated[str | None, Query(min_length=1, max_length=MAX_SOURCE_CHARS)] = None,
+    ) -> JSONResponse:
+        """Load a province table (the body: .xlsx in the appendix layout or a table, or .csv), as
+        `kiemchung import` does: all rows or none, every refused row listed (province keys)."""
+        key.require_role(Role.PROVINCE)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                body = ErrorBody(
+                    reason=TableReason.FILE_TOO_LARGE.value, detail=f"more than {MAX_FILE_BYTES} bytes"
+                )
+                return JSONResponse(status_code=413, content=body.model_dump())
+            chunks.append(chunk)
+        name = f"upload.{format.value}"
+        options = ImportOptions(year=year, source=source or name, actor=key.name)
+        result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options)
+        return JSONResponse(status_code=422 if result.refused else 200, content=result.model_dump())
 
     @router.get(
         "/evidence/search",

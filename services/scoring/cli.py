@@ -15,17 +15,55 @@ from services.scoring.service import load_catalogue
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 2
+# The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
+STATE_DB = "kiemchung.db"
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.scoring.replay import IN_MEMORY, ReplayLineError
+
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else get_settings().criteria_dir)
-    results = replay_file(Path(args.ledger), catalogue)
+    url = IN_MEMORY
+    if args.into:
+        into = Path(args.into)
+        state = into / STATE_DB
+        if state.exists():
+            print(f"{state} exists: replay into an empty directory", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        into.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{state}"
+    try:
+        report = replay_file(Path(args.ledger), catalogue, url)
+    except ReplayLineError as exc:
+        print(f"{args.ledger}:{exc.line}: {exc.reason}: {exc.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"{args.ledger}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        body = {"scores": report.scores, "refused": [asdict(r) for r in report.refused]}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        for score in results:
-            print(f"{score['unit_id']:<20} {score['year']}  v{score['version']:<4} index {score['index']}")
-    return EXIT_OK
+        for score in report.scores:
+            rank = "-" if score["rank"] is None else str(score["rank"])
+            flag = "" if score["ranked"] else "  (không xếp hạng)"
+            print(
+                f"{score['unit_id']:<20} {score['year']} {score['level']:<10} rank {rank:>4}  "
+                f"index {score['index_display']}{flag}"
+            )
+    for refused in report.refused:
+        where = f"{args.ledger}:{refused.line}"
+        print(f"{where}: refused {refused.event_type} {refused.unit_id}: {refused.reason}", file=sys.stderr)
+    if args.into:
+        print(
+            f"state written to {args.into} (KIEMCHUNG_DATA_DIR={args.into} kiemchung serve)", file=sys.stderr
+        )
+    return EXIT_REFUSED if report.refused else EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -52,7 +90,11 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.criteria_dir)
     with sessions() as session:
         book = build_workbook(session, catalogue, Level(args.level).value, args.year, load_units(session))
-    book.save(args.output)
+    try:
+        book.save(args.output)
+    except OSError as exc:
+        print(f"kiemchung export xlsx: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"wrote {args.output}: {len(book.sheetnames) - 1} unit sheet(s) and the ranking")
     return EXIT_OK
 
@@ -61,7 +103,13 @@ def _new_key(args: argparse.Namespace) -> int:
     from services.scoring.access import ApiKey, Role, hash_key, key_entry, new_key
 
     plaintext = new_key()
-    entry = ApiKey(name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or "")
+    try:
+        entry = ApiKey(
+            name=args.name, sha256=hash_key(plaintext), role=Role(args.role), scope=args.scope or ""
+        )
+    except ValueError as exc:  # e.g. a unit or appraiser key without --scope
+        print(f"kiemchung apikey new: {exc} (give --scope)", file=sys.stderr)
+        return EXIT_USAGE
     print(f"key (give it to its holder; it is not stored): {plaintext}", file=sys.stderr)
     print(json.dumps(key_entry(entry), ensure_ascii=False))
     return EXIT_OK
@@ -149,6 +197,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.add_argument("ledger", help="a file written by `kiemchung ledger export`")
     replay.add_argument("--json", action="store_true")
     replay.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
+    replay.add_argument(
+        "--into", help="write the replayed state here (a KIEMCHUNG_DATA_DIR to serve or export)"
+    )
     replay.set_defaults(func=_replay)
 
     ledger = subparsers.add_parser("ledger", help="the scoring ledger")

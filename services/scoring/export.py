@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
 from services.scoring.core.scores import display
@@ -57,11 +58,11 @@ REGISTER_HEADINGS = (
     "Liên quan",
 )
 REGISTER_WIDTHS = (20, 10, 18, 14, 14, 26, 60, 40, 50)
-_FORMULA_START = ("=", "+", "-", "@")
 TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
 NOT_APPLICABLE_NOTE = "Không áp dụng"
+NO_RESULT_NOTE = "Không có kết quả"
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 NUMBER_FORMAT = "0.00"
@@ -197,6 +198,10 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
             sheet.cell(row=row, column=1, value=entry.rank)
             sheet.cell(row=row, column=2, value=entry.unit_id)
             sheet.cell(row=row, column=3, value=entry.name)
+            if entry.no_result:
+                sheet.cell(row=row, column=5, value=NO_RESULT_NOTE)
+                row += 1
+                continue
             cell = sheet.cell(row=row, column=4, value=Decimal(entry.index.display))
             cell.number_format = NUMBER_FORMAT
             if entry.rank is None:
@@ -204,11 +209,6 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
             row += 1
     for column, width in enumerate((8, 20, 40, 16, 28), start=1):
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
-
-
-def _text(value: str | None) -> str | None:
-    """Text a spreadsheet must not run as a formula (unit ids, numbers come from outside)."""
-    return "'" + value if value and value.startswith(_FORMULA_START) else value
 
 
 def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedLink]) -> None:
@@ -220,15 +220,15 @@ def write_register_sheet(sheet: Worksheet, year: int, flagged: Sequence[FlaggedL
         sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
     for row, item in enumerate(flagged, start=FIRST_DATA_ROW):
         values = (
-            _text(item.unit_id),
+            item.unit_id,
             item.criterion_code,
-            _text(item.number),
+            item.number,
             item.issued_on,
             item.signed_on,
             item.code.value,
             item.code.vietnamese,
-            _text(item.detail),
-            _text("; ".join(item.related)),
+            item.detail,
+            "; ".join(item.related),
         )
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row, column=column, value=value)
@@ -260,7 +260,7 @@ def build_workbook(
     write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)
     write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
-    return book
+    return as_text(book)  # explanations and titles are user text: never a live formula
 
 
 def workbook_bytes(book: Workbook) -> bytes:

@@ -125,6 +125,14 @@ _UPDATE_RANKING = update(rankings).where(
 )
 
 
+# A score row's index when the unit has no result (no points recorded): no index, not 0.
+NO_RESULT = ""
+
+
+def stored_index(value: str) -> Decimal | None:
+    return None if value == NO_RESULT else Decimal(value)
+
+
 def _unit_from_row(row: RowMapping) -> UnitInfo:
     return UnitInfo(
         unit_id=row["unit_id"],
@@ -292,7 +300,7 @@ class ScoringHandlers:
         table = self.rankings.get(level, year, tag)
         if table is None:
             rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
-            table = standings(RankEntry(r.unit_id, Decimal(r.index_value), bool(r.ranked)) for r in rows)
+            table = standings(RankEntry(r.unit_id, stored_index(r.index_value), bool(r.ranked)) for r in rows)
         work[key] = _LevelWork(tag, table, table, cause)
         return work[key]
 
@@ -375,7 +383,8 @@ class ScoringHandlers:
             # If this transaction rolls back, no row carries this tag: the next lookup misses.
             self.cache.put(unit, year, LedgerTag(int(inserted), str(event.event_id)), after)
         score = self._publish_score(conn, unit, year, numbers, version, event)
-        level.change(level.after.with_entry(RankEntry(unit_id, numbers.index, unit.ranked)), event)
+        index = numbers.index if numbers.has_result else None
+        level.change(level.after.with_entry(RankEntry(unit_id, index, unit.ranked)), event)
         return [score]
 
     def _publish_score(
@@ -397,11 +406,12 @@ class ScoringHandlers:
             index=numbers.index,
             projected_index=numbers.projected_index,
             components=list(numbers.components),
+            has_result=numbers.has_result,
         )
         row = {
             "level": unit.level,
             "version": version,
-            "index_value": str(numbers.index),
+            "index_value": str(numbers.index) if numbers.has_result else NO_RESULT,
             "snapshot": score.model_dump(mode="json"),
             "updated_at": self.clock(),
         }
@@ -513,7 +523,7 @@ class ScoringHandlers:
                 was = self._standings(conn, work, row.level, row.year, event)
                 was.change(was.after.without(event.unit_id), event)
                 now = self._standings(conn, work, event.level.value, row.year, event)
-                entry = RankEntry(event.unit_id, Decimal(row.index_value), event.ranked)
+                entry = RankEntry(event.unit_id, stored_index(row.index_value), event.ranked)
                 now.change(now.after.with_entry(entry), event)
             conn.execute(
                 update(scores).where(scores.c.unit_id == event.unit_id).values(level=event.level.value)

@@ -6,6 +6,8 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +15,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
+from contracts.errors import ContractError
 from contracts.events import UnitRegistered
 from contracts.registry import parse_event
 from contracts.routing import Service
 from kiemchung.runtime.clock import FrozenClock, SeededIds
 from kiemchung.runtime.db import create_schema, make_engine, session_factory
 from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+from services.scoring.core.scores import display
 from services.scoring.handlers import build_handlers
 from services.scoring.service import CriteriaCatalogue
-from services.scoring.store import ledger, scores, units
+from services.scoring.store import ledger, rankings, rejections, scores, units
 
 REPLAY_PRODUCER = "kiemchung.replay"
+IN_MEMORY = "sqlite://"
+DISPLAY_PLACES = 2
 UNIT_NAMESPACE = uuid.UUID("8d6f8a57-3c55-4b7e-9a43-2f0c5b1d6e21")
 
 
@@ -58,12 +64,130 @@ def export_ledger(session: Session) -> Iterator[str]:
         yield json.dumps(payload, ensure_ascii=False)
 
 
+# A ledger line is one event; the largest (a survey import of a province) stays far below this.
+MAX_LINE_CHARS = 8 * 1024 * 1024
+
+
+class ReplayLineError(Exception):
+    """A line that is not an event: its 1-based number and the contract's reason code."""
+
+    def __init__(self, line: int, reason: str, detail: str) -> None:
+        super().__init__(f"line {line}: {reason}: {detail}")
+        self.line = line
+        self.reason = reason
+        self.detail = detail
+
+
+def read_numbered(lines: Iterable[str]) -> list[tuple[int, Event]]:
+    """Every event with its 1-based line number; raises ReplayLineError naming a bad line."""
+    out: list[tuple[int, Event]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            raise ReplayLineError(number, "line_too_long", f"more than {MAX_LINE_CHARS} characters")
+        try:
+            out.append((number, parse_event(line)))
+        except ContractError as exc:
+            raise ReplayLineError(number, exc.reason.value, exc.detail) from exc
+    return out
+
+
 def read_events(lines: Iterable[str]) -> list[Event]:
-    return [parse_event(line) for line in lines if line.strip()]
+    return [event for _, event in read_numbered(lines)]
+
+
+@dataclass(frozen=True)
+class RefusedLine:
+    """An event the scoring rules refused on replay, as the live service refused it."""
+
+    line: int
+    event_id: str
+    event_type: str
+    unit_id: str
+    year: int
+    criterion_code: str | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    # Latest score per unit and year, with "rank" (None when not ranked) and "ranked".
+    scores: list[dict[str, Any]]
+    refused: list[RefusedLine]
+
+
+def _ranks(session: Session) -> dict[tuple[str, int], int | None]:
+    out: dict[tuple[str, int], int | None] = {}
+    for year, snapshot in session.execute(select(rankings.c.year, rankings.c.snapshot)):
+        for entry in (*snapshot["entries"], *snapshot.get("not_ranked", [])):
+            out[(entry["unit_id"], int(year))] = entry["rank"]
+    return out
+
+
+def replay_report(
+    numbered: Iterable[tuple[int, Event]], catalogue: CriteriaCatalogue, url: str = IN_MEMORY
+) -> ReplayReport:
+    """Replay through the live handlers into the database at `url` (in memory by default, or a
+    state directory's SQLite file that `serve` and `export` read) and report what was refused."""
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = session_factory(engine)
+    clock = FrozenClock(now=_epoch())
+    handlers = build_handlers(catalogue, EventFactory(REPLAY_PRODUCER, clock, SeededIds()), clock)
+    runtime = ServiceRuntime(Service.SCORING, handlers, sessions, clock)
+    lines: dict[str, int] = {}
+
+    async def run() -> None:
+        for number, event in numbered:
+            lines.setdefault(str(event.event_id), number)
+            outcome = await runtime.handle(event)
+            if outcome.status is Status.FAILED:
+                raise RuntimeError(
+                    f"replay failed on line {number} ({event.envelope_summary()}): {outcome.detail}"
+                )
+
+    try:
+        asyncio.run(run())
+        with sessions() as session:
+            ranks = _ranks(session)
+            ranked_flags = {
+                r.unit_id: r.ranked for r in session.execute(select(units.c.unit_id, units.c.ranked))
+            }
+            snapshots = session.execute(
+                select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)
+            ).scalars()
+            results = []
+            for snapshot in snapshots:
+                item = comparable(snapshot)
+                item["ranked"] = bool(ranked_flags.get(item["unit_id"], True))
+                item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
+                has = bool(item.get("has_result", True))
+                item["index_display"] = str(display(Decimal(item["index"]), DISPLAY_PLACES)) if has else None
+                results.append(item)
+            refused = [
+                RefusedLine(
+                    line=lines.get(row["event_id"], 0),
+                    event_id=row["event_id"],
+                    event_type=row["event_type"],
+                    unit_id=row["unit_id"],
+                    year=int(row["year"]),
+                    criterion_code=row["criterion_code"],
+                    reason=row["reason"],
+                    detail=row["detail"],
+                )
+                for row in session.execute(select(rejections).order_by(rejections.c.seq)).mappings()
+            ]
+    finally:
+        engine.dispose()
+    refused.sort(key=lambda r: (r.line, r.unit_id))
+    return ReplayReport(results, refused)
 
 
 def replay_scores(events: Iterable[Event], catalogue: CriteriaCatalogue) -> list[dict[str, Any]]:
-    """Latest ScoreUpdated snapshot per unit and year, as the live service would hold them."""
+    """Latest ScoreUpdated snapshot per unit and year, as the live service would hold them
+    (`replay_report` adds ranks and the refused events)."""
     engine = make_engine("sqlite://")
     create_schema(engine)
     sessions = session_factory(engine)
@@ -91,9 +215,11 @@ def comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in snapshot.items() if k not in envelope}
 
 
-def replay_file(path: Path, catalogue: CriteriaCatalogue) -> list[dict[str, Any]]:
+def replay_file(path: Path, catalogue: CriteriaCatalogue, url: str = IN_MEMORY) -> ReplayReport:
+    """Raises ReplayLineError naming the first line that is not an event."""
     with path.open(encoding="utf-8") as handle:
-        return replay_scores(read_events(handle), catalogue)
+        numbered = read_numbered(handle)
+    return replay_report(numbered, catalogue, url)
 
 
 def _epoch() -> Any:

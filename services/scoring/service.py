@@ -33,7 +33,7 @@ from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
-from services.scoring.core.scores import score
+from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class CriteriaCatalogue:
     sets: Mapping[str, CriteriaSet]
     trees: Mapping[str, ScoringTree]
     deadlines: DeadlineTable = field(default_factory=lambda: SEED_003_DEADLINES)
+    # Files of the criteria folder that were not loaded, and why (one bad file stops no other).
+    refused: Mapping[str, str] = field(default_factory=dict)
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -58,19 +60,23 @@ class CriteriaCatalogue:
 
 def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
     sets: dict[str, CriteriaSet] = {name: load_set(data_path(file)) for name, file in PACKAGED_SETS.items()}
+    refused: dict[str, str] = {}
     if directory is not None:
         for path in sorted(directory.glob("*.yaml")):
             try:
                 sets[path.stem] = load_set(path)
             except CriteriaLoadError as exc:  # an overlay, or a file with errors: not a set to score
-                log.warning("criteria %s not loaded: %s", path, "; ".join(i.render() for i in exc.issues))
+                refused[path.name] = "; ".join(i.render() for i in exc.issues)
+                log.warning("criteria %s not loaded: %s", path, refused[path.name])
     trees: dict[str, ScoringTree] = {}
     for name, cset in sets.items():
         try:
             trees[name] = compile_tree(cset)
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
-    return CriteriaCatalogue(MappingProxyType(sets), MappingProxyType(trees))
+    return CriteriaCatalogue(
+        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused)
+    )
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
@@ -143,6 +149,7 @@ class ScoreFigures:
     index: Decimal
     projected_index: Decimal
     components: tuple[ComponentScore, ...]
+    has_result: bool = True
 
 
 def figures(ledger: Ledger) -> ScoreFigures:
@@ -177,6 +184,7 @@ def figures(ledger: Ledger) -> ScoreFigures:
         index=total.index or Decimal(0),
         projected_index=total.projected_index or Decimal(0),
         components=components,
+        has_result=has_result(ledger),
     )
 
 
@@ -197,6 +205,15 @@ def ranking_entries(
             return old
         return RankEntry(unit_id=unit_id, index=index, rank=rank)
 
+    def no_result(unit_id: str) -> RankEntry:
+        old = known.get(unit_id)
+        if old is not None and old.no_result:
+            return old
+        return RankEntry(unit_id=unit_id, index=Decimal(0), rank=None, no_result=True)
+
     entries = [entry(u.unit_id, u.index, u.rank) for u in ranking.ranked]
-    apart = [entry(u.unit_id, u.index or Decimal(0), None) for u in ranking.not_ranked]  # by unit id
+    apart = [
+        no_result(u.unit_id) if u.index is None else entry(u.unit_id, u.index, None)
+        for u in ranking.not_ranked
+    ]  # by unit id
     return entries, apart

@@ -221,6 +221,8 @@ class RankRow(_View):
     unit_id: str
     name: str
     index: Figure
+    # No points recorded: listed apart with no index; `index` is 0 only for older clients.
+    no_result: bool = False
 
 
 class RankingView(_View):
@@ -250,6 +252,7 @@ def ranking_view(
                 unit_id=item["unit_id"],
                 name=readable[item["unit_id"]].name,
                 index=figure(Decimal(item["index"])),
+                no_result=bool(item.get("no_result", False)),
             )
             for item in items
             if item["unit_id"] in readable

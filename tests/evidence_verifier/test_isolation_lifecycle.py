@@ -41,12 +41,13 @@ threads = [
 ]
 for t in threads: t.start()
 for t in threads: t.join()
-pids = []
+# Keep the workers referenced: a dropped worker's pipe closes and the worker exits on EOF.
+workers = []
 while not pool._idle.empty():
     w = pool._idle.get()
     if w is not None:
-        pids.append(w.process.pid)
-print(json.dumps(pids), flush=True)
+        workers.append(w)
+print(json.dumps([w.process.pid for w in workers]), flush=True)
 time.sleep(600)
 """
 

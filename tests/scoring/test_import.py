@@ -262,3 +262,128 @@ def test_files_beyond_the_bounds_or_not_tables_are_refused(
     assert "unreadable_file" in capsys.readouterr().err
     assert _run("import", "units", str(_write(tmp_path / "u.txt", UNITS_CSV)), "--database-url", url) == 1
     assert "unknown_format" in capsys.readouterr().err
+
+
+# ---- replay (the ledger alone rebuilds what the imports recorded) ---------------------------------
+
+
+def _appraisal_line(points: str, event: int) -> str:
+    return json.dumps(
+        {
+            "event_id": f"00000000-0000-4000-8000-{event:012d}",
+            "type": "AppraisalRecorded",
+            "schema_version": 1,
+            "occurred_at": "2026-01-10T09:30:00+07:00",
+            "correlation_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+            "producer": "council.hdtd",
+            "unit_id": "so-noi-vu",
+            "year": 2025,
+            "criterion_code": "1.1",
+            "points": points,
+            "round": 1,
+            "council_id": "hdtd",
+            "appraised_by": "le.van.c",
+        },
+        ensure_ascii=False,
+    )
+
+
+def test_replay_reports_refused_lines_ranks_and_writes_a_state_to_serve_and_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _url(tmp_path, "a.db")
+    published = _province(tmp_path, url)
+    log = tmp_path / "ledger.jsonl"
+    assert _run("ledger", "export", "-o", str(log), "--database-url", url) == 0
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines.append(_appraisal_line("11", 901))  # over the maximum of 10: refused
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    into = tmp_path / "replayed"
+    assert _run("replay", str(log), "--json", "--into", str(into)) == 1
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert [(r["line"], r["reason"], r["unit_id"]) for r in report["refused"]] == [
+        (len(lines), "points_out_of_range", "so-noi-vu")
+    ]
+    assert f"ledger.jsonl:{len(lines)}: refused AppraisalRecorded so-noi-vu: points_out_of_range" in out.err
+    by_unit = {s["unit_id"]: s for s in report["scores"]}
+    # Sở Nội vụ: 9.5 + 8 + 7.25 + 10 + 17.2534 = 52.0034 -> 52.00; Sở Tư pháp: (10+6+8+16.5)/90.
+    assert by_unit["so-noi-vu"]["index"] == "52.0034"
+    assert by_unit["so-noi-vu"]["index_display"] == "52.00"
+    assert [
+        (u, by_unit[u]["rank"], by_unit[u]["ranked"]) for u in ("so-noi-vu", "so-tu-phap", "ban-dan-toc")
+    ] == [
+        ("so-noi-vu", 1, True),
+        ("so-tu-phap", 2, True),
+        ("ban-dan-toc", None, False),
+    ]
+    again = tmp_path / "from-replay.xlsx"
+    _export(f"sqlite:///{into / 'kiemchung.db'}", again)
+    assert _cells(again) == _cells(published)
+    assert _run("replay", str(log), "--into", str(into)) == 2  # never over an existing state
+
+
+def test_replay_names_the_malformed_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _write(tmp_path / "ledger.jsonl", _appraisal_line("1", 1) + "\n\n{not json\n")
+    assert _run("replay", str(log)) == 2
+    assert "ledger.jsonl:3: MALFORMED_JSON" in capsys.readouterr().err
+
+
+# ---- the same over HTTP, for the province ----------------------------------------------------------
+
+
+def test_http_import_is_for_province_keys_and_lists_refusals(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from kiemchung.api import create_app
+    from kiemchung.runtime.db import create_schema
+    from kiemchung.runtime.settings import Settings
+    from services.scoring.access import ApiKey, KeyRing, Role, hash_key
+    from services.scoring.tables import MAX_FILE_BYTES
+    from tests.scoring.kit import vn
+
+    engine = make_engine(_url(tmp_path, "a.db"))
+    create_schema(engine)
+    keys = KeyRing.of(
+        [
+            ApiKey("tỉnh", hash_key("k-province"), Role.PROVINCE, ""),
+            ApiKey("hội đồng", hash_key("k-council"), Role.APPRAISER, "hdtd"),
+        ]
+    )
+    app = create_app(
+        Settings(),
+        sessions=session_factory(engine),
+        search_index=None,
+        keys=keys,
+        clock=lambda: vn(12, 1, year=2026),
+    )
+    province = {"X-API-Key": "k-province"}
+    with TestClient(app) as client:
+        refused = client.post(
+            "/imports/units?format=csv", content=UNITS_CSV.encode(), headers={"X-API-Key": "k-council"}
+        )
+        assert (refused.status_code, refused.json()["reason"]) == (403, "role_not_allowed")
+        bad = client.post(
+            "/imports/units?format=csv",
+            content=(UNITS_CSV + "x,X,tỉnh,h,demo-department,,\n").encode(),
+            headers=province,
+        )
+        assert bad.status_code == 422
+        assert [(r["row"], r["column"], r["reason"]) for r in bad.json()["refused"]] == [
+            (5, "C", "bad_level")
+        ]
+        assert client.get("/units", headers=province).json() == []
+        good = client.post("/imports/units?format=csv", content=UNITS_CSV.encode(), headers=province)
+        assert (good.status_code, good.json()["events"]) == (200, 3)
+        survey = client.post(
+            f"/imports/survey?format=csv&year={YEAR}", content=SURVEY_CSV.encode(), headers=province
+        )
+        assert (survey.status_code, survey.json()["rows"]) == (200, 3)
+        score = client.get(f"/units/so-noi-vu/scores/{YEAR}", headers=province).json()
+        assert score["survey"]["exact"] == "17.2534"
+        big = client.post("/imports/units?format=csv", content=b"x" * (MAX_FILE_BYTES + 1), headers=province)
+        assert (big.status_code, big.json()["reason"]) == (413, "file_too_large")
+        junk = client.post("/imports/units?format=xlsx", content=b"not a zip", headers=province)
+        assert (junk.status_code, junk.json()["refused"][0]["reason"]) == (422, "unreadable_file")
+    engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.events import RankingUpdated
 from services.scoring.core import EMPTY_STANDINGS, RankEntry, rank, standings
+from services.scoring.handlers import stored_index
 from services.scoring.service import ranking_entries
 from services.scoring.store import rankings, scores, units
 from tests.scoring.kit import Scoring, vn
@@ -78,7 +79,7 @@ def _recomputed(sessions: sessionmaker[Session]) -> dict[str, list[dict[str, Any
             )
         ).all()
     entries, apart = ranking_entries(
-        rank(RankEntry(r.unit_id, Decimal(r.index_value), r.ranked) for r in rows)
+        rank(RankEntry(r.unit_id, stored_index(r.index_value), r.ranked) for r in rows)
     )
     return {
         "entries": [e.model_dump(mode="json") for e in entries],

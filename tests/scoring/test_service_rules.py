@@ -187,7 +187,9 @@ async def test_redelivery_and_publication(scoring: Scoring) -> None:
     }
     # Publication changes no index, so the ranking stands as it was: no RankingUpdated.
     assert not any(isinstance(e, RankingUpdated) for e in published.produced)
-    assert [e["unit_id"] for e in scoring.ranking()["entries"]] == [NOI_VU, TAI_CHINH]
+    # Sở Tài chính submitted no points: no result, listed apart, not ranked last at 0 (issue 13).
+    assert [e["unit_id"] for e in scoring.ranking()["entries"]] == [NOI_VU]
+    assert (TAI_CHINH, True) in [(e["unit_id"], e["no_result"]) for e in scoring.ranking()["not_ranked"]]
     late = await scoring.appraise(NOI_VU, "1.2", "7")
     assert late.produced == ()
     assert scoring.rejection_reasons()[-1] == (NOI_VU, "AppraisalRecorded", "already_published")

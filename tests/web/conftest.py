@@ -65,7 +65,7 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     workdir = tmp_path_factory.mktemp("web-demo")
     build_demo(workdir, DEMO_UNITS, show_progress=False)
@@ -96,7 +96,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it lives,
+# and later test modules call asyncio.run.
+@pytest.fixture(scope="module")
 def playwright(site: Site) -> Iterator[Playwright]:
     # After `site`: the demo runs its own event loop, which must not be inside Playwright's.
     if not CHROMIUM.exists():
@@ -105,7 +107,7 @@ def playwright(site: Site) -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser

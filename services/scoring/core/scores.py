@@ -81,6 +81,15 @@ class UnitScore:
         return self.total.index
 
 
+def has_result(ledger: Ledger) -> bool:
+    """Whether any points were recorded (self-assessed, appraised or survey). A unit with none
+    has no result: it is not ranked, and never published as an index of 0 ranked last."""
+    return any(
+        state.self_points is not None or state.appraised is not None or state.survey_points is not None
+        for state in ledger.leaves.values()
+    )
+
+
 def score(ledger: Ledger) -> UnitScore:
     totals = ledger.totals
     return UnitScore(
