@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ from kiemchung.runtime.migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.corpus import build_corpus
+from services.evidence_verifier.testkit import documents as docs
+from tests.corpus import UNIT_NAME, VIETNAM, Corpus, build_corpus
 from tests.servers import fresh_database, fresh_vhost
 
 UNITS = tuple(f"so-{i:02d}" for i in range(20))
@@ -104,7 +105,25 @@ def _scores(count: int) -> list[Event]:
     ]
 
 
-def _links(base: str, name: str, count: int) -> list[DocumentLinked]:
+def sign_documents(corpus: Corpus, count: int, first: int = 0) -> list[tuple[str, str]]:
+    """(file name, number) of `count` signed documents with distinct numbers: links sharing one
+    number would make the evidence register re-open each other's verdicts (quadratic work)."""
+    creds = corpus.pki.unit(UNIT_NAME)
+    options = docs.SignOptions(signing_time=datetime(2024, 3, 12, 10, 0, tzinfo=VIETNAM), tsa=corpus.pki.tsa)
+    out: list[tuple[str, str]] = []
+    for i in range(first, first + count):
+        number = f"{i + 100}/KH-SNV"
+        spec = docs.DocumentSpec(issuer=UNIT_NAME, number=number, issued_on=date(2024, 3, 12))
+        data = docs.sign_organisation_and_person(
+            docs.make_document(spec), creds.organisation, creds.person, options
+        )
+        name = f"bench-{i}.pdf"
+        (corpus.directory / name).write_bytes(data)
+        out.append((name, number))
+    return out
+
+
+def _links(base: str, documents: list[tuple[str, str]]) -> list[DocumentLinked]:
     return [
         DocumentLinked(
             **_envelope(),
@@ -114,12 +133,12 @@ def _links(base: str, name: str, count: int) -> list[DocumentLinked]:
             criterion_code=LEAVES[i % len(LEAVES)],
             document_id=f"VB-{uuid.uuid4().hex[:8]}",
             fetch_url=f"{base}/{name}",
-            number="21/KH-SNV",
-            issuer="Sở Nội vụ",
+            number=number,
+            issuer=UNIT_NAME,
             title="Kế hoạch",
             linked_by="vanthu",
         )
-        for i in range(count)
+        for i, (name, number) in enumerate(documents)
     ]
 
 
@@ -283,22 +302,22 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / PERCENT))]
 
 
-def end_to_end(trust_dir: Path, base: str, doc: str, docs: int, replicas: int) -> float:
+def end_to_end(trust_dir: Path, base: str, documents: list[tuple[str, str]], replicas: int) -> float:
     with _environment(trust_dir) as (db_url, amqp_url, env, work):
         workers = Workers(env, work)
         _topology(amqp_url, workers)
         engine = sa.create_engine(db_url)
         asyncio.run(_publish(amqp_url, _registrations()))
-        links = _links(base, doc, docs)
+        links = _links(base, documents)
         asyncio.run(_publish(amqp_url, list(links)))
         workers.start("indexer")
         workers.start("scoring")
         workers.start("evidence-verifier", replicas)
-        _wait_count(engine, "SELECT count(*) FROM verifier_verdicts", {}, docs)
+        _wait_count(engine, "SELECT count(*) FROM verifier_verdicts", {}, len(links))
         span = _span(engine, "SELECT min(verified_at), max(verified_at) FROM verifier_verdicts", {})
         workers.stop()
         engine.dispose()
-        return docs / span
+        return len(links) / span
 
 
 async def _latencies(amqp_url: str, links: list[DocumentLinked], rate: float | None) -> list[float]:
@@ -330,10 +349,11 @@ async def _latencies(amqp_url: str, links: list[DocumentLinked], rate: float | N
 
 
 def latency(
-    trust_dir: Path, base: str, doc: str, capacity: float, steady_seconds: float, replicas: int
+    trust_dir: Path, base: str, documents: list[tuple[str, str]], capacity: float, steady: int, replicas: int
 ) -> None:
     with _environment(trust_dir) as (_, amqp_url, env, work):
         workers = Workers(env, work)
+        _topology(amqp_url, workers)
         asyncio.run(_publish(amqp_url, _registrations()))
         workers.start("indexer")
         workers.start("scoring")
@@ -341,13 +361,13 @@ def latency(
         asyncio.run(_wait_for_queues(amqp_url))
         time.sleep(3.0)  # registrations applied
         half = capacity / 2
-        steady = _links(base, doc, max(1, int(half * steady_seconds)))
-        measured = asyncio.run(_latencies(amqp_url, steady, half))
+        links = _links(base, documents)
+        steady_links, burst = links[:steady], links[steady:]
+        measured = asyncio.run(_latencies(amqp_url, steady_links, half))
         print(
-            f"latency link→ScoreUpdated at half capacity ({half:.1f}/s, {len(steady)} links): "
+            f"latency link→ScoreUpdated at half capacity ({half:.1f}/s, {len(steady_links)} links): "
             f"p50 {_percentile(measured, 50):.2f} s, p99 {_percentile(measured, 99):.2f} s"
         )
-        burst = _links(base, doc, max(1, int(capacity * BURST_FACTOR)))
         measured = asyncio.run(_latencies(amqp_url, burst, None))
         print(
             f"latency under a {BURST_FACTOR}x burst ({len(burst)} links at once): "
@@ -364,6 +384,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--steady", type=float, default=20.0, help="seconds of steady load")
     parser.add_argument("--skip-scoring", action="store_true")
+    parser.add_argument("--capacity", type=float, help="documents/s to base the latency runs on (skip 2.)")
     args = parser.parse_args()
     corpus = build_corpus(Path(tempfile.mkdtemp(prefix="kiemchung-bench-corpus-")))
     handler = functools.partial(_Quiet, directory=str(corpus.directory))
@@ -374,12 +395,18 @@ def main() -> None:
     if not args.skip_scoring:
         rate = scoring_throughput(corpus.trust_dir, args.events)
         print(f"scoring worker on PostgreSQL: {args.events} events, {rate:,.0f} events/s")
-    best = 0.0
-    for replicas in args.replicas:
-        rate = end_to_end(corpus.trust_dir, base, corpus.good.name, args.docs, replicas)
+    documents = sign_documents(corpus, args.docs)
+    best = args.capacity or 0.0
+    for replicas in [] if args.capacity else args.replicas:
+        rate = end_to_end(corpus.trust_dir, base, documents, replicas)
         best = max(best, rate)
-        print(f"end to end, {replicas} verifier process(es): {args.docs} documents, {rate:.1f} documents/s")
-    latency(corpus.trust_dir, base, corpus.good.name, best, args.steady, max(args.replicas))
+        print(
+            f"end to end, {replicas} verifier process(es): {len(documents)} documents, {rate:.1f} documents/s"
+        )
+    steady = max(1, int(best / 2 * args.steady))
+    burst = max(1, int(best * BURST_FACTOR))
+    more = sign_documents(corpus, steady + burst, first=len(documents))
+    latency(corpus.trust_dir, base, more, best, steady, max(args.replicas))
     server.shutdown()
 
 

@@ -51,15 +51,15 @@ def _is_transient_one(exc: BaseException) -> bool:
         # SQLAlchemy's wrapper: the driver's own error (`orig`, also walked) decides, unless the
         # pool saw the connection die.
         return exc.connection_invalidated or (exc.orig is None and isinstance(exc, sa_exc.OperationalError))
-    if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted while the server is slow
-        return True
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.PendingRollbackError):
+        return True  # pool exhausted while the server is slow; a session whose connection died
     state = _sqlstate(exc)
     if state is not None:
         return state.startswith(TRANSIENT_SQLSTATE_PREFIXES)
     module = type(exc).__module__
     name = type(exc).__name__
-    if module.startswith("psycopg") and name == "OperationalError":
-        return True  # no SQLSTATE: the server could not be reached at all
+    if module.startswith("psycopg") and name in ("OperationalError", "InterfaceError"):
+        return True  # no SQLSTATE: the server could not be reached, or the connection is gone
     if module == "sqlite3" and name == "OperationalError":
         return str(exc).lower().startswith(TRANSIENT_SQLITE_MESSAGES)
     if module.startswith(("aiormq", "aio_pika")):

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     trust_dirs: list[Path] = Field(default_factory=list)
     allow_legacy_sha1: bool = True
+    organisation_policy_oids: list[str] = Field(
+        default_factory=list, description="Certificate policy OIDs of organisation (seal) certificates"
+    )
+    person_policy_oids: list[str] = Field(
+        default_factory=list, description="Certificate policy OIDs of personal certificates"
+    )
     fetch_allowed_hosts: list[str] = Field(default_factory=list)
     fetch_http_hosts: list[str] = Field(default_factory=list, description="Hosts allowed over plain http")
     fetch_private_hosts: list[str] = Field(

@@ -4,7 +4,8 @@ The test starts its own RabbitMQ node and PostgreSQL cluster on spare ports (nev
 shared ones), the three workers as real processes, and sends a few hundred mixed events
 (registrations, self scores, linked documents, re-sent duplicates) while it injects, in turn:
 
-1. SIGKILL of the scoring worker in the middle of its batches (then restarted, as Kubernetes would);
+1. SIGKILL of the scoring worker in the middle of its batches, then of the verifier while it
+   verifies (each restarted, as Kubernetes would);
 2. a broker stop and start;
 3. a PostgreSQL immediate stop for 12 s, with a poison message sent during the outage;
 4. both at once.
@@ -23,6 +24,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +72,9 @@ BOTH_OUTAGE_SECONDS = 6.0
 BROKER_OUTAGE_SECONDS = 3.0
 QUIET_SECONDS = 240.0
 POLL_SECONDS = 0.5
+SCORING_DONE = (
+    "SELECT count(*) FROM messaging_inbox WHERE consumer = 'scoring' AND event_type <> 'UnitRegistered'"
+)
 KILL_AFTER = 12  # events scoring has committed before it is killed: in the middle of the stream
 POISON = (b"{this is not json", b'{"type": "DocumentLinked", "schema_version": 1}')
 
@@ -159,10 +164,9 @@ def cluster(corpus: Corpus) -> Iterator[Cluster]:
         eoffice.shutdown()
         rabbit.destroy()
         postgres.destroy()
-        if os.environ.get("KIEMCHUNG_KEEP_FAULT_LOGS") is None:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+        # The servers' data goes; the workers' logs stay (a few MB) so a failure can be read.
+        for data in (root / "pg", root / "rabbit", root / "data"):
+            shutil.rmtree(data, ignore_errors=True)
 
 
 async def _wait_for_queues(url: str) -> None:
@@ -254,24 +258,19 @@ class Sender:
                 )
 
 
-def _wait_until_scoring_has(cluster: Cluster, count: int) -> None:
+def _wait_until(cluster: Cluster, sql: str, count: int) -> None:
     engine = sa.create_engine(cluster.database_url)
     try:
         deadline = time.monotonic() + QUIET_SECONDS
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                done = conn.execute(
-                    sa.text(
-                        "SELECT count(*) FROM messaging_inbox "
-                        "WHERE consumer = 'scoring' AND event_type <> 'UnitRegistered'"
-                    )
-                ).scalar_one()
+                done = conn.execute(sa.text(sql)).scalar_one()
             if done >= count:
                 return
             time.sleep(POLL_SECONDS / 10)
     finally:
         engine.dispose()
-    raise AssertionError("scoring did not start on the stream")
+    raise AssertionError(f"never reached {count}: {sql}")
 
 
 def _quiet(cluster: Cluster, links: list[DocumentLinked], scoring_events: set[str]) -> dict[str, Any]:
@@ -335,9 +334,13 @@ def test_outages_and_crashes_lose_nothing_and_process_nothing_twice(cluster: Clu
 
     # 1. The scoring worker is killed in the middle of its batches, then restarted.
     asyncio.run(sender.send(parts[0]))
-    _wait_until_scoring_has(cluster, KILL_AFTER)
+    _wait_until(cluster, SCORING_DONE, KILL_AFTER)
     cluster.kill("scoring")
     cluster.start("scoring")
+    # The verifier too, while it verifies: its verification processes must not outlive it.
+    _wait_until(cluster, "SELECT count(*) FROM verifier_verdicts", 1)
+    cluster.kill("evidence-verifier")
+    cluster.start("evidence-verifier")
 
     # 2. The broker stops and starts again.
     asyncio.run(sender.send(parts[1]))

@@ -175,6 +175,7 @@ class _Delivery:
     body: bytes
     message: RabbitMessage
     done: asyncio.Future[None]
+    settled: bool = False  # acked, dead-lettered or handed to a retry
 
 
 @dataclass
@@ -211,8 +212,22 @@ class BatchConsumer:
                 batch.append(self._waiting.get_nowait())
             try:
                 await self._settle(batch)
-            except Exception:
-                log.exception("%s: batch of %d could not be settled", self.runtime.consumer, len(batch))
+            except BaseException as exc:
+                # Never leave a delivery unacked on a live channel: it would sit there, neither
+                # handled nor redelivered, as long as the worker lives. Back to the queue.
+                unsettled = [d for d in batch if not d.settled]
+                log.warning(
+                    "%s: batch of %d interrupted (%r); %d back to the queue",
+                    self.runtime.consumer,
+                    len(batch),
+                    exc,
+                    len(unsettled),
+                    exc_info=not isinstance(exc, asyncio.CancelledError) and not is_transient(exc),
+                )
+                for delivery in unsettled:
+                    await _nack(delivery.message)
+                if not isinstance(exc, Exception):
+                    raise
             finally:
                 for delivery in batch:
                     if not delivery.done.done():
@@ -224,11 +239,13 @@ class BatchConsumer:
         for delivery, outcome in zip(batch, outcomes, strict=True):
             produced = produced or bool(outcome.produced)
             if outcome.status is Status.FAILED and attempts_of(delivery.message) + 1 < self.max_attempts:
+                delivery.settled = True
                 self._spawn(self._retry_later(delivery, outcome))
                 continue
             if outcome.status in (Status.FAILED, Status.REJECTED):
                 await self._dead_letter(delivery, outcome)
             await _ack(delivery.message)
+            delivery.settled = True
         if produced:
             try:
                 await self.runtime.relay(self.publisher)
