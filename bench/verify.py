@@ -35,7 +35,7 @@ from services.evidence_verifier.isolation import WorkerPool
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit import documents as docs
 from services.evidence_verifier.testkit.evidence import demo_units, spec_for
-from services.evidence_verifier.testkit.pki import TestPKI, generate_pki
+from services.evidence_verifier.testkit.pki import TEST_DETECTION, TestPKI, generate_pki
 from services.evidence_verifier.verify import verify_bytes
 
 NOW = datetime(2024, 3, 12, 9, tzinfo=UTC)
@@ -62,7 +62,9 @@ _STATE: dict[str, object] = {}
 
 def _init(root_der: bytes) -> None:
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
-    _STATE["policy"] = VerifierPolicy(trust_roots=(root_der,), now=NOW + timedelta(days=1))
+    _STATE["policy"] = VerifierPolicy(
+        trust_roots=(root_der,), now=NOW + timedelta(days=1), organisation=TEST_DETECTION
+    )
     _STATE["root"] = root_der
 
 

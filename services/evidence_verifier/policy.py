@@ -10,11 +10,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from contracts.vocabulary import Decision, ReasonCode, SignatureKind
+from services.evidence_verifier import vn_identity
 from services.evidence_verifier.limits import Limits
 
-# Test PKI OIDs (see testkit/pki.py); production deployments configure their CA's OIDs.
-DEFAULT_ORGANISATION_OIDS = frozenset({"2.16.704.1.9999.1"})
-DEFAULT_PERSON_OIDS = frozenset({"2.16.704.1.9999.2"})
+# No policy OID is known to separate seals from persons across Vietnamese CAs
+# (docs/vn-certificates.md): deployments configure theirs, tests supply the test PKI's.
+DEFAULT_ORGANISATION_OIDS: frozenset[str] = frozenset()
+DEFAULT_PERSON_OIDS: frozenset[str] = frozenset()
 
 
 class RevocationMode(StrEnum):
@@ -27,14 +29,16 @@ class RevocationMode(StrEnum):
 class OrganisationDetection:
     """How a signer certificate is recognised as the organisation's (its seal) or a person's.
 
-    Policy OIDs decide first. Without one, a certificate whose CN equals its O is taken as the
-    organisation's (the common form of Vietnamese seal certificates), and one with a title,
-    given name or surname as a person's.
+    Policy OIDs decide first. Then the subject, as Vietnamese CAs write it (vn_identity.py,
+    docs/vn-certificates.md): a personal identifier (CMND/CCCD/passport), title, given name or
+    surname make a person; a tax or budget code without one, a CN equal to the O, or a CN that
+    names a body (with an O present) make the organisation's seal.
     """
 
     organisation_oids: frozenset[str] = DEFAULT_ORGANISATION_OIDS
     person_oids: frozenset[str] = DEFAULT_PERSON_OIDS
     cn_equals_o_is_organisation: bool = True
+    organisation_names: bool = True  # a CN naming a body ("Sở …", "Cổng Thông tin …") is a seal
 
 
 def signature_kind(
@@ -44,17 +48,28 @@ def signature_kind(
     common_name: str | None,
     organisation: str | None,
     has_person_attributes: bool,
+    identifiers: Iterable[str] = (),
 ) -> SignatureKind:
     oids = set(policy_oids)
     if oids & detection.organisation_oids:
         return SignatureKind.ORGANISATION
-    if oids & detection.person_oids or has_person_attributes:
+    found = vn_identity.identifier_kinds(identifiers)
+    if oids & detection.person_oids or has_person_attributes or vn_identity.IdentifierKind.PERSONAL in found:
         return SignatureKind.PERSON
+    if vn_identity.IdentifierKind.ORGANISATION in found:
+        return SignatureKind.ORGANISATION
     if (
         detection.cn_equals_o_is_organisation
         and common_name
         and organisation
-        and common_name.strip().casefold() == organisation.strip().casefold()
+        and vn_identity.fold(common_name) == vn_identity.fold(organisation)
+    ):
+        return SignatureKind.ORGANISATION
+    if (
+        detection.organisation_names
+        and common_name
+        and organisation
+        and vn_identity.looks_like_organisation_name(common_name)
     ):
         return SignatureKind.ORGANISATION
     return SignatureKind.UNKNOWN

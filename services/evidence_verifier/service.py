@@ -17,7 +17,7 @@ from services.evidence_verifier.fetch import FetchPolicy, fetch, new_client
 from services.evidence_verifier.handlers import CheckDocument, Checked
 from services.evidence_verifier.isolation import verify_isolated_async
 from services.evidence_verifier.limits import Limits
-from services.evidence_verifier.policy import Expectations, VerifierPolicy
+from services.evidence_verifier.policy import Expectations, OrganisationDetection, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
 from services.evidence_verifier.verify import failed_report
 
@@ -34,6 +34,8 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         timeout_seconds=settings.verify_timeout_seconds,
         memory_mb=settings.verify_memory_mb,
         workers=settings.verify_workers,
+        max_signatures=settings.verify_max_signatures,
+        max_page_objects=settings.verify_max_page_objects,
     )
     fetch_policy = FetchPolicy(
         allowed_hosts=frozenset(settings.fetch_allowed_hosts),
@@ -42,6 +44,12 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         file_base_dir=settings.fetch_file_root,
         extra_ca_pem=tuple(path.read_text(encoding="ascii") for path in settings.fetch_ca_files),
         max_bytes=settings.max_document_bytes,
+        timeout_seconds=settings.fetch_timeout_seconds,
+    )
+
+    detection = OrganisationDetection(
+        organisation_oids=frozenset(settings.organisation_policy_oids),
+        person_oids=frozenset(settings.person_policy_oids),
     )
 
     # One client for the running event loop (a worker has one; the embedded runtime may run
@@ -69,7 +77,11 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
             return failed
         VERIFICATION_SECONDS.labels(FETCH_STAGE).observe(time.perf_counter() - started)
         policy = VerifierPolicy(
-            trust_roots=roots, now=clock(), allow_sha1=settings.allow_legacy_sha1, limits=limits
+            trust_roots=roots,
+            now=clock(),
+            organisation=detection,
+            allow_sha1=settings.allow_legacy_sha1,
+            limits=limits,
         )
         expected = Expectations(number=event.number, year=event.year, sha256=event.sha256)
         outcome = await verify_isolated_async(data, name=event.fetch_url, policy=policy, expected=expected)

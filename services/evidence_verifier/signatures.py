@@ -43,7 +43,7 @@ from contracts.vocabulary import (
     SignatureKind,
     SubIndication,
 )
-from services.evidence_verifier import signed_range, speedups, stages
+from services.evidence_verifier import signed_range, speedups, stages, vn_identity
 from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
 from services.evidence_verifier.visual_check import VisualCheck
@@ -151,15 +151,16 @@ def _text(value: object) -> str | None:
 
 
 def _kind(policy: VerifierPolicy, cert: asn1_x509.Certificate) -> SignatureKind:
-    subject = cert.subject.native
+    facts = vn_identity.subject_facts(cert.subject.native)
     policies = cert.certificate_policies_value
     oids = [p["policy_identifier"].dotted for p in policies] if policies is not None else []
     return signature_kind(
         policy.organisation,
         policy_oids=oids,
-        common_name=_text(subject.get("common_name")),
-        organisation=_text(subject.get("organization_name")),
-        has_person_attributes=any(k in subject for k in ("title", "given_name", "surname")),
+        common_name=facts.common_name,
+        organisation=facts.organisation,
+        has_person_attributes=facts.has_person_attributes,
+        identifiers=facts.identifiers,
     )
 
 

@@ -318,9 +318,10 @@ def build_router() -> APIRouter:
         tags=["scores"],
         responses={404: {"model": ErrorBody, "description": "no_ranking"}},
     )
-    def ranking(level: Level, year: YearPath, key: Key, db: Db) -> RankingView:
+    def ranking(level: Level, year: YearPath, key: Key, db: Db, ctx: Ctx) -> RankingView:
         """Ranked and not-ranked units apart; rank numbers are province-wide, rows cut to the key."""
-        view = ranking_view(db, level.value, year, {u.unit_id: u for u in readable(key, db)})
+        readable_units = {u.unit_id: u for u in readable(key, db)}
+        view = ranking_view(db, level.value, year, readable_units, ctx.catalogue.rules.get(year))
         if view is None:
             raise NotFoundError(LookupReason.NO_RANKING, f"{level.value} {year}")
         return view

@@ -87,7 +87,7 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = args.database_url or settings.resolved_database_url()
     sessions = session_factory(make_engine(url))
-    catalogue = load_catalogue(settings.criteria_dir)
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
     with sessions() as session:
         book = build_workbook(session, catalogue, Level(args.level).value, args.year, load_units(session))
     try:
@@ -216,6 +216,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     xlsx.add_argument("--level", required=True, choices=[level.value for level in Level])
     xlsx.add_argument("-o", "--output", required=True)
     xlsx.add_argument("--database-url")
+    xlsx.add_argument("--criteria-dir", help="criteria sets and the province's rules (provinces/*.yaml)")
     xlsx.set_defaults(func=_export_xlsx)
 
     units = exports_sub.add_parser("units", help="the units table that `import units` reads (.xlsx or .csv)")

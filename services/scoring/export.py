@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
+from services.scoring.core.rules import ProvinceRules
 from services.scoring.core.scores import display
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
@@ -63,6 +64,13 @@ INDEX_LABEL = "Chỉ số CCHC (%)"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
 NOT_APPLICABLE_NOTE = "Không áp dụng"
 NO_RESULT_NOTE = "Không có kết quả"
+RULES_HEADINGS = ("Nhóm xếp hạng", "Hạng trong nhóm", "Xếp loại")
+
+
+def _number_format(decimals: int) -> str:
+    return "0." + "0" * decimals if decimals else "0"
+
+
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 NUMBER_FORMAT = "0.00"
@@ -186,11 +194,17 @@ def write_unit_sheet(
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
 
-def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: RankingView | None) -> None:
+def write_ranking_sheet(
+    sheet: Worksheet, level: str, year: int, ranking: RankingView | None, rules: ProvinceRules | None = None
+) -> None:
+    """The ranking; with the province's rules for the year, the index at its decimals and three
+    more columns: the ranking group, the rank in it and the rating band."""
     bold = Font(bold=True)
     sheet["A1"] = f"XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year} ({level})"
     sheet["A1"].font = bold
-    for column, heading in enumerate(RANKING_HEADINGS, start=1):
+    headings = RANKING_HEADINGS + (RULES_HEADINGS if rules is not None else ())
+    number_format = NUMBER_FORMAT if rules is None else _number_format(rules.decimals)
+    for column, heading in enumerate(headings, start=1):
         sheet.cell(row=HEADER_ROW, column=column, value=heading).font = bold
     row = FIRST_DATA_ROW
     if ranking is not None:
@@ -202,10 +216,16 @@ def write_ranking_sheet(sheet: Worksheet, level: str, year: int, ranking: Rankin
                 sheet.cell(row=row, column=5, value=NO_RESULT_NOTE)
                 row += 1
                 continue
-            cell = sheet.cell(row=row, column=4, value=Decimal(entry.index.display))
-            cell.number_format = NUMBER_FORMAT
+            shown = Decimal(entry.index.display) if rules is None else rules.shown(Decimal(entry.index.exact))
+            cell = sheet.cell(row=row, column=4, value=shown)
+            cell.number_format = number_format
             if entry.rank is None:
                 sheet.cell(row=row, column=5, value=NOT_RANKED_NOTE)
+            if rules is not None:
+                groups = {g.id: g.name for g in rules.groups}
+                sheet.cell(row=row, column=6, value=groups.get(entry.group or "", entry.group))
+                sheet.cell(row=row, column=7, value=entry.group_rank)
+                sheet.cell(row=row, column=8, value=entry.band)
             row += 1
     for column, width in enumerate((8, 20, 40, 16, 28), start=1):
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = width
@@ -256,8 +276,9 @@ def build_workbook(
         sheet = book.create_sheet(sheet_title(unit.name, taken))
         totals = (view.maximum, view.self_assessed, view.achieved, view.index)
         write_unit_sheet(sheet, unit, year, view.tree, evidence_view(session, state, None), totals)
-    ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen})
-    write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking)
+    rules = catalogue.rules.get(year)
+    ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen}, rules)
+    write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking, rules)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)
     write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
     return as_text(book)  # explanations and titles are user text: never a live formula

@@ -22,6 +22,8 @@ from contracts.routing import Service
 from kiemchung.runtime.clock import FrozenClock, SeededIds
 from kiemchung.runtime.db import create_schema, make_engine, session_factory
 from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+from services.scoring.core.ranking import RankedUnit, Ranking
+from services.scoring.core.rules import group_ranks
 from services.scoring.core.scores import display
 from services.scoring.handlers import build_handlers
 from services.scoring.service import CriteriaCatalogue
@@ -118,12 +120,23 @@ class ReplayReport:
     refused: list[RefusedLine]
 
 
-def _ranks(session: Session) -> dict[tuple[str, int], int | None]:
+def _ranks(
+    session: Session, catalogue: CriteriaCatalogue
+) -> tuple[dict[tuple[str, int], int | None], dict[tuple[str, int], int]]:
+    """Each unit's rank in its level, and in its ranking group where the year's rules name one."""
     out: dict[tuple[str, int], int | None] = {}
+    in_groups: dict[tuple[str, int], int] = {}
     for year, snapshot in session.execute(select(rankings.c.year, rankings.c.snapshot)):
         for entry in (*snapshot["entries"], *snapshot.get("not_ranked", [])):
             out[(entry["unit_id"], int(year))] = entry["rank"]
-    return out
+        rules = catalogue.rules.get(int(year))
+        if rules is not None:
+            ordered = tuple(
+                RankedUnit(e["rank"], e["unit_id"], Decimal(e["index"])) for e in snapshot["entries"]
+            )
+            for unit_id, rank in group_ranks(Ranking(ordered, ()), rules).items():
+                in_groups[(unit_id, int(year))] = rank
+    return out, in_groups
 
 
 def replay_report(
@@ -151,7 +164,7 @@ def replay_report(
     try:
         asyncio.run(run())
         with sessions() as session:
-            ranks = _ranks(session)
+            ranks, in_groups = _ranks(session, catalogue)
             ranked_flags = {
                 r.unit_id: r.ranked for r in session.execute(select(units.c.unit_id, units.c.ranked))
             }
@@ -164,7 +177,16 @@ def replay_report(
                 item["ranked"] = bool(ranked_flags.get(item["unit_id"], True))
                 item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
                 has = bool(item.get("has_result", True))
-                item["index_display"] = str(display(Decimal(item["index"]), DISPLAY_PLACES)) if has else None
+                key = (item["unit_id"], int(item["year"]))
+                rules = catalogue.rules.get(key[1])
+                index = Decimal(item["index"])
+                places = rules.decimals if rules is not None else DISPLAY_PLACES
+                item["index_display"] = str(display(index, places)) if has else None
+                if rules is not None:
+                    item["group"] = rules.group_of(key[0])
+                    item["group_rank"] = in_groups.get(key)
+                    item["band"] = rules.band(index) if has else None
+                    item["index_text"] = rules.text(index) if has else None
                 results.append(item)
             refused = [
                 RefusedLine(

@@ -33,8 +33,10 @@ from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
+from services.scoring.core.rules import ProvinceRules
 from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
+from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
 
 log = logging.getLogger(__name__)
 DEMO_SET_ID = "demo-department"
@@ -50,6 +52,12 @@ class CriteriaCatalogue:
     deadlines: DeadlineTable = field(default_factory=lambda: SEED_003_DEADLINES)
     # Files of the criteria folder that were not loaded, and why (one bad file stops no other).
     refused: Mapping[str, str] = field(default_factory=dict)
+    # The province's own rules per year (services/scoring/rules.py), from <criteria dir>/provinces.
+    rules: Mapping[int, ProvinceRules] = field(default_factory=lambda: MappingProxyType({}))
+
+    def deadlines_for(self, year: int) -> DeadlineTable:
+        rules = self.rules.get(year)
+        return rules.deadlines if rules is not None and rules.deadlines is not None else self.deadlines
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -74,8 +82,15 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
             trees[name] = compile_tree(cset)
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
+    rules: Mapping[int, ProvinceRules] = MappingProxyType({})
+    if directory is not None and (directory / PROVINCES_DIR).is_dir():
+        try:
+            rules = load_rules_dir(directory / PROVINCES_DIR)
+        except RulesError as exc:  # a deployment with broken rules scores with none, loudly
+            refused[PROVINCES_DIR] = str(exc)
+            log.error("province rules in %s not loaded: %s", directory / PROVINCES_DIR, exc)
     return CriteriaCatalogue(
-        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused)
+        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused), rules=rules
     )
 
 
@@ -120,8 +135,20 @@ class UnitInfo:
 
 
 def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
+    """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
+    deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
     tree = catalogue.tree(unit.criteria_set)
-    setup = unit_setup(unit.unit_id, year, tree, catalogue.deadlines, unit.not_applicable, unit.ranked)
+    rules = catalogue.rules.get(year)
+    attributes = rules.units.get(unit.unit_id) if rules is not None else None
+    not_applicable = unit.not_applicable
+    maximum = None
+    if attributes is not None:
+        if attributes.not_applicable is not None:
+            not_applicable = attributes.not_applicable
+        maximum = attributes.maximum
+    setup = unit_setup(
+        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, unit.ranked, maximum
+    )
     return open_ledger(setup)
 
 

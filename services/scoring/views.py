@@ -23,6 +23,8 @@ from services.evidence_verifier.pending import pending_links
 from services.evidence_verifier.store import verdicts
 from services.indexer.store import entries as index_entries
 from services.scoring.core.ledger import Ledger
+from services.scoring.core.ranking import RankedUnit, Ranking
+from services.scoring.core.rules import ProvinceRules, group_ranks
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
 from services.scoring.handlers import current_ledger
@@ -223,6 +225,12 @@ class RankRow(_View):
     index: Figure
     # No points recorded: listed apart with no index; `index` is 0 only for older clients.
     no_result: bool = False
+    # With the province's rules for the year (services/scoring/rules.py): the unit's ranking
+    # group and its rank there, the rating band, and the index as the province prints it.
+    group: str | None = None
+    group_rank: int | None = None
+    band: str | None = None
+    index_text: str | None = None
 
 
 class RankingView(_View):
@@ -234,7 +242,11 @@ class RankingView(_View):
 
 
 def ranking_view(
-    session: Session, level: str, year: int, readable: Mapping[str, UnitInfo]
+    session: Session,
+    level: str,
+    year: int,
+    readable: Mapping[str, UnitInfo],
+    rules: ProvinceRules | None = None,
 ) -> RankingView | None:
     """The stored ranking; rank numbers are province-wide, rows cut to the readable units."""
     row = session.execute(
@@ -245,20 +257,40 @@ def ranking_view(
     if row is None:
         return None
 
-    def rows(items: Iterable[dict[str, Any]]) -> list[RankRow]:
-        return [
-            RankRow(
-                rank=item["rank"],
-                unit_id=item["unit_id"],
-                name=readable[item["unit_id"]].name,
-                index=figure(Decimal(item["index"])),
-                no_result=bool(item.get("no_result", False)),
-            )
-            for item in items
-            if item["unit_id"] in readable
-        ]
-
     snapshot = row.snapshot
+    in_groups: dict[str, int] = {}
+    if rules is not None:
+        ordered = tuple(RankedUnit(e["rank"], e["unit_id"], Decimal(e["index"])) for e in snapshot["entries"])
+        in_groups = group_ranks(Ranking(ordered, ()), rules)
+
+    def rows(items: Iterable[dict[str, Any]]) -> list[RankRow]:
+        out: list[RankRow] = []
+        for item in items:
+            unit_id = item["unit_id"]
+            if unit_id not in readable:
+                continue
+            index = Decimal(item["index"])
+            no_result = bool(item.get("no_result", False))
+            extra: dict[str, Any] = {}
+            if rules is not None:
+                extra = {
+                    "group": rules.group_of(unit_id),
+                    "group_rank": in_groups.get(unit_id),
+                    "band": None if no_result else rules.band(index),
+                    "index_text": None if no_result else rules.text(index),
+                }
+            out.append(
+                RankRow(
+                    rank=item["rank"],
+                    unit_id=unit_id,
+                    name=readable[unit_id].name,
+                    index=figure(index),
+                    no_result=no_result,
+                    **extra,
+                )
+            )
+        return out
+
     return RankingView(
         level=level,
         year=year,

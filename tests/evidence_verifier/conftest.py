@@ -12,7 +12,7 @@ import pytest
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.testkit.documents import SignOptions
 from services.evidence_verifier.testkit.evidence import demo_units
-from services.evidence_verifier.testkit.pki import TestPKI, generate_pki
+from services.evidence_verifier.testkit.pki import TEST_DETECTION, TestPKI, generate_pki
 from services.evidence_verifier.verify import Outcome, verify_bytes
 
 PKI_NOW = datetime(2024, 3, 12, 9, 0, tzinfo=UTC)
@@ -35,7 +35,9 @@ def pki() -> TestPKI:
 
 @pytest.fixture(scope="session")
 def policy(pki: TestPKI) -> VerifierPolicy:
-    return VerifierPolicy(trust_roots=tuple(c.cert_der for c in pki.trusted_roots), now=VERIFY_NOW)
+    return VerifierPolicy(
+        trust_roots=tuple(c.cert_der for c in pki.trusted_roots), now=VERIFY_NOW, organisation=TEST_DETECTION
+    )
 
 
 @pytest.fixture(scope="session")

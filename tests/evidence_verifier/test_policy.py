@@ -8,7 +8,7 @@ from contracts.vocabulary import Decision, ReasonCode, SignatureKind, TextLayer
 from services.evidence_verifier.errors import VerifierError
 from services.evidence_verifier.policy import OrganisationDetection, decide, ordered, signature_kind
 from services.evidence_verifier.scan import PageFacts, classify
-from services.evidence_verifier.testkit.pki import TestPKI
+from services.evidence_verifier.testkit.pki import TEST_DETECTION, TestPKI
 from services.evidence_verifier.trust import load_trust_roots
 
 
@@ -37,12 +37,20 @@ def test_every_reason_code_leads_somewhere_sensible() -> None:
         (["2.16.704.1.9999.2"], "Lê Văn A", "Sở Nội vụ", False, SignatureKind.PERSON),
         ([], "Sở Nội vụ", "Sở Nội vụ", False, SignatureKind.ORGANISATION),
         ([], "Lê Văn A", "Sở Nội vụ", True, SignatureKind.PERSON),
-        ([], "Cổng Thông tin điện tử Chính phủ", "Văn phòng Chính phủ", False, SignatureKind.UNKNOWN),
+        # the Government Portal's real seal (../shared/samples/pdf): no OID, no identifier
+        ([], "Cổng Thông tin điện tử Chính phủ", "Văn phòng Chính phủ", False, SignatureKind.ORGANISATION),
+        ([], "UBND HUYỆN AN PHÚ", "UBND TỈNH AN GIANG", False, SignatureKind.ORGANISATION),
+        # a person's name under an organisation, nothing else: not guessed
+        ([], "Vũ Văn Bình", "Sở Nội vụ", False, SignatureKind.UNKNOWN),
+        ([], "Trương Thị Hoa", "Sở Tư pháp", False, SignatureKind.UNKNOWN),
+        ([], "Sở Nội vụ", None, False, SignatureKind.UNKNOWN),
     ],
 )
-def test_signature_kind(oids: list[str], cn: str, org: str, person_attrs: bool, kind: SignatureKind) -> None:
+def test_signature_kind(
+    oids: list[str], cn: str, org: str | None, person_attrs: bool, kind: SignatureKind
+) -> None:
     found = signature_kind(
-        OrganisationDetection(),
+        TEST_DETECTION,
         policy_oids=oids,
         common_name=cn,
         organisation=org,
@@ -63,6 +71,53 @@ def test_organisation_oids_are_configurable() -> None:
         detection, policy_oids=[], common_name="x", organisation="x", has_person_attributes=False
     )
     assert same_name is SignatureKind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("cn", "org", "identifiers", "kind"),
+    [
+        # personal identifiers in UID (VNPT, Viettel, FPT write "CMND:", "CCCD:", "HC:")
+        ("Nguyễn Văn An", "Sở Nội vụ", ["CMND:012345678"], SignatureKind.PERSON),
+        ("Nguyễn Văn An", None, ["CCCD:001085012345"], SignatureKind.PERSON),
+        ("Lê Thị B", None, ["HC:B1234567"], SignatureKind.PERSON),
+        # a personal identifier wins over a body's name in CN (an officer's certificate)
+        ("Sở Nội vụ - Nguyễn Văn An", "Sở Nội vụ", ["CCCD:001085012345"], SignatureKind.PERSON),
+        # tax and budget codes: organisations and state bodies
+        ("CÔNG TY TNHH ABC", "CÔNG TY TNHH ABC", ["MST:0101234567"], SignatureKind.ORGANISATION),
+        ("Kho bạc X", None, ["MNS:1234567"], SignatureKind.ORGANISATION),
+        ("Phòng Tài chính", None, ["MQHNS: 1034567"], SignatureKind.ORGANISATION),
+        ("Some name", None, ["unrelated"], SignatureKind.UNKNOWN),
+    ],
+)
+def test_vietnamese_identifiers(
+    cn: str, org: str | None, identifiers: list[str], kind: SignatureKind
+) -> None:
+    found = signature_kind(
+        OrganisationDetection(),
+        policy_oids=[],
+        common_name=cn,
+        organisation=org,
+        has_person_attributes=False,
+        identifiers=identifiers,
+    )
+    assert found is kind
+
+
+def test_production_defaults_hold_no_test_oids() -> None:
+    defaults = OrganisationDetection()
+    assert not any(
+        oid.startswith("2.16.704.1.9999") for oid in defaults.organisation_oids | defaults.person_oids
+    )
+    # the test PKI's OIDs mean nothing to a production policy: a test person certificate is
+    # judged by its subject alone
+    kind = signature_kind(
+        defaults,
+        policy_oids=["2.16.704.1.9999.1"],
+        common_name="Lê Văn A",
+        organisation="Sở Nội vụ",
+        has_person_attributes=False,
+    )
+    assert kind is SignatureKind.UNKNOWN
 
 
 def test_scan_classification() -> None:

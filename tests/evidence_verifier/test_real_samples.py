@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.vocabulary import Decision, ReasonCode, TextLayer
+from contracts.vocabulary import Decision, ReasonCode, SignatureKind, TextLayer
 from services.evidence_verifier.policy import Expectations, VerifierPolicy
 from services.evidence_verifier.trust import load_trust_roots
 from services.evidence_verifier.verify import verify_bytes
@@ -48,9 +48,40 @@ def test_government_scans(name: str, layer: TextLayer, vn_policy: VerifierPolicy
     assert signature.intact
     assert signature.timestamped
     assert signature.signer.common_name == "Cổng Thông tin điện tử Chính phủ"
+    # the portal's seal (CN names a body, O present, no personal identifier) is an organisation's
+    assert signature.kind is SignatureKind.ORGANISATION
+    assert ReasonCode.NO_ORGANISATION_SIGNATURE not in report.reasons
     assert signature.algorithm == "sha1WithRSA"
     assert report.document.scanned
     assert report.document.text_layer is layer
+
+
+@pytest.mark.parametrize(
+    ("pem", "kind"),
+    [
+        ("leaf_Cong_Thong_tin_dien_tu_Chinh_phu.pem", SignatureKind.ORGANISATION),
+        # TSA certificates: CN "Máy chủ cấp dấu thời gian" names a server, not a body or person
+        ("tsa_May_chu_cap_dau_thoi_gian_2013.pem", SignatureKind.UNKNOWN),
+    ],
+)
+def test_embedded_certificate_kinds(pem: str, kind: SignatureKind) -> None:
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509
+
+    from services.evidence_verifier.policy import OrganisationDetection, signature_kind
+    from services.evidence_verifier.vn_identity import subject_facts
+
+    _, _, der = asn1_pem.unarmor((SAMPLES / "embedded-certs" / pem).read_bytes())
+    facts = subject_facts(x509.Certificate.load(der).subject.native)
+    found = signature_kind(
+        OrganisationDetection(),
+        policy_oids=[],
+        common_name=facts.common_name,
+        organisation=facts.organisation,
+        has_person_attributes=facts.has_person_attributes,
+        identifiers=facts.identifiers,
+    )
+    assert found is kind
 
 
 def test_sha1_refused_without_legacy_policy() -> None:

@@ -441,7 +441,13 @@ async def test_workers_export_metrics_and_one_trace_spans_the_three_services(
     cluster: Cluster, observer: Observer, corpus: Corpus
 ) -> None:
     await observer.publish_raw(b"{not json", "DocumentLinked.v1")
-    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="2.1")
+    # Points self-assessed on the leaf, so the verdict changes the score (a ScoreUpdated follows).
+    await observer.publish(
+        SelfScoreEntered(
+            **_envelope(), unit_id=UNIT, year=YEAR, criterion_code="2.1.1", points=5, entered_by="vanthu.snv"
+        )
+    )
+    link = _link(cluster, corpus.good, "21/KH-SNV", criterion="2.1.1")
     await observer.publish(link)
     await observer.wait_for(lambda m: m["type"] == "EvidenceVerified" and m["link_id"] == str(link.link_id))
     await observer.wait_for(

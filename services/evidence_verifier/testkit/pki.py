@@ -37,8 +37,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from services.evidence_verifier.policy import OrganisationDetection
+
 ORGANISATION_POLICY_OID = "2.16.704.1.9999.1"
 PERSON_POLICY_OID = "2.16.704.1.9999.2"
+# what tests and the demo configure (never the verifier's defaults)
+TEST_DETECTION = OrganisationDetection(
+    organisation_oids=frozenset({ORGANISATION_POLICY_OID}), person_oids=frozenset({PERSON_POLICY_OID})
+)
 CRL_URL = "http://ca.kiemchung.invalid/crl/issuing.crl"
 
 RSA_KEY_BITS = 2048

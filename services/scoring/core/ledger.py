@@ -86,6 +86,9 @@ class UnitSetup:
     not_applicable: frozenset[str] = frozenset()
     # Evaluated but not ranked (seed 003: Ban Dân tộc, Thanh tra tỉnh).
     ranked: bool = True
+    # The applicable maximum as the province published it when it does not name the exempted
+    # criteria (DOMAIN.md: Thanh Hóa 2023, Ban Dân tộc 68.32 points over 84 -> 81.33%).
+    published_maximum: Decimal | None = None
 
 
 def unit_setup(
@@ -95,8 +98,10 @@ def unit_setup(
     deadlines: DeadlineTable,
     not_applicable: frozenset[str] = frozenset(),
     ranked: bool = True,
+    published_maximum: Decimal | None = None,
 ) -> UnitSetup:
-    return UnitSetup(unit_id, year, tree, lock_time(tree.level, year, deadlines), not_applicable, ranked)
+    lock_at = lock_time(tree.level, year, deadlines)
+    return UnitSetup(unit_id, year, tree, lock_at, not_applicable, ranked, published_maximum)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class Ledger:
     totals: Mapping[str, Sums]
     # Count of accepted commands; a consumer never sees it go backwards.
     version: int = 0
+    published_maximum: Decimal | None = None
 
     @property
     def level(self) -> Level:
@@ -163,6 +169,7 @@ def open_ledger(setup: UnitSetup) -> Ledger:
         submitted_at=None,
         published_at=None,
         totals={},
+        published_maximum=setup.published_maximum,
     )
     contributions = {code: leaf_contribution(ledger, code, EMPTY_LEAF) for code in tree.leaves}
     ancestors = {code: spec.ancestors for code, spec in tree.leaves.items()}

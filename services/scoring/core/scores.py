@@ -81,6 +81,13 @@ class UnitScore:
         return self.total.index
 
 
+def _total(ledger: Ledger) -> Sums:
+    total = ledger.totals[ROOT]
+    if ledger.published_maximum is None:
+        return total
+    return total._replace(maximum=ledger.published_maximum)
+
+
 def has_result(ledger: Ledger) -> bool:
     """Whether any points were recorded (self-assessed, appraised or survey). A unit with none
     has no result: it is not ranked, and never published as an index of 0 ranked last."""
@@ -100,7 +107,7 @@ def score(ledger: Ledger) -> UnitScore:
         version=ledger.version,
         submitted=ledger.submitted_at is not None,
         published=ledger.published_at is not None,
-        total=node_score(ROOT, totals[ROOT]),
+        total=node_score(ROOT, _total(ledger)),
         components=MappingProxyType(
             {code: node_score(code, totals[code]) for code in ledger.tree.components}
         ),

@@ -1,0 +1,226 @@
+"""Province rules files (one YAML per province and year) read and validated.
+
+A deployment serves one province: its files live in `<criteria dir>/provinces/*.yaml`; examples
+for real provinces are in criteria/provinces/. Every problem is reported with a reason code and
+the path inside the file, and a file with any problem is not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from criteria.errors import CriteriaLoadError
+from criteria.model import Level
+from criteria.safe_yaml import MAX_YAML_BYTES, safe_load
+from services.scoring.core.deadlines import MonthDay
+from services.scoring.core.rules import Band, ProvinceRules, RankingGroup, UnitYear
+
+PROVINCES_DIR = "provinces"
+MAX_DECIMALS = 4
+MAX_UNITS = 20_000
+TOP_KEYS = frozenset(
+    {"province", "name", "year", "source", "display", "groups", "bands", "deadlines", "units"}
+)
+UNIT_KEYS = frozenset({"group", "maximum", "not_applicable"})
+
+
+class RulesReason(StrEnum):
+    UNREADABLE = "unreadable"
+    NOT_A_MAPPING = "not_a_mapping"
+    UNKNOWN_KEY = "unknown_key"
+    MISSING_KEY = "missing_key"
+    BAD_YEAR = "bad_year"
+    BAD_DECIMALS = "bad_decimals"
+    BAD_LEVEL = "bad_level"
+    DUPLICATE_GROUP = "duplicate_group"
+    UNKNOWN_GROUP = "unknown_group"
+    BAD_NUMBER = "bad_number"
+    BANDS_NOT_DESCENDING = "bands_not_descending"
+    BAD_DEADLINE = "bad_deadline"
+    TOO_MANY_UNITS = "too_many_units"
+    MIXED_PROVINCES = "mixed_provinces"
+    DUPLICATE_YEAR = "duplicate_year"
+
+
+@dataclass(frozen=True)
+class RulesProblem:
+    reason: RulesReason
+    path: str
+    detail: str = ""
+
+    def render(self) -> str:
+        return f"{self.path}: {self.reason.value}" + (f" ({self.detail})" if self.detail else "")
+
+
+class RulesError(Exception):
+    def __init__(self, problems: tuple[RulesProblem, ...]) -> None:
+        super().__init__("; ".join(p.render() for p in problems))
+        self.problems = problems
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.problems: list[RulesProblem] = []
+
+    def problem(self, reason: RulesReason, path: str, detail: str = "") -> None:
+        self.problems.append(RulesProblem(reason, path, detail))
+
+    def mapping(self, value: Any, path: str, allowed: frozenset[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.problem(RulesReason.NOT_A_MAPPING, path)
+            return {}
+        for key in sorted(set(map(str, value)) - allowed):
+            self.problem(RulesReason.UNKNOWN_KEY, f"{path}.{key}")
+        return {str(k): v for k, v in value.items()}
+
+    def number(self, value: Any, path: str) -> Decimal | None:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.problem(RulesReason.BAD_NUMBER, path, repr(value))
+            return None
+        try:
+            number = Decimal(str(value).replace(",", "."))
+        except InvalidOperation:
+            self.problem(RulesReason.BAD_NUMBER, path, repr(value))
+            return None
+        if not number.is_finite() or number < 0 or number > 100:
+            self.problem(RulesReason.BAD_NUMBER, path, f"{value} not in [0, 100]")
+            return None
+        return number
+
+    def level(self, value: Any, path: str) -> Level | None:
+        try:
+            return Level(str(value))
+        except ValueError:
+            self.problem(RulesReason.BAD_LEVEL, path, repr(value))
+            return None
+
+
+def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
+    """A rules document as loaded from YAML; RulesError lists every problem."""
+    r = _Reader()
+    top = r.mapping(document, origin or "$", TOP_KEYS)
+    for key in ("province", "year"):
+        if key not in top and isinstance(document, dict):
+            r.problem(RulesReason.MISSING_KEY, key)
+    province = str(top.get("province", "")).strip()
+    year = top.get("year")
+    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
+        r.problem(RulesReason.BAD_YEAR, "year", repr(year))
+        year = 0
+    display = r.mapping(top.get("display", {}), "display", frozenset({"decimals", "decimal_comma"}))
+    decimals = display.get("decimals", 2)
+    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= MAX_DECIMALS:
+        r.problem(RulesReason.BAD_DECIMALS, "display.decimals", repr(decimals))
+        decimals = 2
+    groups: list[RankingGroup] = []
+    for i, raw in enumerate(top.get("groups") or []):
+        item = r.mapping(raw, f"groups[{i}]", frozenset({"id", "name", "level"}))
+        level = r.level(item.get("level"), f"groups[{i}].level")
+        group_id = str(item.get("id", "")).strip()
+        if not group_id:
+            r.problem(RulesReason.MISSING_KEY, f"groups[{i}].id")
+        elif any(g.id == group_id for g in groups):
+            r.problem(RulesReason.DUPLICATE_GROUP, f"groups[{i}].id", group_id)
+        elif level is not None:
+            groups.append(RankingGroup(group_id, str(item.get("name", group_id)), level))
+    bands: list[Band] = []
+    for i, raw in enumerate(top.get("bands") or []):
+        item = r.mapping(raw, f"bands[{i}]", frozenset({"name", "min"}))
+        minimum = r.number(item.get("min"), f"bands[{i}].min")
+        if minimum is None:
+            continue
+        if bands and minimum >= bands[-1].minimum:
+            r.problem(
+                RulesReason.BANDS_NOT_DESCENDING, f"bands[{i}].min", f"{minimum} >= {bands[-1].minimum}"
+            )
+        bands.append(Band(str(item.get("name", "")), minimum))
+    deadlines: dict[Level, MonthDay] | None = None
+    if "deadlines" in top:
+        deadlines = {}
+        table = r.mapping(top["deadlines"], "deadlines", frozenset(level.value for level in Level))
+        for key, value in table.items():
+            day = _month_day(str(value))
+            if day is None:
+                r.problem(RulesReason.BAD_DEADLINE, f"deadlines.{key}", f"{value!r}: expected MM-DD")
+            else:
+                deadlines[Level(key)] = day
+    units: dict[str, UnitYear] = {}
+    raw_units = r.mapping(top.get("units") or {}, "units", frozenset(map(str, top.get("units") or {})))
+    if len(raw_units) > MAX_UNITS:
+        r.problem(RulesReason.TOO_MANY_UNITS, "units", f"more than {MAX_UNITS}")
+        raw_units = {}
+    known_groups = {g.id for g in groups}
+    for unit_id, raw in raw_units.items():
+        item = r.mapping(raw, f"units.{unit_id}", UNIT_KEYS)
+        group = item.get("group")
+        if group is not None and str(group) not in known_groups:
+            r.problem(RulesReason.UNKNOWN_GROUP, f"units.{unit_id}.group", str(group))
+        maximum = r.number(item["maximum"], f"units.{unit_id}.maximum") if "maximum" in item else None
+        codes = item.get("not_applicable")
+        units[unit_id] = UnitYear(
+            group=None if group is None else str(group),
+            maximum=maximum,
+            not_applicable=None if codes is None else frozenset(str(c) for c in codes),
+        )
+    if r.problems:
+        raise RulesError(tuple(r.problems))
+    return ProvinceRules(
+        province=province,
+        year=int(year),
+        name=str(top.get("name", "")),
+        source=str(top.get("source", "")),
+        decimals=decimals,
+        decimal_comma=bool(display.get("decimal_comma", False)),
+        groups=tuple(groups),
+        bands=tuple(bands),
+        deadlines=MappingProxyType(deadlines) if deadlines is not None else None,
+        units=MappingProxyType(units),
+    )
+
+
+def _month_day(value: str) -> MonthDay | None:
+    parts = value.strip().split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    month, day = int(parts[0]), int(parts[1])
+    try:
+        from datetime import date
+
+        date(2000, month, day)  # a leap year: 02-29 is a real deadline in some years
+    except ValueError:
+        return None
+    return MonthDay(month, day)
+
+
+def load_rules(path: Path) -> ProvinceRules:
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise RulesError(
+                (RulesProblem(RulesReason.UNREADABLE, str(path), f"over {MAX_YAML_BYTES} bytes"),)
+            )
+        document = safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError((RulesProblem(RulesReason.UNREADABLE, str(path), str(exc)),)) from exc
+    except CriteriaLoadError as exc:
+        detail = "; ".join(i.render() for i in exc.issues)
+        raise RulesError((RulesProblem(RulesReason.UNREADABLE, str(path), detail),)) from exc
+    return parse_rules(document)
+
+
+def load_rules_dir(directory: Path) -> Mapping[int, ProvinceRules]:
+    """The deployment's rules by year; one province per directory."""
+    by_year: dict[int, ProvinceRules] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        rules = load_rules(path)
+        if by_year and next(iter(by_year.values())).province != rules.province:
+            raise RulesError((RulesProblem(RulesReason.MIXED_PROVINCES, str(path), rules.province),))
+        if rules.year in by_year:
+            raise RulesError((RulesProblem(RulesReason.DUPLICATE_YEAR, str(path), str(rules.year)),))
+        by_year[rules.year] = rules
+    return MappingProxyType(by_year)
