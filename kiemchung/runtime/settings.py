@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         default=False,
         description="Serve /docs, /redoc and /openapi.json (without a key); off in production",
     )
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="One deadline for a whole fetch")
+    verify_max_signatures: int = Field(default=50, ge=1, description="Signature fields verified per document")
+    verify_max_page_objects: int = Field(
+        default=1_000_000, ge=1, description="Page objects walked per document for the scan check"
+    )
     search_deadline_seconds: float = Field(
         default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
     )

@@ -71,7 +71,8 @@ def pdfium_lock() -> threading.Lock:
 @dataclass(frozen=True)
 class DocumentInfo:
     pages: int
-    encrypted: bool
+    encrypted: bool  # a password is needed to open it
+    permissions_only: bool = False  # encrypted with an empty user password: opens like any file
 
 
 NOT_ENCRYPTED = -1  # FPDF_GetSecurityHandlerRevision without an /Encrypt dictionary
@@ -87,9 +88,12 @@ def inspect_document(data: bytes) -> DocumentInfo:
                 return DocumentInfo(pages=0, encrypted=True)
             raise
         try:
-            # encrypted with an empty user password opens like any file: still encrypted
+            # encrypted with an empty user password (permissions only, common in government
+            # files) opens like any file: every reader shows it, so it is verified like one
             revision = pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw)
-            return DocumentInfo(pages=len(document), encrypted=revision != NOT_ENCRYPTED)
+            return DocumentInfo(
+                pages=len(document), encrypted=False, permissions_only=revision != NOT_ENCRYPTED
+            )
         finally:
             document.close()
 

@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -85,6 +86,13 @@ async def _verify_timed(
     return Outcome(report=report, text=text)
 
 
+def open_without_password(reader: PdfFileReader) -> None:
+    """Authenticate with the empty user password PDFium already opened the file with."""
+    result = reader.decrypt(b"")
+    if result.status is AuthStatus.FAILED:
+        raise DocumentRejectedError(ReasonCode.ENCRYPTED, "encrypted PDF")
+
+
 def failed_report(name: str, reason: ReasonCode, *, sha256: str | None = None) -> VerificationReport:
     """A report for a document that could not be verified at all (fetch failures, timeouts)."""
     return VerificationReport(
@@ -120,6 +128,8 @@ async def _verify(
     try:
         with stages.timed(stages.SIGNATURES):
             sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
+            if info.permissions_only:
+                open_without_password(sig_reader)
             # Each signature field is a CMS validation: bounded by count (fields may all name
             # one signature dictionary, thousands of them in a small file).
             if len(sig_reader.embedded_signatures) > limits.max_signatures:

@@ -25,7 +25,8 @@ class Case:
 
 def _encrypt(pdf: bytes) -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.encrypt(user_password="", owner_password="chu-so-huu")
+    # a password is needed to open it (permissions-only files are verified: test_real_world_files)
+    writer.encrypt(user_password="mat-khau", owner_password="chu-so-huu")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -290,6 +290,8 @@ def sign_pdf(pdf: bytes, signer: Signer, options: SignOptions) -> bytes:
         reason=options.reason,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    if writer.prev.encrypted:
+        writer.encrypt(b"")  # files that open without a password (permissions only) can be signed
     pdf_signer = _TimedPdfSigner(meta, simple, timestamper=timestamper, signing_time=options.signing_time)
     out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_RESERVE)
     return bytes(out.getvalue())
