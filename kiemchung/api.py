@@ -79,6 +79,35 @@ def create_app(
     return app
 
 
+def serving_app(settings: Settings, *, clock: Clock) -> FastAPI:
+    """What `kiemchung serve` runs: the API and, in the same process with the same keys, the web
+    application (kiemchung/web), whose commands go through the scoring handlers."""
+    from kiemchung.runtime.db import make_engine, session_factory
+    from kiemchung.web.app import build_web_context, embedded_scoring_sink, mount_web
+    from services.indexer.configured import build_search_index
+    from services.scoring.access import load_keys
+
+    sessions = session_factory(make_engine(settings.resolved_database_url()))
+    search = build_search_index(settings)
+    keys = load_keys(settings.api_keys_file)
+    app = create_app(settings, sessions=sessions, search_index=search, keys=keys, clock=clock)
+    catalogue = load_catalogue(settings.criteria_dir)
+    commands = embedded_scoring_sink(sessions, catalogue, clock, settings.producer_name)
+    mount_web(
+        app,
+        build_web_context(
+            settings,
+            sessions=sessions,
+            catalogue=catalogue,
+            search=search,
+            keys=keys,
+            clock=clock,
+            commands=commands,
+        ),
+    )
+    return app
+
+
 # Query parameters whose values are never written to a log (a key sent where it does not belong).
 SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "x-api-key", "x_api_key", "token", "access_token"})
 REDACTED = "[redacted]"

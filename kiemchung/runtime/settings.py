@@ -11,6 +11,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+# Written by `kiemchung demo` (kiemchung/demo_serving.py); read by get_settings when present.
+DEFAULT_ENV_FILE = DEFAULT_DATA_DIR / "kiemchung.env"
 
 
 class Runtime(StrEnum):
@@ -82,6 +84,11 @@ class Settings(BaseSettings):
         default=False,
         description="Serve /docs, /redoc and /openapi.json (without a key); off in production",
     )
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="One deadline for a whole fetch")
+    verify_max_signatures: int = Field(default=50, ge=1, description="Signature fields verified per document")
+    verify_max_page_objects: int = Field(
+        default=1_000_000, ge=1, description="Page objects walked per document for the scan check"
+    )
     search_deadline_seconds: float = Field(
         default=5.0, gt=0, description="A search running longer stops with query_timeout (503)"
     )
@@ -103,6 +110,11 @@ class Settings(BaseSettings):
     register_allow_joint_reuse: bool = True
     register_allow_parent_issuer: bool = False
 
+    web_session_secret: str | None = Field(
+        default=None, description="Signs web sessions; unset: a new secret per process (sign in again)"
+    )
+    web_secure_cookies: bool = Field(default=False, description="Send the session cookie over HTTPS only")
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -114,4 +126,6 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    if DEFAULT_ENV_FILE.is_file():
+        return Settings(_env_file=DEFAULT_ENV_FILE)
     return Settings()

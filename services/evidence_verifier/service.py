@@ -34,6 +34,8 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         timeout_seconds=settings.verify_timeout_seconds,
         memory_mb=settings.verify_memory_mb,
         workers=settings.verify_workers,
+        max_signatures=settings.verify_max_signatures,
+        max_page_objects=settings.verify_max_page_objects,
     )
     fetch_policy = FetchPolicy(
         allowed_hosts=frozenset(settings.fetch_allowed_hosts),
@@ -42,6 +44,7 @@ def build_checker(settings: Settings, clock: Clock) -> CheckDocument:
         file_base_dir=settings.fetch_file_root,
         extra_ca_pem=tuple(path.read_text(encoding="ascii") for path in settings.fetch_ca_files),
         max_bytes=settings.max_document_bytes,
+        timeout_seconds=settings.fetch_timeout_seconds,
     )
 
     detection = OrganisationDetection(
