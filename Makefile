@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+CHROMIUM := /usr/bin/chromium
+WEB_ASSETS := kiemchung/web/assets
 # The security lint of deploy/k8s (tests/deploy): checkov pins versions that clash with ours,
 # so it gets its own virtual environment.
 CHECKOV_VERSION := 3.3.30
@@ -11,8 +13,7 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 
 .PHONY: demo test install lint typecheck pytest asyncapi lock clean
 
-# The whole dependency set comes from the lock (pinned, hashed); the project itself on top.
-$(STAMP): pyproject.toml requirements-test.lock
+$(STAMP): pyproject.toml requirements-test.lock $(WEB_ASSETS)/package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-test.lock
@@ -24,6 +25,13 @@ $(STAMP): pyproject.toml requirements-test.lock
 		{ command -v apt-get >/dev/null && (apt-get install -y -q fonts-dejavu-core >/dev/null 2>&1 || \
 		  (apt-get update -q >/dev/null && apt-get install -y -q fonts-dejavu-core >/dev/null)); } || \
 		echo "warning: install fonts-dejavu-core or set KIEMCHUNG_PDF_FONT to a TTF with Vietnamese glyphs"
+	@# The web application's front-end assets (htmx, and axe-core for the accessibility tests)
+	@# come from npm with a lock file; they are served from node_modules, never copied into git.
+	cd $(WEB_ASSETS) && npm ci --no-audit --no-fund --silent
+	@# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && (apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); } || \
+		echo "warning: install chromium for the browser tests (tests/web)"
 	@touch $(STAMP)
 
 $(CHECKOV):

@@ -23,6 +23,7 @@ from services.indexer.port import SearchIndex
 from services.indexer.timed import timed
 from services.scoring.access import KeyRing
 from services.scoring.api import CONTEXT_STATE, ApiContext, build_router, error_response
+from services.scoring.core.errors import ScoringError
 from services.scoring.errors import ScoringServiceError
 from services.scoring.service import load_catalogue
 
@@ -68,6 +69,11 @@ def create_app(
     async def _refused(request: Request, exc: ScoringServiceError) -> JSONResponse:
         return error_response(request, exc)
 
+    @app.exception_handler(ScoringError)
+    async def _not_scoreable(request: Request, exc: ScoringError) -> JSONResponse:
+        # The unit's criteria set does not score that year or level (set_not_for_year, …).
+        return JSONResponse(status_code=422, content={"reason": exc.reason.value, "detail": str(exc)})
+
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -76,6 +82,35 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "time": clock().isoformat()}
 
+    return app
+
+
+def serving_app(settings: Settings, *, clock: Clock) -> FastAPI:
+    """What `kiemchung serve` runs: the API and, in the same process with the same keys, the web
+    application (kiemchung/web), whose commands go through the scoring handlers."""
+    from kiemchung.runtime.db import make_engine, session_factory
+    from kiemchung.web.app import build_web_context, embedded_scoring_sink, mount_web
+    from services.indexer.configured import build_search_index
+    from services.scoring.access import load_keys
+
+    sessions = session_factory(make_engine(settings.resolved_database_url()))
+    search = build_search_index(settings)
+    keys = load_keys(settings.api_keys_file)
+    app = create_app(settings, sessions=sessions, search_index=search, keys=keys, clock=clock)
+    catalogue = load_catalogue(settings.criteria_dir)
+    commands = embedded_scoring_sink(sessions, catalogue, clock, settings.producer_name)
+    mount_web(
+        app,
+        build_web_context(
+            settings,
+            sessions=sessions,
+            catalogue=catalogue,
+            search=search,
+            keys=keys,
+            clock=clock,
+            commands=commands,
+        ),
+    )
     return app
 
 

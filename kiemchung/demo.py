@@ -30,6 +30,7 @@ from contracts.events import (
     DocumentLinked,
     EvidenceVerified,
     SelfScoreEntered,
+    Submitted,
     SurveyPoints,
     SurveyResultsImported,
     UnitRegistered,
@@ -492,6 +493,22 @@ async def run_pipeline(
     progress("sending units, self-scores and document links through the bus")
     await app.send(*build_events(units, planned, eoffice))
     await app.run_until_idle()
+    # Every unit but the last presses "Gửi đi" once its evidence is judged, so the council can
+    # appraise them at once; the last one shows the ledger refusing an early appraisal.
+    progress("units submit their self-assessments")
+    await app.send(
+        *(
+            eoffice.make(
+                Submitted,
+                correlation_id=eoffice.ids(),
+                unit_id=u.unit_id,
+                year=DEMO_YEAR,
+                submitted_by=f"{u.unit_id}.vanthu",
+            )
+            for u in units[:-1]
+        )
+    )
+    await app.run_until_idle()
     return collect(app, planned)
 
 
@@ -506,9 +523,15 @@ def run_demo(workdir: Path, as_json: bool = False, units: int = 4) -> int:
     # pyHanko logs every refused modification with a traceback; the verdict already says it.
     for noisy in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    from kiemchung.demo_serving import demo_keys, render_keys, write_serving_files
+
     result = build_demo(workdir, units)
+    keys = demo_keys(COUNCIL, UNITS[0].unit_id)
+    env_file = write_serving_files(workdir, keys)
     if as_json:
+        result["keys"] = {k.role.value: k.plaintext for k in keys}
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(render_text(result))
+        print(render_keys(keys, env_file))
     return 0

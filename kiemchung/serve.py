@@ -20,21 +20,10 @@ DEFAULT_PORT = 8000
 
 def _build_app_from_settings() -> FastAPI:
     # Imported here: FastAPI and the API routes are heavy, and most commands never need them.
-    from kiemchung.api import create_app
+    from kiemchung.api import serving_app
     from kiemchung.runtime.clock import system_clock
-    from kiemchung.runtime.db import make_engine, session_factory
-    from services.indexer.configured import build_search_index
-    from services.scoring.access import load_keys
 
-    settings = get_settings()
-    sessions = session_factory(make_engine(settings.resolved_database_url()))
-    return create_app(
-        settings,
-        sessions=sessions,
-        search_index=build_search_index(settings),
-        keys=load_keys(settings.api_keys_file),
-        clock=system_clock,
-    )
+    return serving_app(get_settings(), clock=system_clock)
 
 
 def _serve(args: argparse.Namespace) -> int:

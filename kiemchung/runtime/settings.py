@@ -11,6 +11,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+# Written by `kiemchung demo` (kiemchung/demo_serving.py); read by get_settings when present.
+DEFAULT_ENV_FILE = DEFAULT_DATA_DIR / "kiemchung.env"
 
 
 class Runtime(StrEnum):
@@ -108,6 +110,11 @@ class Settings(BaseSettings):
     register_allow_joint_reuse: bool = True
     register_allow_parent_issuer: bool = False
 
+    web_session_secret: str | None = Field(
+        default=None, description="Signs web sessions; unset: a new secret per process (sign in again)"
+    )
+    web_secure_cookies: bool = Field(default=False, description="Send the session cookie over HTTPS only")
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -119,4 +126,6 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    if DEFAULT_ENV_FILE.is_file():
+        return Settings(_env_file=DEFAULT_ENV_FILE)
     return Settings()

@@ -16,6 +16,7 @@ from services.indexer.port import SearchIndex
 DEFAULT_LIMIT = 20
 EXIT_OK = 0
 EXIT_BAD_QUERY = 2
+EXIT_NO_INDEX = 3
 MISSING = "—"
 
 
@@ -50,6 +51,14 @@ def run_search(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_QUERY
+    missing = _missing_index(args.db)
+    if missing is not None:
+        # Searching an index that was never built would answer "nothing found": say why instead.
+        print(
+            f"error: no search index at {missing} (run `kiemchung demo`, or set KIEMCHUNG_DATA_DIR)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_INDEX
     index = Fts5Index(args.db) if args.db else _configured_index()
     try:
         result = index.search(query)
@@ -63,6 +72,18 @@ def run_search(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not args.json:
         print(f"({len(result.hits)} / {result.total})", file=stream)
     return EXIT_OK
+
+
+def _missing_index(path: Path | None) -> Path | None:
+    """The SQLite index file the search would open, when it does not exist (None otherwise)."""
+    from kiemchung.runtime.settings import SearchBackend, get_settings
+
+    if path is None:
+        settings = get_settings()
+        if settings.search_backend is not SearchBackend.SQLITE:
+            return None
+        path = settings.resolved_search_path()
+    return None if path.is_file() else path
 
 
 def _configured_index() -> SearchIndex:
