@@ -358,8 +358,10 @@ def latency(
         workers.start("indexer")
         workers.start("scoring")
         workers.start("evidence-verifier", replicas)
-        asyncio.run(_wait_for_queues(amqp_url))
-        time.sleep(3.0)  # registrations applied
+        # Warm: every worker connected, the verifiers' processes started, the units registered.
+        warm = _links(base, documents[: 2 * replicas])
+        asyncio.run(_latencies(amqp_url, warm, None))
+        documents = documents[2 * replicas :]
         half = capacity / 2
         links = _links(base, documents)
         steady_links, burst = links[:steady], links[steady:]
@@ -405,7 +407,7 @@ def main() -> None:
         )
     steady = max(1, int(best / 2 * args.steady))
     burst = max(1, int(best * BURST_FACTOR))
-    more = sign_documents(corpus, steady + burst, first=len(documents))
+    more = sign_documents(corpus, steady + burst + 2 * max(args.replicas), first=len(documents))
     latency(corpus.trust_dir, base, more, best, steady, max(args.replicas))
     server.shutdown()
 

@@ -23,6 +23,7 @@ from services.indexer.port import SearchIndex
 from services.indexer.timed import timed
 from services.scoring.access import KeyRing
 from services.scoring.api import CONTEXT_STATE, ApiContext, build_router, error_response
+from services.scoring.core.errors import ScoringError
 from services.scoring.errors import ScoringServiceError
 from services.scoring.service import load_catalogue
 
@@ -67,6 +68,11 @@ def create_app(
     @app.exception_handler(ScoringServiceError)
     async def _refused(request: Request, exc: ScoringServiceError) -> JSONResponse:
         return error_response(request, exc)
+
+    @app.exception_handler(ScoringError)
+    async def _not_scoreable(request: Request, exc: ScoringError) -> JSONResponse:
+        # The unit's criteria set does not score that year or level (set_not_for_year, …).
+        return JSONResponse(status_code=422, content={"reason": exc.reason.value, "detail": str(exc)})
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

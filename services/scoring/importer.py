@@ -406,6 +406,9 @@ class _Planner:
                 continue
             try:
                 self.ledger(unit, year)
+            except ScoringError as exc:
+                self.refuse(sheet.name, UNIT_ID_CELL[0], UNIT_ID_CELL[1], exc.reason, str(exc))
+                continue
             except KeyError:
                 self.refuse(
                     sheet.name,
@@ -539,7 +542,12 @@ class _Planner:
                 )
                 continue
             except ScoringError as exc:
-                column = "criterion_code" if exc.reason in _CODE_REASONS else "points"
+                if exc.reason in _SETUP_REASONS:
+                    column = "unit_id"
+                elif exc.reason in _CODE_REASONS:
+                    column = "criterion_code"
+                else:
+                    column = "points"
                 self.refuse(sheet.name, row, table.letter(column), exc.reason, str(exc))
                 continue
             self._ledgers[(unit_id, year)] = after
@@ -570,6 +578,9 @@ _CODE_REASONS = frozenset(
         ScoringReason.LEAF_NOT_APPLICABLE,
     }
 )
+
+
+_SETUP_REASONS = frozenset({ScoringReason.SET_NOT_FOR_YEAR, ScoringReason.SET_LEVEL_MISMATCH})
 
 
 def _same_unit(known: UnitInfo, fields: Mapping[str, Any]) -> bool:

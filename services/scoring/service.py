@@ -30,7 +30,7 @@ from criteria.loader import data_path, load_set
 from criteria.model import CriteriaSet, Source
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
-from services.scoring.core.errors import ScoringError
+from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
 from services.scoring.core.ranking import Ranking
 from services.scoring.core.rules import ProvinceRules
@@ -138,6 +138,16 @@ def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Led
     """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
     deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
     tree = catalogue.tree(unit.criteria_set)
+    cset = catalogue.sets[unit.criteria_set]
+    if cset.years and year not in cset.years:
+        raise ScoringError(
+            ScoringReason.SET_NOT_FOR_YEAR, f"{unit.criteria_set} is for {list(cset.years)}, not {year}"
+        )
+    if cset.level.value != unit.level:
+        raise ScoringError(
+            ScoringReason.SET_LEVEL_MISMATCH,
+            f"{unit.criteria_set} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
+        )
     rules = catalogue.rules.get(year)
     attributes = rules.units.get(unit.unit_id) if rules is not None else None
     not_applicable = unit.not_applicable

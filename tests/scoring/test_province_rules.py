@@ -22,12 +22,15 @@ from openpyxl import load_workbook
 
 from kiemchung.cli import main
 from services.scoring.core.deadlines import VIETNAM_TZ
+from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.export import HEADER_ROW, RANKING_SHEET
 from services.scoring.importer import APPRAISED_COLUMN
 from services.scoring.rules import RulesError, RulesReason, load_rules, parse_rules
 from services.scoring.service import UnitInfo, fresh_ledger, load_catalogue
 
 PROVINCES = Path(__file__).resolve().parents[2] / "criteria" / "provinces"
+DEMO_SET = PROVINCES.parent / "data" / "demo.yaml"
+DEMO_YEARS = [2019, 2023, 2024]
 UNITS_HEAD = "Mã đơn vị,Tên đơn vị,Cấp,Hội đồng thẩm định,Bộ tiêu chí,Xếp hạng,Không áp dụng\n"
 # Ban Dân tộc's 2023 points: 54 appraised + 14.32 survey = 68.32 (Thanh Hóa's published total).
 BAN_DAN_TOC: dict[str, float] = {
@@ -44,6 +47,9 @@ BAN_DAN_TOC: dict[str, float] = {
 def _criteria_dir(tmp: Path, *files: tuple[str, dict[str, Any]]) -> Path:
     directory = tmp / "criteria"
     (directory / "provinces").mkdir(parents=True, exist_ok=True)
+    # The demo set, declared for the years these provinces published (it says 2024-2026).
+    demo = (DEMO_SET.read_text(encoding="utf-8")).replace("years: [2024, 2025, 2026]", f"years: {DEMO_YEARS}")
+    (directory / "demo-department.yaml").write_text(demo, encoding="utf-8")
     for name, document in files:
         text = yaml.safe_dump(document, allow_unicode=True)
         (directory / "provinces" / name).write_text(text, encoding="utf-8")
@@ -199,8 +205,8 @@ def test_thua_thien_hue_2023_prints_three_decimals_with_a_decimal_comma() -> Non
 
 def test_deadlines_come_from_the_province_year_instead_of_seed_003() -> None:
     unit = UnitInfo("so-noi-vu", "Sở Nội vụ", "department", "hdtd", "demo-department", True, frozenset())
-    default = fresh_ledger(unit, 2023, load_catalogue())
-    assert default.lock_at == datetime(2023, 12, 16, tzinfo=VIETNAM_TZ)  # seed 003: by 15/12
+    default = fresh_ledger(unit, 2025, load_catalogue())
+    assert default.lock_at == datetime(2025, 12, 16, tzinfo=VIETNAM_TZ)  # seed 003: by 15/12
 
 
 def test_deadlines_per_province_year(tmp_path: Path) -> None:
@@ -209,6 +215,34 @@ def test_deadlines_per_province_year(tmp_path: Path) -> None:
     unit = UnitInfo("so-noi-vu", "Sở Nội vụ", "department", "hdtd", "demo-department", True, frozenset())
     assert fresh_ledger(unit, 2023, catalogue).lock_at == datetime(2024, 1, 1, tzinfo=VIETNAM_TZ)
     assert fresh_ledger(unit, 2024, catalogue).lock_at == datetime(2024, 12, 16, tzinfo=VIETNAM_TZ)
+
+
+def test_a_set_scores_only_its_years_and_its_level() -> None:
+    """Seed 003: decision 1877/QĐ-UBND sets one criteria set per level, applied from 2023; the
+    demo set says department, 2024-2026."""
+    catalogue = load_catalogue()
+    unit = UnitInfo("so-noi-vu", "Sở Nội vụ", "department", "hdtd", "demo-department", True, frozenset())
+    with pytest.raises(ScoringError) as caught:
+        fresh_ledger(unit, 2023, catalogue)
+    assert caught.value.reason is ScoringReason.SET_NOT_FOR_YEAR
+    district = UnitInfo("ubnd-x", "UBND huyện X", "district", "hdtd", "demo-department", True, frozenset())
+    with pytest.raises(ScoringError) as caught:
+        fresh_ledger(district, 2025, catalogue)
+    assert caught.value.reason is ScoringReason.SET_LEVEL_MISMATCH
+
+
+def test_an_appraisal_workbook_for_a_year_the_set_does_not_cover_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    (tmp_path / "u.csv").write_text(
+        UNITS_HEAD + "so-noi-vu,Sở Nội vụ,sở,hdtd,demo-department,có,\n", encoding="utf-8"
+    )
+    assert _run("import", "units", str(tmp_path / "u.csv"), "--database-url", url) == 0
+    (tmp_path / "s.csv").write_text("Mã đơn vị,Mã tiêu chí,Điểm\nso-noi-vu,4.1,12\n", encoding="utf-8")
+    capsys.readouterr()
+    assert _run("import", "survey", str(tmp_path / "s.csv"), "--year", "2023", "--database-url", url) == 1
+    assert "s.csv!A2: set_not_for_year" in capsys.readouterr().err
 
 
 BANDS = [

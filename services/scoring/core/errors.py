@@ -14,6 +14,9 @@ class ScoringReason(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     UNKNOWN_CRITERIA_SET = "unknown_criteria_set"
     UNKNOWN_LEVEL_DEADLINE = "unknown_level_deadline"
+    # A set scores only the years and the level its decision names.
+    SET_NOT_FOR_YEAR = "set_not_for_year"
+    SET_LEVEL_MISMATCH = "set_level_mismatch"
     # Points
     BAD_POINTS = "bad_points"
     POINTS_OUT_OF_RANGE = "points_out_of_range"
