@@ -25,12 +25,13 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/search.py's corpus generator
 
 from fastapi.testclient import TestClient
+from search import generate
 from sqlalchemy import insert
 
 import kiemchung.schema  # noqa: F401  (every table on the metadata)
-from bench.search import generate
 from criteria.loader import data_path, load_set
 from kiemchung.api import serving_app
 from kiemchung.demo_serving import DemoKey, demo_keys, write_serving_files
