@@ -6,9 +6,11 @@ search backend. The handlers and contracts are the same.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from faststream import FastStream
 from sqlalchemy import Engine
@@ -28,19 +30,41 @@ from kiemchung.schema import create_all_tables
 from services.evidence_verifier.handlers import CheckDocument
 from services.evidence_verifier.handlers import build_handlers as verifier_handlers
 from services.evidence_verifier.register.recorder import Register
-from services.evidence_verifier.register.tolerances import register_tolerances
+from services.evidence_verifier.register.tolerances import DeadlineLookup, register_tolerances
 from services.evidence_verifier.service import build_checker
 from services.indexer.configured import build_search_index as build_search_index
 from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
 from services.scoring.core.deadlines import SEED_003_DEADLINES, last_day
+from services.scoring.core.rules import ProvinceRules
 from services.scoring.handlers import build_handlers as scoring_handlers
+from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
 from services.scoring.service import load_catalogue
 
+log = logging.getLogger(__name__)
 
-def _seed_deadline(level: Level, year: int) -> date | None:
-    """The register's deadline source: the scoring core's table (seed 003's dates)."""
-    return last_day(level, year, SEED_003_DEADLINES) if level in SEED_003_DEADLINES else None
+
+def register_deadlines(criteria_dir: Path | None) -> DeadlineLookup:
+    """The register's deadline source: the province's deadline table for the year when its rules
+    file sets one (<criteria dir>/provinces; the same table scoring locks the period at), else
+    seed 003's; a level the table leaves out has none (no check). Only the small rules files
+    are read here; the verifier never compiles the criteria catalogue."""
+    rules: Mapping[int, ProvinceRules] = {}
+    folder = criteria_dir / PROVINCES_DIR if criteria_dir is not None else None
+    if folder is not None and folder.is_dir():
+        try:
+            rules = load_rules_dir(folder)
+        except RulesError as exc:  # as scoring does: broken rules mean seed 003's dates, loudly
+            log.error("province rules in %s not loaded for the evidence register: %s", folder, exc)
+
+    def deadline(level: Level, year: int) -> date | None:
+        year_rules = rules.get(year)
+        table = (
+            year_rules.deadlines if year_rules is not None and year_rules.deadlines else SEED_003_DEADLINES
+        )
+        return last_day(level, year, table) if level in table else None
+
+    return deadline
 
 
 @dataclass
@@ -73,7 +97,8 @@ def build_runtimes(
         events = EventFactory(f"{settings.producer_name}.{service.value}", clock, ids)
         handlers: Mapping[type[Event], AnyHandler]
         if service is Service.EVIDENCE_VERIFIER:
-            register = Register(events, register_tolerances(settings), _seed_deadline)
+            deadlines = register_deadlines(settings.criteria_dir)
+            register = Register(events, register_tolerances(settings), deadlines)
             handlers = verifier_handlers(check or build_checker(settings, clock), events, register)
         elif service is Service.INDEXER:
             search = search or build_search_index(settings)

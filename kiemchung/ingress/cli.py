@@ -14,9 +14,8 @@ from aio_pika.exceptions import AMQPError
 
 from contracts.vocabulary import Decision
 from kiemchung.ingress.delivery import Published, Verdict, publish_to_rabbit, verify_embedded
-from kiemchung.ingress.edxml import read_message
 from kiemchung.ingress.errors import IngressError
-from kiemchung.ingress.linking import EDOCS_DIR_NAME, Linked, link_edxml
+from kiemchung.ingress.linking import EDOCS_DIR_NAME, Linked, link_edxml_file
 from kiemchung.ingress.mapping import LinkRequest
 from kiemchung.runtime.clock import Clock, IdSource, random_ids, system_clock
 from kiemchung.runtime.messaging import EventFactory
@@ -47,7 +46,7 @@ async def run_link_edxml(
     """Parse and store, then verify in process (embedded) or publish to RabbitMQ (distributed)."""
     edocs = settings.data_dir / EDOCS_DIR_NAME
     events = EventFactory(f"{settings.producer_name}.{PRODUCER_SUFFIX}", clock, ids)
-    linked = await asyncio.to_thread(lambda: link_edxml(read_message(path), request, edocs, events))
+    linked = await asyncio.to_thread(lambda: link_edxml_file(path, request, edocs, events))
     if settings.runtime is Runtime.DISTRIBUTED:
         return LinkOutcome(linked, published=await publish_to_rabbit(linked.event, settings.broker_url))
     # The verifier reads file:// claim checks only under this root.

@@ -1,7 +1,10 @@
 """A pure parser of QCVN 102:2016 edXML messages (the national document-exchange format).
 
-Only the bytes given are read: no network, no files. XML is parsed with defusedxml, which refuses
-entity declarations (billion laughs, external entities) before anything is expanded. Elements are
+Only the bytes (or the one file) given are read: no network. XML is parsed incrementally with
+defusedxml's expat parser, which refuses entity declarations (billion laughs, external entities)
+before anything is expanded. Memory stays a small multiple of one read chunk, not of the message:
+the header is kept as a small tree, and each attachment's base64 text is decoded as it streams in
+to an anonymous temporary file (mode 0600, gone when closed), never held whole. Elements are
 matched by namespace URI and local name, never by prefix: real messages mix a default namespace
 and an `edXML:` prefix for the same URI (see /work/shared/samples/edxml/README.md).
 """
@@ -11,16 +14,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import re
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import IntEnum
 from pathlib import Path
-from typing import Final
-from xml.etree.ElementTree import Element, ParseError
+from typing import IO, BinaryIO, Final
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
-import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException, EntitiesForbidden
+from defusedxml.ElementTree import DefusedXMLParser
 
 from kiemchung.ingress.errors import IngressError, IngressReason
 
@@ -41,6 +47,11 @@ _MAX_PADDING: Final = 2
 
 _BASE64_BLOCK_CHARS: Final = 4
 _BASE64_BLOCK_BYTES: Final = 3
+# How much of the message is read and fed to the parser at a time, and how much base64 text is
+# gathered before it is decoded: peak memory is a small multiple of these, whatever the message size.
+READ_CHUNK_BYTES: Final = 1 * MIB
+_DECODE_BATCH_CHARS: Final = 256 * 1024
+_PADDING = b"="
 _WHITESPACE = re.compile(rb"\s+")
 _DATE_YMD = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$")
 _DATE_DMY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
@@ -118,19 +129,34 @@ class Business:
 
 @dataclass(frozen=True)
 class Attachment:
+    """One decoded attachment. Its bytes live in an anonymous temporary file (mode 0600, deleted
+    when the file is closed or collected), so a large attachment never sits whole in memory;
+    `size` and `sha256` were computed while it was decoded."""
+
     content_id: str
     name: str
     content_type: str
     description: str
-    data: bytes
+    size: int
+    sha256: str
+    content: IO[bytes] = field(repr=False, compare=False)
+
+    def head(self, limit: int) -> bytes:
+        """The first `limit` bytes (e.g. to sniff a file type)."""
+        self.content.seek(0)
+        return self.content.read(limit)
+
+    def chunks(self, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
+        """The bytes in order, `chunk_bytes` at a time."""
+        self.content.seek(0)
+        while chunk := self.content.read(chunk_bytes):
+            yield chunk
 
     @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def data(self) -> bytes:
+        """All the bytes in memory at once: for small attachments; large ones use `chunks`."""
+        self.content.seek(0)
+        return self.content.read()
 
 
 @dataclass(frozen=True)
@@ -322,30 +348,80 @@ def _business(envelope_header: Element) -> Business | None:
     )
 
 
-def _decoded_size(encoded: bytes, name: str) -> int:
-    """Exactly how many bytes `encoded` (whitespace removed) decodes to; refuses any padding
-    beyond the two '=' base64 allows, so padding cannot shrink the computed size."""
-    data = encoded.rstrip(b"=")
-    if len(encoded) - len(data) > _MAX_PADDING:
-        raise IngressError(IngressReason.BAD_BASE64, f"{name}: more than {_MAX_PADDING} padding characters")
-    return len(data) * _BASE64_BLOCK_BYTES // _BASE64_BLOCK_CHARS
+class _Base64Sink:
+    """Decodes one attachment's base64 text as it arrives, into a temporary file.
+
+    The rules of a whole-text decode keep holding: whitespace anywhere is ignored; only the
+    base64 alphabet is allowed; at most two '=' and only at the very end; and the decoded size,
+    counted exactly from the data characters (padding cannot shrink it), is refused as soon as
+    it passes the cap, before the rest is decoded."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._pending: list[bytes] = []
+        self._pending_chars = 0
+        self._carry = b""  # fewer than four characters left over from the last batch
+        self._data_chars = 0
+        self._padding = 0
+        self._size = 0
+        self._digest = hashlib.sha256()
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the Attachment
+        self.name = ""
+
+    def feed(self, text: str) -> None:
+        self._pending.append(text.encode("ascii", errors="replace"))
+        self._pending_chars += len(text)
+        if self._pending_chars >= _DECODE_BATCH_CHARS:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        new = _WHITESPACE.sub(b"", b"".join(self._pending))
+        self._pending.clear()
+        self._pending_chars = 0
+        if self._padding:
+            if new.strip(_PADDING):
+                raise IngressError(IngressReason.BAD_BASE64, f"{self.name}: data after the padding")
+            padding = len(new)
+        else:
+            data = new.rstrip(_PADDING)
+            if _PADDING in data:
+                raise IngressError(IngressReason.BAD_BASE64, f"{self.name}: padding inside the data")
+            padding = len(new) - len(data)
+            self._data_chars += len(data)
+        self._padding += padding
+        if self._padding > _MAX_PADDING:
+            raise IngressError(
+                IngressReason.BAD_BASE64, f"{self.name}: more than {_MAX_PADDING} padding characters"
+            )
+        # Refuse before decoding: the size is known from the count of data characters.
+        if self._data_chars * _BASE64_BLOCK_BYTES // _BASE64_BLOCK_CHARS > self._max_bytes:
+            raise IngressError(
+                IngressReason.ATTACHMENT_TOO_LARGE, f"{self.name}: over {self._max_bytes} bytes"
+            )
+        encoded = self._carry + new
+        # Only whole four-character blocks are decoded until the end; the rest waits for more.
+        whole = len(encoded) if final else len(encoded) - len(encoded) % _BASE64_BLOCK_CHARS
+        self._carry = encoded[whole:]
+        if whole:
+            try:
+                self._write(base64.b64decode(encoded[:whole], validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise IngressError(IngressReason.BAD_BASE64, f"{self.name}: {exc}") from exc
+
+    def _write(self, decoded: bytes) -> None:
+        self._file.write(decoded)
+        self._digest.update(decoded)
+        self._size += len(decoded)
+
+    def finish(self) -> tuple[int, str, IO[bytes]]:
+        self._flush(final=True)
+        self._file.flush()
+        return self._size, self._digest.hexdigest(), self._file
 
 
-def _decode(encoded_text: str, name: str, limits: Limits) -> bytes:
-    encoded = _WHITESPACE.sub(b"", encoded_text.encode("ascii", errors="replace"))
-    # Refuse before decoding: the size is known from the encoded length.
-    if _decoded_size(encoded, name) > limits.max_attachment_bytes:
-        raise IngressError(
-            IngressReason.ATTACHMENT_TOO_LARGE,
-            f"{name}: over {limits.max_attachment_bytes} bytes",
-        )
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise IngressError(IngressReason.BAD_BASE64, f"{name}: {exc}") from exc
-
-
-def _attachments(root: Element, body: Element | None, limits: Limits) -> tuple[Attachment, ...]:
+def _attachments(
+    root: Element, body: Element | None, decoded: _Decoded, limits: Limits
+) -> tuple[Attachment, ...]:
     manifest: dict[str, Element] = {}
     if body is not None:
         for reference in body.iterfind(f"{_q('edXMLManifest')}/{_q('Reference')}"):
@@ -361,13 +437,16 @@ def _attachments(root: Element, body: Element | None, limits: Limits) -> tuple[A
         encoded = _find(node, "ContentTransferEncoded")
         if encoded is None:
             raise IngressError(IngressReason.MISSING_FIELD, f"{name}: ContentTransferEncoded")
+        size, digest, content = decoded[id(encoded)]
         result.append(
             Attachment(
                 content_id=cid,
                 name=name,
                 content_type=(_text(node, "ContentType") or _text(ref, "ContentType")).lower(),
                 description=_text(node, "Description") or _text(ref, "Description"),
-                data=_decode(encoded.text or "", name, limits),
+                size=size,
+                sha256=digest,
+                content=content,
             )
         )
     carried = {attachment.content_id for attachment in result}
@@ -377,11 +456,82 @@ def _attachments(root: Element, body: Element | None, limits: Limits) -> tuple[A
     return tuple(result)
 
 
-def _parse_xml(data: bytes, limits: Limits) -> Element:
-    if len(data) > limits.max_message_bytes:
-        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"{len(data)} > {limits.max_message_bytes}")
+_Decoded = dict[int, tuple[int, str, IO[bytes]]]  # id(ContentTransferEncoded element) -> decoded
+_ATTACHMENT_PATH: Final = (_q("edXML"), _q("AttachmentEncoded"), _q("Attachment"))
+_ENCODED_TAG: Final = _q("ContentTransferEncoded")
+_RECIPIENT_PATH: Final = (_q("edXML"), _q("edXMLEnvelope"), _q("edXMLHeader"), _q("MessageHeader"))
+
+
+class _StreamingTarget:
+    """Builds the tree of everything but attachment payloads, which go straight to a decoder.
+
+    Counts that are capped (attachments, recipients) are refused as the elements open, so a
+    flood never becomes a tree in memory."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._builder = TreeBuilder()
+        self._stack: list[str] = []
+        self._sink: _Base64Sink | None = None
+        self._sink_element: Element | None = None
+        self._attachments = 0
+        self._recipients = 0
+        self.decoded: _Decoded = {}
+        self._keep: list[Element] = []  # the ids in `decoded` stay valid while these live
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if not self._stack and tag != _q("edXML"):
+            raise IngressError(IngressReason.NOT_EDXML, f"root element {tag}")
+        parents = tuple(self._stack)
+        if parents == _ATTACHMENT_PATH[:-1] and tag == _ATTACHMENT_PATH[-1]:
+            self._attachments += 1
+            if self._attachments > self._limits.max_attachments:
+                raise IngressError(
+                    IngressReason.TOO_MANY_ATTACHMENTS, f"more than {self._limits.max_attachments}"
+                )
+        if parents == _RECIPIENT_PATH and tag == _q("To"):
+            self._recipients += 1
+            if self._recipients > self._limits.max_recipients:
+                raise IngressError(
+                    IngressReason.TOO_MANY_RECIPIENTS, f"more than {self._limits.max_recipients}"
+                )
+        element = self._builder.start(tag, attrs)
+        if parents == _ATTACHMENT_PATH and tag == _ENCODED_TAG:
+            self._sink = _Base64Sink(self._limits.max_attachment_bytes)
+            self._sink.name = f"attachment {self._attachments}"
+            self._sink_element = element
+        self._stack.append(tag)
+
+    def data(self, text: str) -> None:
+        if self._sink is not None:
+            self._sink.feed(text)
+        else:
+            self._builder.data(text)
+
+    def end(self, tag: str) -> None:
+        self._stack.pop()
+        if self._sink is not None and self._sink_element is not None:
+            self.decoded[id(self._sink_element)] = self._sink.finish()
+            self._keep.append(self._sink_element)
+            self._sink = None
+            self._sink_element = None
+        self._builder.end(tag)
+
+    def close(self) -> Element:
+        return self._builder.close()
+
+
+def _parse_stream(source: BinaryIO, limits: Limits) -> tuple[Element, _Decoded]:
+    target = _StreamingTarget(limits)
+    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    read = 0
     try:
-        root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        while chunk := source.read(READ_CHUNK_BYTES):
+            read += len(chunk)
+            if read > limits.max_message_bytes:  # a file may grow after it was measured
+                raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"over {limits.max_message_bytes}")
+            parser.feed(chunk)
+        root: Element = parser.close()
     except EntitiesForbidden as exc:
         raise IngressError(IngressReason.ENTITY_EXPANSION, str(exc)) from exc
     except DefusedXmlException as exc:
@@ -390,9 +540,7 @@ def _parse_xml(data: bytes, limits: Limits) -> Element:
         # An unsupported or unknown encoding declaration (UTF-7, UTF-32, "nope") is malformed
         # too: expat raises ValueError or LookupError for those, not ParseError.
         raise IngressError(IngressReason.MALFORMED_XML, f"{type(exc).__name__}: {exc}") from exc
-    if root.tag != _q("edXML"):
-        raise IngressError(IngressReason.NOT_EDXML, f"root element {root.tag}")
-    return root
+    return root, target.decoded
 
 
 def _status(header: Element) -> EdxmlStatus:
@@ -416,6 +564,7 @@ def _status(header: Element) -> EdxmlStatus:
 
 
 def _recipients(header: Element, limits: Limits) -> tuple[Organ, ...]:
+    # Already counted while streaming; checked again so the rule holds however the tree was built.
     nodes = list(header.iterfind(_q("To")))
     if len(nodes) > limits.max_recipients:
         raise IngressError(IngressReason.TOO_MANY_RECIPIENTS, f"{len(nodes)} > {limits.max_recipients}")
@@ -423,7 +572,12 @@ def _recipients(header: Element, limits: Limits) -> tuple[Organ, ...]:
 
 
 def _document(
-    root: Element, envelope: Element, envelope_header: Element, header: Element, limits: Limits
+    root: Element,
+    envelope: Element,
+    envelope_header: Element,
+    header: Element,
+    decoded: _Decoded,
+    limits: Limits,
 ) -> EdxmlDocument:
     return EdxmlDocument(
         sender=_sender(header),
@@ -438,19 +592,36 @@ def _document(
         content=_text(header, "Content"),
         signer=_signer(header),
         business=_business(envelope_header),
-        attachments=_attachments(root, _find(envelope, "edXMLBody"), limits),
+        attachments=_attachments(root, _find(envelope, "edXMLBody"), decoded, limits),
     )
 
 
-def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlMessage:
-    """Parse one edXML message: a document, or a status message (it has a StatusCode)."""
-    root = _parse_xml(data, limits)
+def _parse_source(source: BinaryIO, limits: Limits) -> EdxmlMessage:
+    root, decoded = _parse_stream(source, limits)
     envelope = _required_node(root, "edXMLEnvelope")
     envelope_header = _required_node(envelope, "edXMLHeader")
     header = _required_node(envelope_header, "MessageHeader")
     if _find(header, "StatusCode") is not None:
         return _status(header)
-    return _document(root, envelope, envelope_header, header, limits)
+    return _document(root, envelope, envelope_header, header, decoded, limits)
+
+
+def parse_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlMessage:
+    """Parse one edXML message: a document, or a status message (it has a StatusCode)."""
+    if len(data) > limits.max_message_bytes:
+        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"{len(data)} > {limits.max_message_bytes}")
+    return _parse_source(io.BytesIO(data), limits)
+
+
+def parse_message_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> EdxmlMessage:
+    """Parse the message file at `path` as it is read, a chunk at a time: refused with
+    MESSAGE_TOO_LARGE before reading when the file is over the limit, and memory stays bounded
+    by the chunk size rather than the message size."""
+    size = path.stat().st_size
+    if size > limits.max_message_bytes:
+        raise IngressError(IngressReason.MESSAGE_TOO_LARGE, f"{size} > {limits.max_message_bytes}")
+    with path.open("rb") as handle:
+        return _parse_source(handle, limits)
 
 
 def read_message(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -466,8 +637,15 @@ def read_message(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
     return data
 
 
-def parse_document(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlDocument:
-    message = parse_message(data, limits)
+def _as_document(message: EdxmlMessage) -> EdxmlDocument:
     if not isinstance(message, EdxmlDocument):
         raise IngressError(IngressReason.NOT_A_DOCUMENT, f"status code {message.status_code}")
     return message
+
+
+def parse_document(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EdxmlDocument:
+    return _as_document(parse_message(data, limits))
+
+
+def parse_document_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> EdxmlDocument:
+    return _as_document(parse_message_file(path, limits))

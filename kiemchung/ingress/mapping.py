@@ -35,7 +35,7 @@ class LinkRequest:
 def is_pdf(attachment: Attachment) -> bool:
     """Declared as PDF (content type or name) or PDF by its bytes: names and types lie both ways."""
     declared = attachment.content_type in PDF_CONTENT_TYPES or attachment.name.lower().endswith(PDF_SUFFIX)
-    return declared or PDF_MAGIC in attachment.data[:PDF_MAGIC_WINDOW]
+    return declared or PDF_MAGIC in attachment.head(PDF_MAGIC_WINDOW)
 
 
 def select_pdf(document: EdxmlDocument) -> Attachment:

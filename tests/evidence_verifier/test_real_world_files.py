@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 
 import pikepdf
 import pytest
 
-from contracts.vocabulary import Decision, ReasonCode, SignatureKind
+from contracts.vocabulary import Decision, ModifiedAfter, ReasonCode, SignatureKind
 from services.evidence_verifier.testkit import documents as docs
+from services.evidence_verifier.testkit import multisig
 from services.evidence_verifier.testkit.evidence import spec_for
 from services.evidence_verifier.testkit.pki import TestPKI
 from services.evidence_verifier.verify import Outcome
@@ -68,3 +70,59 @@ def test_file_needing_a_password_is_encrypted(pki: TestPKI, verify: Verify) -> N
     report = verify(data).report
     assert report.reasons == [ReasonCode.ENCRYPTED]
     assert report.decision is Decision.REJECTED
+
+
+LTA_SIGNERS = 10  # the issue's 10-25; bench/verify.py times 25
+
+
+def test_many_signatures_with_lta_updates(pki: TestPKI, verify: Verify) -> None:
+    """PAdES B-LTA as long approval chains produce it: after each signature a DSS update with the
+    CA's CRL and a document timestamp."""
+    signers = multisig.many_signers(pki, LTA_SIGNERS)
+    data = multisig.lta_chain(docs.make_document(spec_for(pki.units[0])), pki, signers)
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    signed = [s for s in report.signatures if s.kind is not SignatureKind.DOCUMENT_TIMESTAMP]
+    stamps = [s for s in report.signatures if s.kind is SignatureKind.DOCUMENT_TIMESTAMP]
+    assert len(signed) == LTA_SIGNERS
+    assert len(stamps) == LTA_SIGNERS
+    assert all(s.intact and s.trusted for s in signed)
+    # every signature but the last is followed by LTA updates only
+    assert [s.modified_after for s in signed].count(ModifiedAfter.ALLOWED) == LTA_SIGNERS
+    assert signed[-1].kind is SignatureKind.ORGANISATION
+
+
+def test_lta_chain_with_a_changed_page_is_rejected(pki: TestPKI, verify: Verify) -> None:
+    signers = multisig.many_signers(pki, 3)
+    data = multisig.lta_chain(docs.make_document(spec_for(pki.units[0])), pki, signers)
+    report = verify(docs.change_page_content(data, "Số: 16/KH-UBND")).report
+    assert report.decision is Decision.REJECTED
+    assert ReasonCode.MODIFIED_AFTER_SIGNING in report.reasons
+
+
+def test_form_filled_and_signed_again(pki: TestPKI, verify: Verify) -> None:
+    data = multisig.form_filled_and_signed_again(
+        docs.make_document(spec_for(pki.units[0]), form_field=True), pki
+    )
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    person, seal = report.signatures
+    assert person.kind is SignatureKind.PERSON
+    assert person.modified_after is ModifiedAfter.ALLOWED
+    assert seal.kind is SignatureKind.ORGANISATION
+    assert seal.modified_after is ModifiedAfter.NONE
+
+
+def test_second_organisation_approval_and_later_dss(pki: TestPKI, verify: Verify) -> None:
+    """The unit signs, a second organisation (the approving department) signs after it, and a
+    later validation adds a DSS with revocation data."""
+    first, second = pki.units[0], pki.units[1]
+    options = docs.SignOptions(signing_time=pki.now, tsa=pki.tsa)
+    data = docs.sign_pdf(docs.make_document(spec_for(first)), first.organisation, options)
+    data = docs.sign_pdf(data, second.organisation, replace(options, field_name="PheDuyet"))
+    data = docs.add_revocation_data(data, crl_der=pki.crl_der)
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    assert len({s.signer.organisation for s in report.signatures}) == len(report.signatures) == 2
+    assert all(s.kind is SignatureKind.ORGANISATION for s in report.signatures)
+    assert all(s.modified_after is ModifiedAfter.ALLOWED for s in report.signatures)

@@ -4,6 +4,7 @@ to just miss it. Real verification, the verifier's handlers, a real (SQLite) dat
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -249,3 +250,34 @@ def test_a_rejected_document_neither_gets_nor_causes_findings(province: Province
     assert province.latest(bad).report.decision is Decision.REJECTED
     assert province.codes(bad) == set()
     assert len(province.verdicts[good]) == 1
+
+
+def test_the_deadline_is_the_province_years_when_its_rules_set_one(tmp_path: Path) -> None:
+    from kiemchung.bootstrap import register_deadlines
+
+    provinces = tmp_path / "provinces"
+    provinces.mkdir()
+    (provinces / "mau-2024.yaml").write_text(
+        'province: mau\nyear: 2024\ndeadlines: {commune: "12-15", department: "12-20"}\n', encoding="utf-8"
+    )
+    lookup = register_deadlines(tmp_path)
+    assert lookup(Level.COMMUNE, 2024) == date(2024, 12, 15)
+    assert lookup(Level.DISTRICT, 2024) is None  # the year's table replaces seed 003's, as in scoring
+    assert lookup(Level.COMMUNE, 2023) == date(2023, 11, 30)  # another year: seed 003's
+    p = build_province(deadlines=lookup)
+    p.unit("huyen-1", _creds(1), Level.COMMUNE)
+    in_time = p.link("huyen-1", signed(_creds(1), "300/BC-UBND", date(2024, 12, 15), title="BÁO CÁO"), "1.1")
+    late = p.link("huyen-1", signed(_creds(1), "301/BC-UBND", date(2024, 12, 16), title="BÁO CÁO"), "1.2")
+    assert R.ISSUED_AFTER_DEADLINE not in p.codes(in_time)
+    assert R.ISSUED_AFTER_DEADLINE in p.codes(late)
+
+
+def test_broken_province_rules_leave_seed_003s_deadlines(tmp_path: Path) -> None:
+    from kiemchung.bootstrap import register_deadlines
+
+    (tmp_path / "provinces").mkdir()
+    (tmp_path / "provinces" / "mau-2024.yaml").write_text(
+        "province: mau\nyear: 2024\ndeadlines: {commune: 13-40}\n"
+    )
+    assert register_deadlines(tmp_path)(Level.COMMUNE, 2024) == date(2024, 11, 30)
+    assert register_deadlines(None)(Level.DEPARTMENT, 2024) == date(2024, 12, 15)

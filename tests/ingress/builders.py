@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from kiemchung.ingress.edxml import NAMESPACE
@@ -99,3 +100,32 @@ def build(message: Message) -> bytes:
 </edXML>
 """
     return text.encode("utf-8")
+
+
+_PAYLOAD_MARK = "@@PAYLOAD@@"
+# 57 input bytes make one 76-character base64 line, as MIME (and real edXML senders) write it.
+_LINE_BYTES = 57
+_WRITE_LINES = 16 * 1024
+
+
+def write_large(path: Path, attachment_bytes: int, seed: int = 1) -> int:
+    """Write a message carrying one PDF attachment of `attachment_bytes` to `path`, streaming
+    (nothing of that size is ever held in memory); returns the file size."""
+    head, tail = build(Message(parts=[Part("lon.pdf", PDF, encoded=_PAYLOAD_MARK)])).split(
+        _PAYLOAD_MARK.encode()
+    )
+    line = bytes((seed + i) % 256 for i in range(_LINE_BYTES))
+    with path.open("wb") as handle:
+        handle.write(head)
+        remaining = attachment_bytes
+        while remaining:
+            take = min(remaining, _LINE_BYTES * _WRITE_LINES)
+            block = (
+                (b"%PDF-1.7\n" + line * _WRITE_LINES)[:take]
+                if remaining == attachment_bytes
+                else (line * _WRITE_LINES)[:take]
+            )
+            handle.write(base64.encodebytes(block))
+            remaining -= take
+        handle.write(tail)
+    return path.stat().st_size
