@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from contracts.events import SelfScoreEntered
@@ -64,6 +64,10 @@ def _self_assessed(session: Session, unit_ids: set[str], year: int, code: str) -
             ledger_rows.c.unit_id.in_(unit_ids),
             ledger_rows.c.year == year,
             ledger_rows.c.event_type == SelfScoreEntered.TYPE,
+            or_(
+                ledger_rows.c.criterion_code == code,
+                ledger_rows.c.criterion_code.startswith(f"{code}.", autoescape=True),
+            ),
         )
         .order_by(ledger_rows.c.seq)
     ).all()
@@ -79,11 +83,15 @@ def criterion_view(
     session: Session, units: Sequence[UnitInfo], code: str, year: int
 ) -> CriterionAcrossUnitsView:
     wanted = {u.unit_id for u in units}
+    # The subtree is cut in SQL (the entry's criterion code, read from its JSON): a council's
+    # units hold every criterion's evidence, and decoding all of it cost seconds at 100,000.
+    criterion = index_entries.c.entry["criterion_code"].as_string()
     rows = session.execute(
         select(index_entries.c.entry).where(
             index_entries.c.year == year,
             index_entries.c.removed.is_(False),
             index_entries.c.unit_id.in_(wanted),
+            or_(criterion == code, criterion.startswith(f"{code}.", autoescape=True)),
         )
     ).scalars()
     found = [entry_from_json(row) for row in rows if row is not None]

@@ -26,9 +26,8 @@ from contracts.vocabulary import Level
 from kiemchung.runtime.bus.inprocess import InProcessBus
 from kiemchung.runtime.db import create_schema, dead_letters, inbox, make_engine, session_factory
 from kiemchung.runtime.messaging import AnyHandler, Handler, HandlerTable, ServiceRuntime, Status
-from services.scoring.service import DEMO_SET_ID
 from services.scoring.store import ledger, rankings, rejections, scores
-from tests.scoring.kit import BEFORE_DEADLINE, SURVEY_TIME, YEAR, Scoring
+from tests.scoring.kit import BEFORE_DEADLINE, SURVEY_TIME, YEAR, Scoring, set_for
 
 UNITS = ("so-noi-vu", "so-tai-chinh", "so-y-te", "ban-dan-toc")
 COMMUNES = ("xa-an-binh", "xa-tan-hoa")
@@ -53,7 +52,7 @@ def _register(kit: Scoring, unit_id: str, *, level: Level = Level.DEPARTMENT, ra
         name=f"Đơn vị {unit_id}",
         level=level,
         council_id="hdtd-tinh",
-        criteria_set=DEMO_SET_ID,
+        criteria_set=set_for(level),
         ranked=ranked,
     )
 

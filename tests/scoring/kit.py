@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -29,10 +31,12 @@ from contracts.events import (
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.routing import Service
 from contracts.vocabulary import Decision, Level, ReasonCode
+from criteria.model import Level as CriteriaLevel
 from kiemchung.runtime.clock import FrozenClock, SeededIds
 from kiemchung.runtime.messaging import EventFactory, Outcome, ServiceRuntime
 from services.scoring.cache import LedgerCache
 from services.scoring.core.deadlines import VIETNAM_TZ
+from services.scoring.core.tree import compile_tree
 from services.scoring.handlers import build_handlers
 from services.scoring.service import DEMO_SET_ID, CriteriaCatalogue, load_catalogue
 from services.scoring.store import rankings, rejections, scores
@@ -44,9 +48,25 @@ EOFFICE = "eoffice.test"
 _CATALOGUE: list[CriteriaCatalogue] = []
 
 
+# The demo set declared for communes: a set scores only its own level (issue 13).
+DEMO_COMMUNE_SET_ID = "demo-commune"
+
+
+def set_for(level: Level) -> str:
+    return DEMO_COMMUNE_SET_ID if level is Level.COMMUNE else DEMO_SET_ID
+
+
 def catalogue() -> CriteriaCatalogue:
     if not _CATALOGUE:
-        _CATALOGUE.append(load_catalogue())
+        base = load_catalogue()
+        commune = dataclasses.replace(base.sets[DEMO_SET_ID], level=CriteriaLevel.COMMUNE)
+        _CATALOGUE.append(
+            dataclasses.replace(
+                base,
+                sets=MappingProxyType({**base.sets, DEMO_COMMUNE_SET_ID: commune}),
+                trees=MappingProxyType({**base.trees, DEMO_COMMUNE_SET_ID: compile_tree(commune)}),
+            )
+        )
     return _CATALOGUE[0]
 
 
@@ -127,7 +147,7 @@ class Scoring:
                 name=name,
                 level=level,
                 council_id=council,
-                criteria_set=DEMO_SET_ID,
+                criteria_set=set_for(level),
                 ranked=ranked,
                 not_applicable=list(not_applicable),
             )
