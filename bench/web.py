@@ -124,6 +124,7 @@ def populate(workdir: Path, unit_count: int, docs: int) -> tuple[Settings, str]:
                 "removed": False,
                 "unit_id": entry.unit_id,
                 "year": entry.year,
+                "criterion_code": entry.criterion_code,
                 "entry": entry_to_json(entry),
             }
         )

@@ -109,6 +109,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "filter": ("Lọc", "Filter"),
     "next_page": ("Trang sau", "Next page"),
     "first_page": ("Trang đầu", "First page"),
+    "prev_page": ("Trang trước", "Previous page"),
+    "unit_pages": ("Các trang đơn vị", "Pages of units"),
     "no_index": ("Chưa có chỉ mục tìm kiếm.", "There is no search index."),
     "refused": ("Không được phép", "Not allowed"),
     "not_found": ("Không tìm thấy", "Not found"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -32,7 +32,7 @@ from services.evidence_verifier.errors import FetchError
 from services.indexer.errors import IndexerError
 from services.indexer.model import Decision, Facet, SearchQuery
 from services.scoring.access import ApiKey, Role
-from services.scoring.criterion_view import criterion_view
+from services.scoring.criterion_view import criterion_view, units_without_evidence
 from services.scoring.errors import AccessError, AccessReason, LookupReason, NotFoundError
 from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
 from services.scoring.handlers import current_ledger, load_unit, load_units
@@ -46,6 +46,10 @@ SEARCH_PAGE_SIZE = 20
 LEDGER_ROWS = 50
 MAX_TEXT = 2000
 MAX_QUERY = 200
+# Units per page of the council table: a whole council (hundreds of units, each with its
+# documents and forms) in one page cost seconds to read and render.
+COUNCIL_PAGE_UNITS = 100
+MAX_PAGE = 10_000
 
 
 class SignInRequiredError(Exception):
@@ -174,7 +178,12 @@ def build_router() -> APIRouter:
 
     @router.get("/council", response_class=HTMLResponse)
     def council(
-        request: Request, viewer: Who, ctx: Ctx, criterion: str | None = None, year: int | None = None
+        request: Request,
+        viewer: Who,
+        ctx: Ctx,
+        criterion: str | None = None,
+        year: int | None = None,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> Response:
         viewer.key.require_role(Role.APPRAISER, Role.PROVINCE)
         with ctx.sessions() as db:
@@ -191,8 +200,14 @@ def build_router() -> APIRouter:
             node = cset.node(code)
             tree = ctx.catalogue.tree(set_id)
             leaves = tree.leaves_under.get(code, (code,))
-            view = criterion_view(db, units, code, year)
-            inputs = leaf_inputs(db, {u.unit_id for u in units}, year, leaves)
+            # A council of hundreds of units is shown a page at a time: only the page's units
+            # are read and rendered; the units without evidence are counted over all of them.
+            pages = max(1, -(-len(units) // COUNCIL_PAGE_UNITS))
+            page = min(page, pages)
+            shown = units[(page - 1) * COUNCIL_PAGE_UNITS : page * COUNCIL_PAGE_UNITS]
+            view = criterion_view(db, shown, code, year)
+            without = units_without_evidence(db, units, code, year)
+            inputs = leaf_inputs(db, {u.unit_id for u in shown}, year, leaves)
         position = codes.index(code)
         is_leaf = node is not None and node.is_leaf
         return render(
@@ -205,13 +220,16 @@ def build_router() -> APIRouter:
             code=code,
             node=node,
             view=view,
+            without=without,
+            page=page,
+            pages=pages,
             inputs=inputs,
             is_leaf=is_leaf,
             step=cset.effective_steps().get(code) if is_leaf else None,
             previous=codes[position - 1] if position > 0 else None,
             following=codes[position + 1] if position + 1 < len(codes) else None,
             may_write=viewer.key.role is Role.APPRAISER and ctx.commands is not None,
-            back=str(request.url.path) + "?" + urlencode({"criterion": code, "year": year}),
+            back=str(request.url.path) + "?" + urlencode({"criterion": code, "year": year, "page": page}),
         )
 
     @router.post("/appraisals")

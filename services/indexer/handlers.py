@@ -114,6 +114,7 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
             "removed": False,
             "unit_id": entry.unit_id,
             "year": entry.year,
+            "criterion_code": entry.criterion_code,
             "entry": entry_to_json(entry),
         }
         if current is None:
@@ -136,6 +137,7 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
             "removed": True,
             "unit_id": event.unit_id,
             "year": event.year,
+            "criterion_code": None,
             "entry": None,
         }
         if current is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table
 
 from kiemchung.runtime.db import metadata
 
@@ -24,4 +24,8 @@ entries = Table(
     Column("unit_id", String(100), nullable=False, index=True),
     Column("year", Integer, nullable=False),
     Column("entry", JSON, nullable=True),
+    # The entry's criterion, copied out of the JSON so the council page reads only the chosen
+    # criterion's rows through an index instead of decoding every entry of every unit.
+    Column("criterion_code", String(64), nullable=True),
+    Index("ix_indexer_entries_year_criterion", "year", "criterion_code"),
 )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.events import SelfScoreEntered
@@ -22,6 +22,9 @@ from services.indexer.views import UnitRef, criterion_across_units
 from services.scoring.service import UnitInfo
 from services.scoring.store import ledger as ledger_rows
 from services.scoring.views import Figure, maybe_figure
+
+SEPARATOR = "."
+AFTER_SEPARATOR = chr(ord(SEPARATOR) + 1)
 
 
 class _View(BaseModel):
@@ -79,19 +82,47 @@ def _self_assessed(session: Session, unit_ids: set[str], year: int, code: str) -
     return points
 
 
+def _in_subtree(session: Session, column: ColumnElement[str], code: str) -> ColumnElement[bool]:
+    """`code` or any code below it, on the plain criterion column (indexed with the year).
+    SQLite compares bytes, so the children are the range between "code." and "code/" (the next
+    character) and the index serves it; PostgreSQL's collation may not order punctuation by
+    byte, so there the prefix is a LIKE (its planner scans the plain column cheaply)."""
+    if session.get_bind().dialect.name == "sqlite":
+        below = and_(column > f"{code}{SEPARATOR}", column < f"{code}{AFTER_SEPARATOR}")
+    else:
+        below = column.startswith(f"{code}{SEPARATOR}", autoescape=True)
+    return or_(column == code, below)
+
+
+def units_without_evidence(session: Session, units: Sequence[UnitInfo], code: str, year: int) -> list[str]:
+    """The units, in their order, with no live evidence under `code`: one query over the indexed
+    criterion column, without reading any entry, so a paged table can still list them all."""
+    wanted = [u.unit_id for u in units]
+    with_evidence = set(
+        session.execute(
+            select(index_entries.c.unit_id)
+            .where(
+                index_entries.c.year == year,
+                _in_subtree(session, index_entries.c.criterion_code, code),
+                index_entries.c.removed.is_(False),
+                index_entries.c.unit_id.in_(wanted),
+            )
+            .distinct()
+        ).scalars()
+    )
+    return [unit_id for unit_id in wanted if unit_id not in with_evidence]
+
+
 def criterion_view(
     session: Session, units: Sequence[UnitInfo], code: str, year: int
 ) -> CriterionAcrossUnitsView:
     wanted = {u.unit_id for u in units}
-    # The subtree is cut in SQL (the entry's criterion code, read from its JSON): a council's
-    # units hold every criterion's evidence, and decoding all of it cost seconds at 100,000.
-    criterion = index_entries.c.entry["criterion_code"].as_string()
     rows = session.execute(
         select(index_entries.c.entry).where(
             index_entries.c.year == year,
+            _in_subtree(session, index_entries.c.criterion_code, code),
             index_entries.c.removed.is_(False),
             index_entries.c.unit_id.in_(wanted),
-            or_(criterion == code, criterion.startswith(f"{code}.", autoescape=True)),
         )
     ).scalars()
     found = [entry_from_json(row) for row in rows if row is not None]

@@ -10,7 +10,11 @@
     var rows = Array.prototype.slice.call(document.querySelectorAll("tr.unit-row"));
     if (!rows.length) { return; }
     var current = rows.indexOf(document.activeElement && document.activeElement.closest ? document.activeElement.closest("tr.unit-row") : null);
-    var next = rows[Math.min(Math.max(current + step, 0), rows.length - 1)];
+    var wanted = current + step;
+    // Past the last (first) unit of a page, j (k) turns to the next (previous) page of units.
+    var turn = wanted >= rows.length ? document.getElementById("next-page") : (current >= 0 && wanted < 0 ? document.getElementById("prev-page") : null);
+    if (turn) { turn.click(); return; }
+    var next = rows[Math.min(Math.max(wanted, 0), rows.length - 1)];
     next.focus();
     var field = next.querySelector("input[name=points]");
     if (field) { field.focus(); }
