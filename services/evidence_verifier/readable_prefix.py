@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (pyHanko is only partly typed)
 """The last earlier revision of a file pyHanko can read, when the whole file it cannot.
 
 A signed file may carry a later incremental update pyHanko refuses (a cross-reference stream that
