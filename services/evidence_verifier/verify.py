@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import ReasonCode, SignatureKind
-from services.evidence_verifier import numbering, scan, signatures, speedups, stages
+from services.evidence_verifier import numbering, scan, signature_fields, signatures, speedups, stages
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import PageWorkLimitError, PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
@@ -134,12 +134,13 @@ async def _verify(
             # one signature dictionary, thousands of them in a small file).
             # parsed here first (the count bound), so inside the fast hex reader's scope
             with speedups.fast_scope():
-                fields = len(sig_reader.embedded_signatures)
+                found = signature_fields.collect(sig_reader)
+            fields = len(found)
             if fields > limits.max_signatures:
                 raise DocumentRejectedError(
                     ReasonCode.RESOURCE_LIMIT, f"more than {limits.max_signatures} signature fields"
                 )
-            outcomes = await signatures.evaluate(sig_reader, policy)
+            outcomes = await signatures.evaluate(sig_reader, found, policy)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         # structure pyHanko cannot follow around a signature: treat as a broken signature only
         # if there is one; a damaged file otherwise
