@@ -25,7 +25,13 @@ from contracts.events import UnitRegistered
 from contracts.registry import serialise
 from contracts.routing import EXCHANGE, Service, route_for, routing_key_of
 from contracts.vocabulary import Level
-from kiemchung.runtime.bus.rabbit import HEADER_ATTEMPTS, HEADER_REASON, attach_service, declare_topology
+from kiemchung.runtime.bus.rabbit import (
+    HEADER_ATTEMPTS,
+    HEADER_REASON,
+    PREFETCH_BATCHES,
+    attach_service,
+    declare_topology,
+)
 from kiemchung.runtime.clock import FrozenClock, SeededIds
 from kiemchung.runtime.db import create_schema, inbox, make_engine, session_factory
 from kiemchung.runtime.messaging import Handler, ServiceRuntime, in_batch
@@ -121,3 +127,76 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_bounded_tries
     assert ATTEMPTS <= calls.count("bad") <= 2 * ATTEMPTS, calls
     assert committed() == {"good": 1}
     assert 1 <= calls.count("good") <= 2, calls
+
+
+class _CancelledOnce:
+    """Stands in for the relay's publisher: its first publish is cancelled, as aiormq cancels a
+    channel operation's future; later ones are recorded (not sent: nothing consumes them here)."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.published: list[str] = []
+
+    async def publish(self, routing_key: str, body: bytes, event_id: str) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            raise asyncio.CancelledError
+        self.published.append(event_id)
+
+
+SMALL_BATCH = 2
+# No more than the consumer's prefetch window: all are delivered at once.
+STRANDED = SMALL_BATCH * PREFETCH_BATCHES
+
+
+async def test_a_cancelled_relay_after_a_batch_leaves_no_delivery_unhandled(tmp_path: Path) -> None:
+    """Every message the consumer holds is still handled after a broker operation was cancelled
+    under it (before: its runner ended and the deliveries it held stayed unacked for good)."""
+    ids = SeededIds(seed=12)
+
+    def apply(event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:
+        return [event.model_copy(update={"event_id": ids()})]  # something for the relay to send
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    create_schema(engine)
+    sessions = session_factory(engine)
+    clock = FrozenClock(datetime(2024, 5, 1, tzinfo=UTC))
+    runtime = ServiceRuntime(Service.INDEXER, {UnitRegistered: Handler(apply=apply)}, sessions, clock)
+    events = [_unit(f"don-vi-{i}", ids) for i in range(STRANDED)]
+
+    def committed() -> int:
+        with sessions() as session:
+            rows = session.execute(select(inbox.c.event_id).where(inbox.c.consumer == runtime.consumer))
+            return len(set(rows.scalars()) & {str(e.event_id) for e in events})
+
+    with fresh_vhost() as url:
+        settings = Settings(broker_url=url, batch_size=SMALL_BATCH, max_delivery_attempts=ATTEMPTS)
+        broker = RabbitBroker(url)
+        route = route_for(Service.INDEXER)
+        consumer = attach_service(broker, runtime, settings)
+        publisher = _CancelledOnce()
+        consumer.publisher = publisher  # type: ignore[assignment]
+        await broker.connect()
+        try:
+            await declare_topology(broker, route, ATTEMPTS)
+            connection = await aio_pika.connect_robust(url)
+            async with connection:
+                channel = await connection.channel()
+                exchange = await channel.get_exchange(EXCHANGE)
+                # Queued before the consumer starts: it takes them all at once (prefetch), so no
+                # later delivery would come along to restart a runner that ended.
+                for event in events:
+                    message = aio_pika.Message(
+                        serialise(event), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                    )
+                    await exchange.publish(message, routing_key=routing_key_of(event))
+            await broker.start()
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline:
+                if committed() == STRANDED:
+                    break
+                await asyncio.sleep(POLL_SECONDS)
+            assert publisher.cancelled
+            assert committed() == STRANDED
+        finally:
+            await broker.stop()
