@@ -1,4 +1,4 @@
-"""`kiemchung criteria check|import|export`."""
+"""`kiemchung criteria check|apply|import|export`."""
 
 from __future__ import annotations
 
@@ -48,12 +48,37 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERRORS
 
 
+def _apply(args: argparse.Namespace) -> int:
+    """Write the set in force for one year: the base with the overlays covering it (seed 000)."""
+    try:
+        cset = load_set(Path(args.base))
+        overlays = [load_overlay(Path(p)) for p in args.overlay]
+        year = args.year if args.year is not None else overlays[0].years[0]
+        amended = resolve(cset, overlays, year)
+    except CriteriaLoadError as exc:
+        _print_issues(exc.issues)
+        return EXIT_ERRORS
+    except CriteriaError as exc:
+        print(f"error: {exc}")
+        return EXIT_ERRORS
+    report = validate(amended)
+    _print_issues(report.issues)
+    if not report.ok:
+        print(f"{len(report.errors)} error(s); nothing written", file=sys.stderr)
+        return EXIT_ERRORS
+    Path(args.output).write_text(dump_set(amended), encoding="utf-8")
+    decisions = " + ".join(amended.decisions)
+    print(f"wrote {args.output}: {decisions} for {year}, {len(report.warnings)} warning(s)")
+    return EXIT_OK
+
+
 def _import(args: argparse.Namespace) -> int:
     meta = SetMeta(
         issuer=args.issuer or "",
         decision=args.decision or "",
         level=Level(args.level) if args.level else None,
         years=tuple(args.year or ()),
+        total_basis=args.total_basis or "",
     )
     cset, report = import_xlsx(Path(args.file), meta)
     _print_issues(report.issues)
@@ -77,7 +102,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("criteria", help="criteria sets: check, import, export")
+    parser = subparsers.add_parser("criteria", help="criteria sets: check, apply, import, export")
     commands = parser.add_subparsers(dest="criteria_command", required=True)
 
     check = commands.add_parser("check", help="validate a criteria set (YAML); exit 1 on errors")
@@ -86,6 +111,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--year", type=int, help="resolve overlays for this year")
     check.set_defaults(func=_check)
 
+    amend = commands.add_parser("apply", help="write a base set amended by overlays for one year")
+    amend.add_argument("base")
+    amend.add_argument("overlay", nargs="+", help="overlay YAML files, applied in order")
+    amend.add_argument("--year", type=int, help="year to resolve (default: first overlay's first year)")
+    amend.add_argument("-o", "--output", required=True)
+    amend.set_defaults(func=_apply)
+
     imp = commands.add_parser("import", help="import an appendix table (xlsx) into YAML")
     imp.add_argument("file")
     imp.add_argument("-o", "--output", required=True)
@@ -93,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--decision")
     imp.add_argument("--level", choices=[lv.value for lv in Level])
     imp.add_argument("--year", type=int, action="append")
+    imp.add_argument("--total-basis", help="where the decision fixes a total other than 100")
     imp.set_defaults(func=_import)
 
     exp = commands.add_parser("export", help="export a criteria set (YAML) to xlsx")

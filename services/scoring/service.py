@@ -25,9 +25,10 @@ from contracts.events import (
     SurveyResultsImported,
 )
 from contracts.registry import parse_event_dict
-from criteria.errors import CriteriaLoadError
-from criteria.loader import data_path, load_set
-from criteria.model import CriteriaSet, Source
+from criteria.errors import CriteriaError, CriteriaLoadError
+from criteria.loader import data_path, load_document, load_set
+from criteria.model import CriteriaSet, Overlay, Source
+from criteria.overlay import resolve
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError, ScoringReason
@@ -54,6 +55,18 @@ class CriteriaCatalogue:
     refused: Mapping[str, str] = field(default_factory=dict)
     # The province's own rules per year (services/scoring/rules.py), from <criteria dir>/provinces.
     rules: Mapping[int, ProvinceRules] = field(default_factory=lambda: MappingProxyType({}))
+    # Sets as amended for one year by the overlays in the folder (seed 000), by (set id, year).
+    amended: Mapping[tuple[str, int], ScoringTree] = field(default_factory=lambda: MappingProxyType({}))
+    # (set id, year) whose overlays could not be applied: the base alone would score that year wrongly.
+    unamendable: Mapping[tuple[str, int], str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def tree_for(self, set_id: str, year: int) -> ScoringTree:
+        """The tree that scores `year`: the set amended for that year when an overlay covers it."""
+        why = self.unamendable.get((set_id, year))
+        if why is not None:
+            raise ScoringError(ScoringReason.INCOMPLETE_CRITERIA, why)
+        amended = self.amended.get((set_id, year))
+        return amended if amended is not None else self.tree(set_id)
 
     def deadlines_for(self, year: int) -> DeadlineTable:
         rules = self.rules.get(year)
@@ -69,19 +82,27 @@ class CriteriaCatalogue:
 def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
     sets: dict[str, CriteriaSet] = {name: load_set(data_path(file)) for name, file in PACKAGED_SETS.items()}
     refused: dict[str, str] = {}
+    overlays: dict[str, Overlay] = {}
     if directory is not None:
         for path in sorted(directory.glob("*.yaml")):
             try:
-                sets[path.stem] = load_set(path)
-            except CriteriaLoadError as exc:  # an overlay, or a file with errors: not a set to score
+                doc = load_document(path)
+            except CriteriaLoadError as exc:  # a file with errors: not a set to score
                 refused[path.name] = "; ".join(i.render() for i in exc.issues)
                 log.warning("criteria %s not loaded: %s", path, refused[path.name])
+                continue
+            if isinstance(doc, Overlay):
+                overlays[path.name] = doc
+            else:
+                sets[path.stem] = doc
     trees: dict[str, ScoringTree] = {}
     for name, cset in sets.items():
         try:
             trees[name] = compile_tree(cset)
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
+    unamendable: dict[tuple[str, int], str] = {}
+    amended = _amended_trees(sets, overlays, refused, unamendable)
     rules: Mapping[int, ProvinceRules] = MappingProxyType({})
     if directory is not None and (directory / PROVINCES_DIR).is_dir():
         try:
@@ -90,8 +111,49 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
             refused[PROVINCES_DIR] = str(exc)
             log.error("province rules in %s not loaded: %s", directory / PROVINCES_DIR, exc)
     return CriteriaCatalogue(
-        MappingProxyType(sets), MappingProxyType(trees), refused=MappingProxyType(refused), rules=rules
+        MappingProxyType(sets),
+        MappingProxyType(trees),
+        refused=MappingProxyType(refused),
+        rules=rules,
+        amended=MappingProxyType(amended),
+        unamendable=MappingProxyType(unamendable),
     )
+
+
+def _amended_trees(
+    sets: Mapping[str, CriteriaSet],
+    overlays: Mapping[str, Overlay],
+    refused: dict[str, str],
+    unamendable: dict[tuple[str, int], str],
+) -> dict[tuple[str, int], ScoringTree]:
+    """Each set amended for each year some overlay covers, overlays applied in file-name order.
+
+    An overlay that amends no loaded set, or whose amended set cannot be scored, is recorded in
+    `refused` (the year then cannot be scored with that set: the base alone would be wrong).
+    """
+    amended: dict[tuple[str, int], ScoringTree] = {}
+    matched: set[str] = set()
+    for set_id, cset in sets.items():
+        mine = [
+            (name, o)
+            for name, o in overlays.items()
+            if o.base_decision == cset.decision and o.base_level is cset.level
+        ]
+        matched.update(name for name, _ in mine)
+        for year in sorted({y for _, o in mine for y in o.years if y in cset.years}):
+            try:
+                amended[(set_id, year)] = compile_tree(resolve(cset, [o for _, o in mine], year))
+            except (CriteriaError, ScoringError) as exc:
+                unamendable[(set_id, year)] = f"{set_id} amended for {year} cannot be scored: {exc}"
+                for name, o in mine:
+                    if year in o.years:
+                        refused[name] = f"{set_id} amended for {year} cannot be scored: {exc}"
+                log.warning("criteria set %s amended for %s cannot be scored: %s", set_id, year, exc)
+    for name in overlays.keys() - matched:
+        o = overlays[name]
+        refused[name] = f"amends {o.base_decision} ({o.base_level.value}), which no loaded set is"
+        log.warning("overlay %s not applied: %s", name, refused[name])
+    return amended
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
@@ -137,7 +199,6 @@ class UnitInfo:
 def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
     """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
     deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
-    tree = catalogue.tree(unit.criteria_set)
     cset = catalogue.sets[unit.criteria_set]
     if cset.years and year not in cset.years:
         raise ScoringError(
@@ -148,6 +209,7 @@ def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Led
             ScoringReason.SET_LEVEL_MISMATCH,
             f"{unit.criteria_set} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
         )
+    tree = catalogue.tree_for(unit.criteria_set, year)
     rules = catalogue.rules.get(year)
     attributes = rules.units.get(unit.unit_id) if rules is not None else None
     not_applicable = unit.not_applicable

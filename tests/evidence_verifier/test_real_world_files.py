@@ -4,6 +4,7 @@ be accepted: they fail on a verifier that only knows the shapes its own test kit
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ import pytest
 
 from contracts.vocabulary import Decision, ModifiedAfter, ReasonCode, SignatureKind
 from services.evidence_verifier.testkit import documents as docs
-from services.evidence_verifier.testkit import multisig
+from services.evidence_verifier.testkit import indirect, multisig
 from services.evidence_verifier.testkit.evidence import spec_for
 from services.evidence_verifier.testkit.pki import TestPKI
 from services.evidence_verifier.verify import Outcome
@@ -126,3 +127,30 @@ def test_second_organisation_approval_and_later_dss(pki: TestPKI, verify: Verify
     assert len({s.signer.organisation for s in report.signatures}) == len(report.signatures) == 2
     assert all(s.kind is SignatureKind.ORGANISATION for s in report.signatures)
     assert all(s.modified_after is ModifiedAfter.ALLOWED for s in report.signatures)
+
+
+def test_indirect_byte_range_and_contents_are_verified(pki: TestPKI, verify: Verify) -> None:
+    """/V, /ByteRange and /Contents as indirect objects, as some signing tools write them."""
+    unit = pki.units[0]
+    data = indirect.sign_with_indirect_entries(
+        docs.make_document(spec_for(unit)), unit.organisation, signing_time=pki.now, field_name="ChuKyToChuc"
+    )
+    assert re.search(rb"/ByteRange \d+ 0 R", data)
+    assert re.search(rb"/Contents \d+ 0 R", data)
+    report = verify(data).report
+    assert report.decision is Decision.ACCEPTED, report.reasons
+    (seal,) = report.signatures
+    assert seal.kind is SignatureKind.ORGANISATION
+    assert seal.intact
+    assert seal.trusted
+
+
+def test_indirect_contents_still_judged_strictly(pki: TestPKI, verify: Verify) -> None:
+    """The strict byte-range rule holds for indirect entries: a changed signed byte breaks it."""
+    unit = pki.units[0]
+    data = indirect.sign_with_indirect_entries(
+        docs.make_document(spec_for(unit)), unit.organisation, signing_time=pki.now, field_name="ChuKyToChuc"
+    )
+    report = verify(docs.alter_signed_byte(data)).report
+    assert report.decision is Decision.REJECTED
+    assert ReasonCode.SIGNATURE_BROKEN in report.reasons
