@@ -78,6 +78,7 @@ def _import(args: argparse.Namespace) -> int:
         decision=args.decision or "",
         level=Level(args.level) if args.level else None,
         years=tuple(args.year or ()),
+        total_basis=args.total_basis or "",
     )
     cset, report = import_xlsx(Path(args.file), meta)
     _print_issues(report.issues)
@@ -124,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--decision")
     imp.add_argument("--level", choices=[lv.value for lv in Level])
     imp.add_argument("--year", type=int, action="append")
+    imp.add_argument("--total-basis", help="where the decision fixes a total other than 100")
     imp.set_defaults(func=_import)
 
     exp = commands.add_parser("export", help="export a criteria set (YAML) to xlsx")

@@ -32,7 +32,7 @@ KIND_SET = "criteria_set"
 KIND_OVERLAY = "overlay"
 SET_KEYS = frozenset(
     {
-        "kind", "issuer", "decision", "decision_date", "level", "years", "title", "total",
+        "kind", "issuer", "decision", "decision_date", "level", "years", "title", "total", "total_basis",
         "source_totals", "step", "declared_counts", "amendments", "note", "fields",
     }
 )  # fmt: skip
@@ -211,6 +211,7 @@ def _set(col: _Collector, raw: Mapping[str, Any]) -> CriteriaSet:
         years=col.years(raw, ""),
         title=col.text(raw, "title", "", required=False),
         total=STANDARD_TOTAL if total is None else total,
+        total_basis=col.text(raw, "total_basis", "", required=False),
         source_totals=tuple(source_totals),
         step=col.decimal(raw, "step", ""),
         declared_counts=col.counts(raw, ""),
@@ -374,6 +375,8 @@ def set_to_dict(cset: CriteriaSet) -> dict[str, Any]:
     if cset.title:
         out["title"] = cset.title
     out["total"] = _number(cset.total)
+    if cset.total_basis:
+        out["total_basis"] = cset.total_basis
     if cset.source_totals:
         out["source_totals"] = {src.value: _number(v) for src, v in cset.source_totals}
     if cset.step is not None:

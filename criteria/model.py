@@ -103,6 +103,9 @@ class CriteriaSet:
     title: str = ""
     decision_date: str = ""
     total: Decimal = STANDARD_TOTAL
+    # Where the decision fixes a total other than 100 (e.g. a 60-point set for central agencies
+    # located in the province); without it such a total is refused as a typo.
+    total_basis: str = ""
     source_totals: tuple[tuple[Source, Decimal], ...] = ()
     step: Decimal | None = None
     declared_counts: tuple[tuple[CountKind, int], ...] = ()

@@ -144,8 +144,13 @@ class _Checker:
 
     def check_total(self) -> None:
         cset = self.cset
-        if cset.total != STANDARD_TOTAL:
-            self.add(CriteriaReason.TOTAL_NOT_100, "", f"declared total {cset.total}, the index scale is 100")
+        if cset.total != STANDARD_TOTAL and not cset.total_basis.strip():
+            self.add(
+                CriteriaReason.TOTAL_NOT_100,
+                "",
+                f"declared total {cset.total}, the index scale is 100;"
+                " a decision that fixes another total is cited in 'total_basis'",
+            )
         parts = [effective_maximum(top) for top in cset.fields]
         if cset.fields and all(p is not None for p in parts):
             total = sum((p for p in parts if p is not None), ZERO)

@@ -45,6 +45,8 @@ class SetMeta:
     level: Level | None = None
     years: tuple[int, ...] = ()
     title: str = ""
+    # Where the decision fixes a total other than 100 (the table's "Tổng cộng" row).
+    total_basis: str = ""
 
 
 @dataclass
@@ -229,6 +231,7 @@ def import_xlsx(path: Path, meta: SetMeta = SetMeta()) -> tuple[CriteriaSet, Val
         title=meta.title or stored.get("title", ""),
         decision_date=stored.get("decision_date", ""),
         total=total if total is not None else STANDARD_TOTAL,
+        total_basis=meta.total_basis or stored.get("total_basis", ""),
         fields=tuple(b.build() for b in top),
     )
     for key, value in (("issuer", cset.issuer), ("decision", cset.decision)):
@@ -278,6 +281,7 @@ def export_xlsx(cset: CriteriaSet, path: Path) -> None:
         ("level", cset.level.value),
         ("years", " ".join(str(y) for y in cset.years)),
         ("title", cset.title),
+        ("total_basis", cset.total_basis),
     ):
         meta.append([key, value])
     as_text(workbook)  # a title or note starting with "=" stays text

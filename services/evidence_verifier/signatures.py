@@ -46,6 +46,7 @@ from contracts.vocabulary import (
 from services.evidence_verifier import signed_range, speedups, stages, vn_identity
 from services.evidence_verifier.errors import SignedRangeError
 from services.evidence_verifier.policy import RevocationMode, VerifierPolicy, signature_kind
+from services.evidence_verifier.signature_fields import UnreadableSignature
 from services.evidence_verifier.visual_check import VisualCheck
 
 LEGACY_WEAK_HASHES = frozenset({"md2", "md5"})
@@ -273,16 +274,24 @@ def _validation_context(  # the CMS blob's own certificates are registered by py
 # --- the check --------------------------------------------------------------------------------
 
 
-async def evaluate(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
+async def evaluate(
+    reader: PdfFileReader, found: Sequence[EmbeddedPdfSignature | UnreadableSignature], policy: VerifierPolicy
+) -> list[SignatureOutcome]:
+    """Each signature `signature_fields.collect` found in `reader`, judged on its own."""
     with speedups.fast_scope():
-        return await _evaluate_all(reader, policy)
+        return await _evaluate_all(reader, found, policy)
 
 
-async def _evaluate_all(reader: PdfFileReader, policy: VerifierPolicy) -> list[SignatureOutcome]:
+async def _evaluate_all(
+    reader: PdfFileReader, found: Sequence[EmbeddedPdfSignature | UnreadableSignature], policy: VerifierPolicy
+) -> list[SignatureOutcome]:
     trust = _trust(policy)
     outcomes: list[SignatureOutcome] = []
     earlier: SignatureOutcome | None = None  # the latest signature (not timestamp) so far
-    for embedded in reader.embedded_signatures:
+    for embedded in found:
+        if isinstance(embedded, UnreadableSignature):
+            outcomes.append(_unreadable(embedded))
+            continue
         try:
             if embedded.sig_object_type == DOC_TIMESTAMP:
                 outcomes.append(await _evaluate_timestamp(reader, embedded, policy, trust, earlier))
@@ -339,6 +348,17 @@ def _judge_visible_changes(outcomes: list[SignatureOutcome], visual: VisualCheck
     return judged
 
 
+def modified_unseen(outcome: SignatureOutcome) -> SignatureOutcome:
+    """A signature followed by a revision that could not be read: what changed after it cannot
+    be shown to be allowed, so it is a change after signing (the signature itself is judged)."""
+    if ReasonCode.MODIFIED_AFTER_SIGNING in outcome.reasons:
+        return outcome
+    report = outcome.report.model_copy(
+        update={"modified_after": ModifiedAfter.DISALLOWED, "indication": Indication.TOTAL_FAILED}
+    )
+    return SignatureOutcome(report, (*outcome.reasons, ReasonCode.MODIFIED_AFTER_SIGNING))
+
+
 def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
     try:
         signer = _signer_info(embedded.signer_cert)
@@ -346,8 +366,17 @@ def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
         signer = SignerInfo(serial=UNKNOWN_SERIAL)
     del why
     timestamp = embedded.sig_object_type == DOC_TIMESTAMP
+    return _broken_report(str(embedded.field_name), signer, timestamp=timestamp)
+
+
+def _unreadable(found: UnreadableSignature) -> SignatureOutcome:
+    """A signature dictionary pyHanko cannot read (no /Contents, a null one, no CMS blob)."""
+    return _broken_report(found.field, SignerInfo(serial=UNKNOWN_SERIAL), timestamp=found.timestamp)
+
+
+def _broken_report(field: str, signer: SignerInfo, *, timestamp: bool) -> SignatureOutcome:
     report = SignatureReport(
-        field=str(embedded.field_name),
+        field=field,
         signer=signer,
         kind=SignatureKind.DOCUMENT_TIMESTAMP if timestamp else SignatureKind.UNKNOWN,
         intact=False,
