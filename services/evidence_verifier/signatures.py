@@ -348,6 +348,17 @@ def _judge_visible_changes(outcomes: list[SignatureOutcome], visual: VisualCheck
     return judged
 
 
+def modified_unseen(outcome: SignatureOutcome) -> SignatureOutcome:
+    """A signature followed by a revision that could not be read: what changed after it cannot
+    be shown to be allowed, so it is a change after signing (the signature itself is judged)."""
+    if ReasonCode.MODIFIED_AFTER_SIGNING in outcome.reasons:
+        return outcome
+    report = outcome.report.model_copy(
+        update={"modified_after": ModifiedAfter.DISALLOWED, "indication": Indication.TOTAL_FAILED}
+    )
+    return SignatureOutcome(report, (*outcome.reasons, ReasonCode.MODIFIED_AFTER_SIGNING))
+
+
 def _broken(embedded: EmbeddedPdfSignature, why: str) -> SignatureOutcome:
     try:
         signer = _signer_info(embedded.signer_cert)

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import time
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils.crypt import AuthStatus
-from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from contracts.report import DocumentFacts, VerificationReport
 from contracts.vocabulary import ReasonCode, SignatureKind
-from services.evidence_verifier import numbering, scan, signature_fields, signatures, speedups, stages
+from services.evidence_verifier import (
+    numbering,
+    readable_prefix,
+    scan,
+    signature_fields,
+    signatures,
+    speedups,
+    stages,
+)
 from services.evidence_verifier.errors import DocumentRejectedError
 from services.evidence_verifier.pages import PageWorkLimitError, PdfiumError, inspect_document, read_pages
 from services.evidence_verifier.policy import Expectations, VerifierPolicy, decide, ordered
@@ -93,6 +99,46 @@ def open_without_password(reader: PdfFileReader) -> None:
         raise DocumentRejectedError(ReasonCode.ENCRYPTED, "encrypted PDF")
 
 
+async def _signature_outcomes(
+    data: bytes, permissions_only: bool, policy: VerifierPolicy
+) -> list[signatures.SignatureOutcome]:
+    try:
+        return await _judge_signatures(data, permissions_only, policy)
+    except readable_prefix.UNREADABLE as exc:
+        # structure pyHanko cannot follow: if an earlier revision reads, each signature in it is
+        # judged there and marked modified after signing (the later update is unseen)
+        logger.info("signature parsing failed: %s", exc)
+        failure = exc
+    for end in readable_prefix.revision_ends(data):
+        try:
+            outcomes = await _judge_signatures(data[:end], permissions_only, policy)
+        except readable_prefix.UNREADABLE:
+            continue
+        if not outcomes:
+            break  # the unread update may hold the signatures: no verdict on a part of the file
+        return [signatures.modified_unseen(o) for o in outcomes]
+    raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(failure)) from failure
+
+
+async def _judge_signatures(
+    data: bytes, permissions_only: bool, policy: VerifierPolicy
+) -> list[signatures.SignatureOutcome]:
+    limits = policy.limits
+    sig_reader = readable_prefix.readable(data)
+    if permissions_only:
+        open_without_password(sig_reader)
+    # Each signature field is a CMS validation: bounded by count (fields may all name
+    # one signature dictionary, thousands of them in a small file).
+    # parsed here first (the count bound), so inside the fast hex reader's scope
+    with speedups.fast_scope():
+        found = signature_fields.collect(sig_reader)
+    if len(found) > limits.max_signatures:
+        raise DocumentRejectedError(
+            ReasonCode.RESOURCE_LIMIT, f"more than {limits.max_signatures} signature fields"
+        )
+    return await signatures.evaluate(sig_reader, found, policy)
+
+
 def failed_report(name: str, reason: ReasonCode, *, sha256: str | None = None) -> VerificationReport:
     """A report for a document that could not be verified at all (fetch failures, timeouts)."""
     return VerificationReport(
@@ -125,27 +171,8 @@ async def _verify(
         raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, "no pages")
 
     reasons: list[ReasonCode] = []
-    try:
-        with stages.timed(stages.SIGNATURES):
-            sig_reader = PdfFileReader(io.BytesIO(data), strict=False)
-            if info.permissions_only:
-                open_without_password(sig_reader)
-            # Each signature field is a CMS validation: bounded by count (fields may all name
-            # one signature dictionary, thousands of them in a small file).
-            # parsed here first (the count bound), so inside the fast hex reader's scope
-            with speedups.fast_scope():
-                found = signature_fields.collect(sig_reader)
-            fields = len(found)
-            if fields > limits.max_signatures:
-                raise DocumentRejectedError(
-                    ReasonCode.RESOURCE_LIMIT, f"more than {limits.max_signatures} signature fields"
-                )
-            outcomes = await signatures.evaluate(sig_reader, found, policy)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        # structure pyHanko cannot follow around a signature: treat as a broken signature only
-        # if there is one; a damaged file otherwise
-        logger.info("signature parsing failed: %s", exc)
-        raise DocumentRejectedError(ReasonCode.MALFORMED_PDF, str(exc)) from exc
+    with stages.timed(stages.SIGNATURES):
+        outcomes = await _signature_outcomes(data, info.permissions_only, policy)
     # a document timestamp proves when, not who: alone it leaves a document unsigned
     signed = [o for o in outcomes if o.report.kind is not SignatureKind.DOCUMENT_TIMESTAMP]
     if not signed:

@@ -136,7 +136,7 @@ def test_indirect_byte_range_and_contents_are_verified(pki: TestPKI, verify: Ver
         docs.make_document(spec_for(unit)), unit.organisation, signing_time=pki.now, field_name="ChuKyToChuc"
     )
     assert re.search(rb"/ByteRange \d+ 0 R", data)
-    assert re.search(rb"/Contents \d+ 0 R", data)
+    assert re.search(rb"/Contents %d 0 R" % signature_contents_object(data), data)
     report = verify(data).report
     assert report.decision is Decision.ACCEPTED, report.reasons
     (seal,) = report.signatures
@@ -154,3 +154,42 @@ def test_indirect_contents_still_judged_strictly(pki: TestPKI, verify: Verify) -
     report = verify(docs.alter_signed_byte(data)).report
     assert report.decision is Decision.REJECTED
     assert ReasonCode.SIGNATURE_BROKEN in report.reasons
+
+
+def signature_contents_object(data: bytes) -> int:
+    """The number of the object holding the signature's hex string (the page's /Contents is
+    indirect too)."""
+    found = re.search(rb"(\d+) 0 obj\s*<[0-9a-f]{1000,}>", data)
+    assert found is not None
+    return int(found.group(1))
+
+
+def redefine_object(data: bytes, number: int, body: bytes) -> bytes:
+    """An incremental update that writes object `number` again with `body`."""
+    size = int(re.findall(rb"/Size\s+(\d+)", data)[-1])
+    root = re.findall(rb"/Root\s+(\d+ \d+ R)", data)[-1]
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    at = len(data)
+    update = b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = at + len(update)
+    update += b"xref\n%d 1\n%010d 00000 n \n" % (number, at)
+    update += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size,
+        root,
+        prev,
+        xref_at,
+    )
+    return data + update
+
+
+def test_indirect_contents_redefined_later_is_broken(pki: TestPKI, verify: Verify) -> None:
+    """A later update that gives the indirect /Contents another value: the gap no longer holds
+    the signature's /Contents, so the signature is broken (the strict rule, indirect or not)."""
+    unit = pki.units[0]
+    data = indirect.sign_with_indirect_entries(
+        docs.make_document(spec_for(unit)), unit.organisation, signing_time=pki.now, field_name="ChuKyToChuc"
+    )
+    report = verify(redefine_object(data, signature_contents_object(data), b"<3082000b>")).report
+    assert report.decision is Decision.REJECTED
+    assert ReasonCode.SIGNATURE_BROKEN in report.reasons
+    assert not any(s.intact for s in report.signatures)

@@ -226,12 +226,22 @@ class BatchConsumer:
                 )
                 for delivery in unsettled:
                     await _nack(delivery.message)
-                if not isinstance(exc, Exception):
+                if not isinstance(exc, Exception) and not _stray_cancel(exc):
+                    # This runner is being cancelled (shutdown): what it had taken but not
+                    # started goes back too, or it would stay unacked while the channel lives.
+                    await self._release_waiting()
                     raise
             finally:
                 for delivery in batch:
                     if not delivery.done.done():
                         delivery.done.set_result(None)
+
+    async def _release_waiting(self) -> None:
+        while not self._waiting.empty():
+            delivery = self._waiting.get_nowait()
+            await _nack(delivery.message)
+            if not delivery.done.done():
+                delivery.done.set_result(None)
 
     async def _settle(self, batch: list[_Delivery]) -> None:
         outcomes = await self._handle_until_available(batch)
@@ -338,6 +348,15 @@ class BatchConsumer:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _stray_cancel(exc: BaseException) -> bool:
+    """A CancelledError raised by an awaited operation (aiormq cancels a channel's pending
+    futures when the channel closes, a relay's publish among them) while nobody cancelled the
+    runner itself. Ending the runner on it would strand the deliveries it already holds: no new
+    delivery arrives to restart it while they fill the prefetch window."""
+    task = asyncio.current_task()
+    return isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling() == 0
 
 
 async def _ack(message: RabbitMessage) -> None:
