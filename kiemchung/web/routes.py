@@ -192,13 +192,14 @@ def build_router() -> APIRouter:
             if not units:
                 return render(request, "council.html", viewer, units=[], tree=[], year=year)
             set_id = units[0].criteria_set
-            cset = ctx.catalogue.sets[set_id]
+            cset = ctx.catalogue.set_for(set_id, year)
             units = [u for u in units if u.criteria_set == set_id]
             rows = tree_rows(cset)
             codes = [r.code for r in rows]
             code = criterion if criterion in codes else codes[0]
             node = cset.node(code)
-            tree = ctx.catalogue.tree(set_id)
+            # The year's amended tree when an overlay covers it; a page never fails on it.
+            tree = ctx.catalogue.amended.get((set_id, year)) or ctx.catalogue.tree(set_id)
             leaves = tree.leaves_under.get(code, (code,))
             # A council of hundreds of units is shown a page at a time: only the page's units
             # are read and rendered; the units without evidence are counted over all of them.

@@ -57,6 +57,8 @@ class CriteriaCatalogue:
     rules: Mapping[int, ProvinceRules] = field(default_factory=lambda: MappingProxyType({}))
     # Sets as amended for one year by the overlays in the folder (seed 000), by (set id, year).
     amended: Mapping[tuple[str, int], ScoringTree] = field(default_factory=lambda: MappingProxyType({}))
+    # The amended sets themselves (titles renamed, nodes excluded), for views of that year.
+    amended_sets: Mapping[tuple[str, int], CriteriaSet] = field(default_factory=lambda: MappingProxyType({}))
     # (set id, year) whose overlays could not be applied: the base alone would score that year wrongly.
     unamendable: Mapping[tuple[str, int], str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -67,6 +69,11 @@ class CriteriaCatalogue:
             raise ScoringError(ScoringReason.INCOMPLETE_CRITERIA, why)
         amended = self.amended.get((set_id, year))
         return amended if amended is not None else self.tree(set_id)
+
+    def set_for(self, set_id: str, year: int) -> CriteriaSet:
+        """The set as in force in `year` (amended titles and nodes), for display."""
+        amended = self.amended_sets.get((set_id, year))
+        return amended if amended is not None else self.sets[set_id]
 
     def deadlines_for(self, year: int) -> DeadlineTable:
         rules = self.rules.get(year)
@@ -102,7 +109,8 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
         except ScoringError as exc:  # template sets wait for their official points
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
     unamendable: dict[tuple[str, int], str] = {}
-    amended = _amended_trees(sets, overlays, refused, unamendable)
+    amended_sets: dict[tuple[str, int], CriteriaSet] = {}
+    amended = _amended_trees(sets, overlays, refused, unamendable, amended_sets)
     rules: Mapping[int, ProvinceRules] = MappingProxyType({})
     if directory is not None and (directory / PROVINCES_DIR).is_dir():
         try:
@@ -116,6 +124,7 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
         refused=MappingProxyType(refused),
         rules=rules,
         amended=MappingProxyType(amended),
+        amended_sets=MappingProxyType(amended_sets),
         unamendable=MappingProxyType(unamendable),
     )
 
@@ -125,6 +134,7 @@ def _amended_trees(
     overlays: Mapping[str, Overlay],
     refused: dict[str, str],
     unamendable: dict[tuple[str, int], str],
+    amended_sets: dict[tuple[str, int], CriteriaSet],
 ) -> dict[tuple[str, int], ScoringTree]:
     """Each set amended for each year some overlay covers, overlays applied in file-name order.
 
@@ -142,7 +152,9 @@ def _amended_trees(
         matched.update(name for name, _ in mine)
         for year in sorted({y for _, o in mine for y in o.years if y in cset.years}):
             try:
-                amended[(set_id, year)] = compile_tree(resolve(cset, [o for _, o in mine], year))
+                resolved = resolve(cset, [o for _, o in mine], year)
+                amended[(set_id, year)] = compile_tree(resolved)
+                amended_sets[(set_id, year)] = resolved
             except (CriteriaError, ScoringError) as exc:
                 unamendable[(set_id, year)] = f"{set_id} amended for {year} cannot be scored: {exc}"
                 for name, o in mine:

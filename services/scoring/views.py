@@ -177,7 +177,7 @@ def unit_score_view(
     session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue
 ) -> tuple[UnitScoreView, Ledger]:
     state = current_ledger(session, unit, year, catalogue)
-    cset = catalogue.sets[unit.criteria_set]
+    cset = catalogue.set_for(unit.criteria_set, year)
     sources = cset.effective_sources()
     names = titles(cset)
     numbers = figures(state)

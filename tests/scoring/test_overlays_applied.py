@@ -100,6 +100,12 @@ def test_seed_000_overlay_changes_2023_maxima_and_index_but_not_2022(tmp_path: P
     assert "7.3" in before.tree.leaves
     assert "7.3" not in after.tree.leaves
     assert after.tree.decisions == ("2971/QĐ-UBND", "…/UBND-CCHC")
+    shown = catalogue.set_for(SET_ID, 2023)  # what the unit's score view lists that year
+    renamed = shown.node("7.2")
+    assert renamed is not None
+    assert renamed.title == "Dịch vụ công trực tuyến và thanh toán trực tuyến"
+    assert shown.node("7.3") is None
+    assert catalogue.set_for(SET_ID, 2022).node("7.3") is not None
 
     full_2022 = _appraise(before, 2022, {"1": 60, "2": 3, "7.1": 30, "7.2": 5})
     full_2023 = _appraise(after, 2023, {"1": 60, "2": 4, "7.1": 30, "7.2": 6})
