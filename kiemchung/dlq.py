@@ -50,15 +50,21 @@ class DeadLetter:
 
     @classmethod
     def of(cls, service: str, body: bytes, reason: str, detail: str, attempts: int) -> DeadLetter:
-        event_type, event_id = "", ""
-        try:
-            parsed = json.loads(body)
-            if isinstance(parsed, dict):
-                event_type, event_id = str(parsed.get("type", "")), str(parsed.get("event_id", ""))
-        except ValueError:
-            pass  # unreadable JSON is a common reason to be here
+        event_type, event_id = _envelope_of(body)
         text = body.decode("utf-8", errors="replace")
         return cls(key_of(body), service, reason, detail, attempts, event_type, event_id, text)
+
+
+def _envelope_of(body: bytes) -> tuple[str, str]:
+    """The message's type and event_id, or empty strings: unreadable JSON is a common reason
+    for a message to be dead-lettered, so it must still be listed."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return "", ""
+    if not isinstance(parsed, dict):
+        return "", ""
+    return str(parsed.get("type", "")), str(parsed.get("event_id", ""))
 
 
 @dataclass(frozen=True)
