@@ -133,6 +133,14 @@ def require_csrf(viewer: Viewer, token: str | None) -> None:
         raise AccessError(AccessReason.INVALID_KEY, "the form's CSRF token is missing or stale")
 
 
+def require_council_write(viewer: Viewer, ctx: WebContext, unit_id: str, csrf: str) -> None:
+    """A council's command on a unit: a fresh form, an appraiser key, and the unit in its scope."""
+    require_csrf(viewer, csrf)
+    viewer.key.require_role(Role.APPRAISER)
+    with ctx.sessions() as db:
+        unit_for(viewer.key, db, unit_id)
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -245,10 +253,7 @@ def build_router() -> APIRouter:
         comment: Annotated[str, Form(max_length=MAX_TEXT)] = "",
         back: Annotated[str, Form(max_length=500)] = f"{PREFIX}/",
     ) -> Response:
-        require_csrf(viewer, csrf)
-        viewer.key.require_role(Role.APPRAISER)
-        with ctx.sessions() as db:
-            unit_for(viewer.key, db, unit_id)
+        require_council_write(viewer, ctx, unit_id, csrf)
         try:
             event = ctx.events.make(
                 AppraisalRecorded,
@@ -277,10 +282,7 @@ def build_router() -> APIRouter:
         csrf: Annotated[str, Form(max_length=100)],
         back: Annotated[str, Form(max_length=500)] = f"{PREFIX}/",
     ) -> Response:
-        require_csrf(viewer, csrf)
-        viewer.key.require_role(Role.APPRAISER)
-        with ctx.sessions() as db:
-            unit_for(viewer.key, db, unit_id)
+        require_council_write(viewer, ctx, unit_id, csrf)
         try:
             event = ctx.events.make(
                 SupplementRequested,
