@@ -300,9 +300,18 @@ class ScoringHandlers:
         table = self.rankings.get(level, year, tag)
         if table is None:
             rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
-            table = standings(RankEntry(r.unit_id, stored_index(r.index_value), bool(r.ranked)) for r in rows)
+            table = standings(
+                RankEntry(
+                    r.unit_id, stored_index(r.index_value), self._ranked(r.unit_id, bool(r.ranked), year)
+                )
+                for r in rows
+            )
         work[key] = _LevelWork(tag, table, table, cause)
         return work[key]
+
+    def _ranked(self, unit_id: str, registered: bool, year: int) -> bool:
+        """The year's rules file may rank a unit otherwise than its registration (seed 003)."""
+        return self.catalogue.ranked_for(unit_id, registered, year)
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -384,7 +393,7 @@ class ScoringHandlers:
             self.cache.put(unit, year, LedgerTag(int(inserted), str(event.event_id)), after)
         score = self._publish_score(conn, unit, year, numbers, version, event)
         index = numbers.index if numbers.has_result else None
-        level.change(level.after.with_entry(RankEntry(unit_id, index, unit.ranked)), event)
+        level.change(level.after.with_entry(RankEntry(unit_id, index, after.ranked)), event)
         return [score]
 
     def _publish_score(
@@ -523,7 +532,8 @@ class ScoringHandlers:
                 was = self._standings(conn, work, row.level, row.year, event)
                 was.change(was.after.without(event.unit_id), event)
                 now = self._standings(conn, work, event.level.value, row.year, event)
-                entry = RankEntry(event.unit_id, stored_index(row.index_value), event.ranked)
+                ranked = self._ranked(event.unit_id, event.ranked, row.year)
+                entry = RankEntry(event.unit_id, stored_index(row.index_value), ranked)
                 now.change(now.after.with_entry(entry), event)
             conn.execute(
                 update(scores).where(scores.c.unit_id == event.unit_id).values(level=event.level.value)

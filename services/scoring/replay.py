@@ -174,7 +174,8 @@ def replay_report(
             results = []
             for snapshot in snapshots:
                 item = comparable(snapshot)
-                item["ranked"] = bool(ranked_flags.get(item["unit_id"], True))
+                registered = bool(ranked_flags.get(item["unit_id"], True))
+                item["ranked"] = catalogue.ranked_for(item["unit_id"], registered, int(item["year"]))
                 item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
                 has = bool(item.get("has_result", True))
                 key = (item["unit_id"], int(item["year"]))
