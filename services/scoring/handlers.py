@@ -287,7 +287,7 @@ def command_leaf(command: cmd.Command, before: Ledger) -> str | None:
             return command.leaf
         case cmd.EvidenceUnlinked():
             link = before.links.get(command.link_id)
-            return link.leaf if link is not None else None
+            return link.leaf if link is not None else command.leaf
         case cmd.SurveyResultsImported() if len(command.results) == 1:
             return next(iter(command.results))
         case cmd.SupplementRequested() if len(command.leaves) == 1:

@@ -197,7 +197,7 @@ def to_command(event: Event, unit_id: str) -> cmd.Command | None:
                 linked_at=event.linked_at,
             )
         case DocumentUnlinked():
-            return cmd.EvidenceUnlinked(str(event.link_id), event.occurred_at)
+            return cmd.EvidenceUnlinked(str(event.link_id), event.occurred_at, event.criterion_code)
         case Submitted():
             return cmd.Submitted()
         case AppraisalRecorded():

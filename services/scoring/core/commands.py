@@ -42,6 +42,8 @@ class EvidenceVerdict:
 class EvidenceUnlinked:
     link_id: str
     unlinked_at: datetime | None = None
+    # The leaf the unit had linked it to: lets an unlink that overtook its verdict be recorded.
+    leaf: str | None = None
 
 
 @dataclass(frozen=True)

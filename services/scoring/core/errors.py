@@ -35,6 +35,10 @@ class ScoringReason(StrEnum):
     ALREADY_PUBLISHED = "already_published"
     UNKNOWN_LINK = "unknown_link"
     LINK_LEAF_MISMATCH = "link_leaf_mismatch"
+    # A verdict on a document the unit has unlinked (the verifier finished after the unlink).
+    LINK_REMOVED = "link_removed"
+    # A verdict older than the one already recorded for the link (redelivered or replayed).
+    STALE_VERDICT = "stale_verdict"
     STALE_APPRAISAL_ROUND = "stale_appraisal_round"
     BAD_ROUND = "bad_round"
     SUPPLEMENT_IN_PAST = "supplement_in_past"

@@ -68,6 +68,8 @@ class EvidenceLink:
     leaf: str
     decision: Verdict
     reasons: tuple[str, ...]
+    # When the verifier reported it (the event's time): an older verdict never replaces it.
+    verified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,9 @@ class Ledger:
     # Count of accepted commands; a consumer never sees it go backwards.
     version: int = 0
     published_maximum: Decimal | None = None
+    # Links the unit removed: unlinking is final for a link id, so a verdict that arrives after
+    # the unlink (the verifier was still working) is refused instead of bringing it back.
+    removed_links: frozenset[str] = frozenset()
     corrections: tuple[Correction, ...] = ()
 
     @property
@@ -322,7 +327,13 @@ def _verdict(ledger: Ledger, cmd: EvidenceVerdict, now: datetime) -> Ledger:
     _scoreable_leaf(ledger, cmd.leaf)
     if ledger.tree.leaves[cmd.leaf].source is Source.SURVEY:
         raise _refuse(ScoringReason.EVIDENCE_ON_SURVEY_LEAF, cmd.leaf)
+    if cmd.link_id in ledger.removed_links:
+        raise _refuse(ScoringReason.LINK_REMOVED, cmd.link_id)
     previous = ledger.links.get(cmd.link_id)
+    if previous is not None and previous.verified_at is not None and now < previous.verified_at:
+        raise _refuse(
+            ScoringReason.STALE_VERDICT, f"{cmd.link_id}: {now} is older than {previous.verified_at}"
+        )
     if previous is None:
         at = cmd.linked_at or now
         _check_now(at)
@@ -337,15 +348,23 @@ def _verdict(ledger: Ledger, cmd: EvidenceVerdict, now: datetime) -> Ledger:
     state = ledger.leaf(cmd.leaf)
     state = dataclasses.replace(state, accepted_links=state.accepted_links + int(now_accepted) - int(was))
     links = _copy(ledger.links)
-    links[cmd.link_id] = EvidenceLink(cmd.leaf, cmd.decision, cmd.reasons)
+    links[cmd.link_id] = EvidenceLink(cmd.leaf, cmd.decision, cmd.reasons, now)
     return _with_leaves(ledger, {cmd.leaf: state}, links=links)
 
 
 def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
     link = ledger.links.get(cmd.link_id)
-    if link is None:
-        raise _refuse(ScoringReason.UNKNOWN_LINK, cmd.link_id)
+    removed = ledger.removed_links | {cmd.link_id}
     at = cmd.unlinked_at or now
+    if link is None:
+        # Scoring learns of a link from its verdict; an unlink may overtake it. Recorded, so the
+        # verdict that follows is refused; nothing is counted either way.
+        if cmd.leaf is None or cmd.link_id in ledger.removed_links:
+            raise _refuse(ScoringReason.UNKNOWN_LINK, cmd.link_id)
+        _scoreable_leaf(ledger, cmd.leaf)
+        _check_now(at)
+        _evidence_window(ledger, cmd.leaf, at)
+        return dataclasses.replace(ledger, removed_links=removed, version=ledger.version + 1)
     _check_now(at)
     _evidence_window(ledger, link.leaf, at)
     state = ledger.leaf(link.leaf)
@@ -353,7 +372,7 @@ def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
         state = dataclasses.replace(state, accepted_links=state.accepted_links - 1)
     links = _copy(ledger.links)
     del links[cmd.link_id]
-    return _with_leaves(ledger, {link.leaf: state}, links=links)
+    return _with_leaves(ledger, {link.leaf: state}, links=links, removed_links=removed)
 
 
 def _submit(ledger: Ledger, now: datetime) -> Ledger:
