@@ -259,6 +259,46 @@ class Published(Event):
     decision_number: str = Field(min_length=1)
 
 
+MAX_CORRECTED_LEAVES = 500
+MAX_REASON_CHARS = 2000
+
+
+class CorrectedPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
+
+
+class ResultCorrected(Event):
+    """The province corrects a published result by a decision (issue 13: a published year is
+    immutable except through a recorded correction): corrected points per leaf (the council's
+    final points; the survey's for survey leaves) and/or the unit-year's attributes. An absent
+    attribute stays as published."""
+
+    TYPE: ClassVar[str] = "ResultCorrected"
+    VERSION: ClassVar[int] = 1
+    type: Literal["ResultCorrected"] = "ResultCorrected"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    decision_number: str = Field(min_length=1, max_length=100, description="The correcting decision")
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
+    points: list[CorrectedPoints] = Field(default_factory=list, max_length=MAX_CORRECTED_LEAVES)
+    maximum: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=POINT_DIGITS,
+        decimal_places=POINT_PLACES,
+        description="The applicable maximum as corrected (a published reduced maximum)",
+    )
+    not_applicable: list[CriterionCode] | None = Field(
+        default=None, max_length=MAX_CORRECTED_LEAVES, description="Codes not scored, as corrected"
+    )
+    ranked: bool | None = None
+    corrected_by: str = Field(min_length=1, max_length=200)
+
+
 class ComponentScore(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     code: CriterionCode
@@ -325,6 +365,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SupplementRequested,
     SurveyResultsImported,
     Published,
+    ResultCorrected,
     ScoreUpdated,
     RankingUpdated,
 )

@@ -19,6 +19,7 @@ from contracts.events import (
     EvidenceVerified,
     Published,
     RankEntry,
+    ResultCorrected,
     SelfScoreEntered,
     Submitted,
     SupplementRequested,
@@ -32,7 +33,8 @@ from criteria.overlay import resolve
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError, ScoringReason
-from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
+from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, unit_setup
+from services.scoring.core.published import YearSetup, setup_differences, year_setup
 from services.scoring.core.ranking import Ranking
 from services.scoring.core.rules import ProvinceRules
 from services.scoring.core.scores import has_result, score
@@ -61,6 +63,15 @@ class CriteriaCatalogue:
     amended_sets: Mapping[tuple[str, int], CriteriaSet] = field(default_factory=lambda: MappingProxyType({}))
     # (set id, year) whose overlays could not be applied: the base alone would score that year wrongly.
     unamendable: Mapping[tuple[str, int], str] = field(default_factory=lambda: MappingProxyType({}))
+    # The overlays' decisions applied to a set for a year, by (set id, year).
+    overlays: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def overlays_for(self, set_id: str, year: int) -> tuple[str, ...]:
+        return self.overlays.get((set_id, year), ())
+
+    def group_of(self, unit_id: str, year: int) -> str | None:
+        rules = self.rules.get(year)
+        return rules.group_of(unit_id) if rules is not None else None
 
     def tree_for(self, set_id: str, year: int) -> ScoringTree:
         """The tree that scores `year`: the set amended for that year when an overlay covers it."""
@@ -110,7 +121,8 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
     unamendable: dict[tuple[str, int], str] = {}
     amended_sets: dict[tuple[str, int], CriteriaSet] = {}
-    amended = _amended_trees(sets, overlays, refused, unamendable, amended_sets)
+    applied: dict[tuple[str, int], tuple[str, ...]] = {}
+    amended = _amended_trees(sets, overlays, refused, unamendable, amended_sets, applied)
     rules: Mapping[int, ProvinceRules] = MappingProxyType({})
     if directory is not None and (directory / PROVINCES_DIR).is_dir():
         try:
@@ -126,6 +138,7 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
         amended=MappingProxyType(amended),
         amended_sets=MappingProxyType(amended_sets),
         unamendable=MappingProxyType(unamendable),
+        overlays=MappingProxyType(applied),
     )
 
 
@@ -135,6 +148,7 @@ def _amended_trees(
     refused: dict[str, str],
     unamendable: dict[tuple[str, int], str],
     amended_sets: dict[tuple[str, int], CriteriaSet],
+    applied: dict[tuple[str, int], tuple[str, ...]],
 ) -> dict[tuple[str, int], ScoringTree]:
     """Each set amended for each year some overlay covers, overlays applied in file-name order.
 
@@ -155,6 +169,7 @@ def _amended_trees(
                 resolved = resolve(cset, [o for _, o in mine], year)
                 amended[(set_id, year)] = compile_tree(resolved)
                 amended_sets[(set_id, year)] = resolved
+                applied[(set_id, year)] = tuple(o.decision for _, o in mine if year in o.years)
             except (CriteriaError, ScoringError) as exc:
                 unamendable[(set_id, year)] = f"{set_id} amended for {year} cannot be scored: {exc}"
                 for name, o in mine:
@@ -194,6 +209,15 @@ def to_command(event: Event, unit_id: str) -> cmd.Command | None:
             return cmd.SurveyResultsImported(MappingProxyType(mine)) if mine else None
         case Published():
             return cmd.Published()
+        case ResultCorrected() if event.unit_id == unit_id:
+            return cmd.ResultCorrected(
+                decision_number=event.decision_number,
+                reason=event.reason,
+                points=MappingProxyType({p.criterion_code: p.points for p in event.points}),
+                maximum=event.maximum,
+                not_applicable=None if event.not_applicable is None else frozenset(event.not_applicable),
+                ranked=event.ranked,
+            )
     return None
 
 
@@ -208,9 +232,14 @@ class UnitInfo:
     not_applicable: frozenset[str]
 
 
-def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
+def fresh_ledger(
+    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup | None = None
+) -> Ledger:
     """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
-    deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
+    deadlines and the unit's attributes that year (so a later year's file changes nothing here).
+    A published year opens with the setup frozen at its publication instead (`frozen`)."""
+    if frozen is not None:
+        return open_ledger(frozen_setup(unit.unit_id, year, catalogue, frozen))
     cset = catalogue.sets[unit.criteria_set]
     if cset.years and year not in cset.years:
         raise ScoringError(
@@ -236,11 +265,45 @@ def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Led
     return open_ledger(setup)
 
 
-def replay(
-    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iterable[dict[str, Any]]
-) -> Ledger:
-    """Rebuild a unit's ledger from its stored, already accepted events, in order."""
+def frozen_setup(unit_id: str, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup) -> UnitSetup:
+    """A published unit-year's setup as frozen; only the set's tree is read from the catalogue
+    (its id as frozen; what changed there since is reported by `published_changes`)."""
+    tree = catalogue.tree_for(frozen.criteria_set, year)
+    return UnitSetup(
+        unit_id, year, tree, frozen.lock_at, frozen.not_applicable, frozen.ranked, frozen.maximum
+    )
+
+
+def setup_now(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> YearSetup:
+    """The unit-year's setup as the files and the registration say today (raises ScoringError
+    or KeyError when they no longer score it)."""
     ledger = fresh_ledger(unit, year, catalogue)
+    overlays = catalogue.overlays_for(unit.criteria_set, year)
+    return year_setup(ledger, unit.criteria_set, overlays, catalogue.group_of(unit.unit_id, year))
+
+
+def published_changes(
+    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup
+) -> tuple[str, ...]:
+    """What the files now set differently for a published unit-year (not applied: reported with
+    reason `published_year_changed`); ("criteria",) when they can no longer score it at all."""
+    try:
+        now = setup_now(unit, year, catalogue)
+    except (ScoringError, KeyError):
+        return ("criteria",)
+    return setup_differences(frozen, now)
+
+
+def replay(
+    unit: UnitInfo,
+    year: int,
+    catalogue: CriteriaCatalogue,
+    stored: Iterable[dict[str, Any]],
+    frozen: YearSetup | None = None,
+) -> Ledger:
+    """Rebuild a unit's ledger from its stored, already accepted events, in order (a published
+    year from the setup frozen at its publication)."""
+    ledger = fresh_ledger(unit, year, catalogue, frozen)
     for payload in stored:
         event = parse_event_dict(payload)
         command = to_command(event, unit.unit_id)

@@ -81,6 +81,20 @@ class Published:
     """The province published the year's results; the ledger is final."""
 
 
+@dataclass(frozen=True)
+class ResultCorrected:
+    """A correction of a published result by the province's decision: corrected points per leaf
+    (the council's final figure; survey leaves: the survey's) and/or the unit-year's attributes.
+    None leaves an attribute as published. The only change a published ledger accepts."""
+
+    decision_number: str
+    reason: str
+    points: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    maximum: Decimal | None = None
+    not_applicable: frozenset[str] | None = None
+    ranked: bool | None = None
+
+
 Command = (
     SelfScoreEntered
     | EvidenceVerdict
@@ -90,4 +104,5 @@ Command = (
     | SupplementRequested
     | SurveyResultsImported
     | Published
+    | ResultCorrected
 )

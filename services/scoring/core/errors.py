@@ -43,6 +43,11 @@ class ScoringReason(StrEnum):
     BAD_ROUND = "bad_round"
     SUPPLEMENT_IN_PAST = "supplement_in_past"
     EMPTY_COMMAND = "empty_command"
+    # Published years (issue 13): only a recorded correction changes them.
+    NOT_PUBLISHED = "not_published"
+    BAD_MAXIMUM = "bad_maximum"
+    # A rules or criteria file now says something else about a published unit-year: not applied.
+    PUBLISHED_YEAR_CHANGED = "published_year_changed"
 
 
 class ScoringError(Exception):
