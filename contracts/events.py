@@ -256,7 +256,7 @@ class Published(Event):
 
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     level: Level
-    decision_number: str = Field(min_length=1)
+    decision_number: str = Field(min_length=1, max_length=REF_CHARS)
 
 
 MAX_CORRECTED_LEAVES = 500
@@ -265,7 +265,7 @@ MAX_REASON_CHARS = 2000
 
 class CorrectedPoints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
     points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
 
 
@@ -280,7 +280,7 @@ class ResultCorrected(Event):
     type: Literal["ResultCorrected"] = "ResultCorrected"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     decision_number: str = Field(min_length=1, max_length=100, description="The correcting decision")
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)

@@ -26,6 +26,7 @@ NOT_FROM_THE_FIELD = {
     "notation": "register/facts.py cuts it to MAX_NUMBER_CHARS",
     "issuer": "register/facts.py folds and cuts it to MAX_NAME_CHARS",
     "sha256": "its pattern allows exactly 64 hex digits",
+    "reason": "rejections.reason holds a reason code of ours, not ResultCorrected's reason text",
 }
 
 
@@ -37,6 +38,8 @@ def _string_fields(schema: dict[str, Any]) -> dict[str, int | None]:
         for name, prop in part.get("properties", {}).items():
             options = prop.get("anyOf", [prop])
             strings = [o for o in options if o.get("type") == "string" and "format" not in o]
+            if any(o.get("type") == "number" for o in options):
+                continue  # a Decimal: its text is bounded by its digits
             if strings:
                 bound = strings[0].get("maxLength")
                 previous = out.get(name, 0)
