@@ -84,11 +84,13 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_unpacking(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "bomb.xlsx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
-            chunk = b"\0" * MIB
-            for _ in range(MAX_UNPACKED_BYTES // MIB + 1):
-                member.write(chunk)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member,
+    ):
+        chunk = b"\0" * MIB
+        for _ in range(MAX_UNPACKED_BYTES // MIB + 1):
+            member.write(chunk)
     data = path.read_bytes()
     assert len(data) < 2 * MIB
     err = _refused(tmp_path, capsys, "bomb.xlsx", data)
