@@ -55,9 +55,11 @@ def _replay(args: argparse.Namespace) -> int:
         for score in report.scores:
             rank = "-" if score["rank"] is None else str(score["rank"])
             flag = "" if score["ranked"] else "  (không xếp hạng)"
+            shown = score.get("index_text") or score["index_display"]
+            band = f"  {score['band']}" if score.get("band") else ""
             print(
                 f"{score['unit_id']:<20} {score['year']} {score['level']:<10} rank {rank:>4}  "
-                f"index {score['index_display']}{flag}"
+                f"index {shown}{band}{flag}"
             )
     for refused in report.refused:
         where = f"{args.ledger}:{refused.line}"

@@ -133,7 +133,10 @@ _RANKING_ROW = (
 _LEVEL_SCORES = (
     # The year's own ranked flag (a published year's, as corrected), else the registration's.
     select(
-        scores.c.unit_id, scores.c.index_value, func.coalesce(scores.c.ranked, units.c.ranked).label("ranked")
+        scores.c.unit_id,
+        scores.c.index_value,
+        scores.c.ranked.label("year_ranked"),
+        units.c.ranked.label("registered"),
     )
     .join(units, units.c.unit_id == scores.c.unit_id)
     .where(scores.c.level == bindparam("level"), scores.c.year == bindparam("year"))
@@ -367,9 +370,27 @@ class ScoringHandlers:
         table = self.rankings.get(level, year, tag)
         if table is None:
             rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
-            table = standings(RankEntry(r.unit_id, stored_index(r.index_value), bool(r.ranked)) for r in rows)
+            table = standings(
+                RankEntry(
+                    r.unit_id,
+                    stored_index(r.index_value),
+                    self._year_ranked(r.unit_id, r.year_ranked, r.registered, year),
+                )
+                for r in rows
+            )
         work[key] = _LevelWork(tag, table, table, cause)
         return work[key]
+
+    def _ranked(self, unit_id: str, registered: bool, year: int) -> bool:
+        """The year's rules file may rank a unit otherwise than its registration (seed 003)."""
+        return self.catalogue.ranked_for(unit_id, registered, year)
+
+    def _year_ranked(self, unit_id: str, year_ranked: bool | None, registered: bool, year: int) -> bool:
+        """The unit-year's own flag (its ledger's: rules file, correction), else the registration
+        as the year's rules file overrides it."""
+        if year_ranked is not None:
+            return bool(year_ranked)
+        return self._ranked(unit_id, bool(registered), year)
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -459,10 +480,11 @@ class ScoringHandlers:
 
     def _freeze(self, conn: Connection, unit: UnitInfo, year: int, published: Ledger, event: Event) -> None:
         """Keep the unit-year's setup as published: later replays use it, not today's files."""
+        set_id = self.catalogue.set_id_for(unit.level, unit.criteria_set, year)  # the year's choice
         setup = year_setup(
             published,
-            unit.criteria_set,
-            self.catalogue.overlays_for(unit.criteria_set, year),
+            set_id,
+            self.catalogue.overlays_for(set_id, year),
             self.catalogue.group_of(unit.unit_id, year),
         )
         conn.execute(
@@ -637,11 +659,17 @@ class ScoringHandlers:
                 was = self._standings(conn, work, row.level, row.year, event)
                 was.change(was.after.without(event.unit_id), event)
                 now = self._standings(conn, work, event.level.value, row.year, event)
-                entry = RankEntry(event.unit_id, stored_index(row.index_value), event.ranked)
+                ranked = self._ranked(event.unit_id, event.ranked, row.year)
+                entry = RankEntry(event.unit_id, stored_index(row.index_value), ranked)
                 now.change(now.after.with_entry(entry), event)
-            conn.execute(
-                update(scores).where(open_years).values(level=event.level.value, ranked=event.ranked)
-            )
+            for row in placed:  # each year's flag: the year's rules file may override the registration
+                conn.execute(
+                    update(scores)
+                    .where(scores.c.unit_id == event.unit_id, scores.c.year == row.year)
+                    .values(
+                        level=event.level.value, ranked=self._ranked(event.unit_id, event.ranked, row.year)
+                    )
+                )
         if old is not None:
             conn.execute(update(units).where(units.c.unit_id == event.unit_id).values(**values))
         else:

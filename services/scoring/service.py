@@ -28,7 +28,7 @@ from contracts.events import (
 from contracts.registry import parse_event_dict
 from criteria.errors import CriteriaError, CriteriaLoadError
 from criteria.loader import data_path, load_document, load_set
-from criteria.model import CriteriaSet, Overlay, Source
+from criteria.model import CriteriaSet, Level, Overlay, Source
 from criteria.overlay import resolve
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
@@ -36,10 +36,17 @@ from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, unit_setup
 from services.scoring.core.published import YearSetup, setup_differences, year_setup
 from services.scoring.core.ranking import Ranking
-from services.scoring.core.rules import ProvinceRules
+from services.scoring.core.rules import ProvinceRules, default_rules
 from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
-from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
+from services.scoring.rules import (
+    PROVINCES_DIR,
+    RulesError,
+    RulesProblem,
+    RulesReason,
+    check_criteria,
+    load_rules_dir,
+)
 
 log = logging.getLogger(__name__)
 DEMO_SET_ID = "demo-department"
@@ -87,8 +94,30 @@ class CriteriaCatalogue:
         return amended if amended is not None else self.sets[set_id]
 
     def deadlines_for(self, year: int) -> DeadlineTable:
+        """The year's deadlines; a level its rules file leaves out keeps the default date."""
         rules = self.rules.get(year)
-        return rules.deadlines if rules is not None and rules.deadlines is not None else self.deadlines
+        return rules.deadlines_or(self.deadlines) if rules is not None else self.deadlines
+
+    def rules_for(self, year: int) -> ProvinceRules:
+        """The year's rules, or the default display (two decimals, no bands) without a file."""
+        rules = self.rules.get(year)
+        return rules if rules is not None else default_rules(year)
+
+    def set_id_for(self, level: str, registered: str, year: int) -> str:
+        """The set scoring a unit of `level` in `year`: the year's choice, else its registered set."""
+        rules = self.rules.get(year)
+        if rules is None:
+            return registered
+        try:
+            choice = rules.criteria.get(Level(level))
+        except ValueError:
+            return registered
+        return choice.set_id if choice is not None else registered
+
+    def ranked_for(self, unit_id: str, registered: bool, year: int) -> bool:
+        """Whether the unit is ranked in `year`: the year's rules file, else its registration."""
+        rules = self.rules.get(year)
+        return rules.ranked_of(unit_id, registered) if rules is not None else registered
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -127,7 +156,9 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
     if directory is not None and (directory / PROVINCES_DIR).is_dir():
         try:
             rules = load_rules_dir(directory / PROVINCES_DIR)
+            _chosen_criteria(rules, sets, trees, overlays, amended, amended_sets, unamendable, applied)
         except RulesError as exc:  # a deployment with broken rules scores with none, loudly
+            rules = MappingProxyType({})
             refused[PROVINCES_DIR] = str(exc)
             log.error("province rules in %s not loaded: %s", directory / PROVINCES_DIR, exc)
     return CriteriaCatalogue(
@@ -181,6 +212,58 @@ def _amended_trees(
         refused[name] = f"amends {o.base_decision} ({o.base_level.value}), which no loaded set is"
         log.warning("overlay %s not applied: %s", name, refused[name])
     return amended
+
+
+def _chosen_criteria(
+    rules: Mapping[int, ProvinceRules],
+    sets: Mapping[str, CriteriaSet],
+    trees: Mapping[str, ScoringTree],
+    overlays: Mapping[str, Overlay],
+    amended: dict[tuple[str, int], ScoringTree],
+    amended_sets: dict[tuple[str, int], CriteriaSet],
+    unamendable: dict[tuple[str, int], str],
+    applied: dict[tuple[str, int], tuple[str, ...]],
+) -> None:
+    """Each year's criteria choice (rules `criteria`): the chosen set amended by exactly the
+    chosen overlays replaces what the folder's overlays gave for that set and year. Raises
+    RulesError, naming every problem, when a choice names what the folder lacks or cannot score;
+    the maps are changed only when every choice holds."""
+    by_id = {Path(name).stem: overlay for name, overlay in overlays.items()}
+    problems = [
+        problem
+        for year_rules in rules.values()
+        for problem in check_criteria(year_rules, sets, frozenset(trees), by_id)
+    ]
+    chosen: dict[tuple[str, int], tuple[ScoringTree, CriteriaSet, tuple[str, ...]] | None] = {}
+    for year, year_rules in sorted(rules.items()):
+        for level, choice in year_rules.criteria.items():
+            if choice.overlays is None or choice.set_id not in trees:
+                continue  # the folder's overlays for that year, as without a choice
+            if not choice.overlays:
+                chosen[(choice.set_id, year)] = None
+                continue
+            try:
+                listed = [by_id[o] for o in choice.overlays]
+                resolved = resolve(sets[choice.set_id], listed, year)
+                chosen[(choice.set_id, year)] = (
+                    compile_tree(resolved),
+                    resolved,
+                    tuple(o.decision for o in listed),
+                )
+            except (CriteriaError, ScoringError, KeyError) as exc:
+                where = f"{year_rules.origin}: " if year_rules.origin else ""
+                path = f"{where}criteria.{level.value}.overlays"
+                problems.append(RulesProblem(RulesReason.AMENDED_SET_NOT_SCORABLE, path, str(exc)))
+    if problems:
+        raise RulesError(tuple(problems))
+    for key, result in chosen.items():
+        unamendable.pop(key, None)
+        if result is None:  # the base set alone, though some overlay in the folder covers the year
+            amended.pop(key, None)
+            amended_sets.pop(key, None)
+            applied.pop(key, None)
+        else:
+            amended[key], amended_sets[key], applied[key] = result
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
@@ -240,17 +323,16 @@ def fresh_ledger(
     A published year opens with the setup frozen at its publication instead (`frozen`)."""
     if frozen is not None:
         return open_ledger(frozen_setup(unit.unit_id, year, catalogue, frozen))
-    cset = catalogue.sets[unit.criteria_set]
+    set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
+    cset = catalogue.sets[set_id]
     if cset.years and year not in cset.years:
-        raise ScoringError(
-            ScoringReason.SET_NOT_FOR_YEAR, f"{unit.criteria_set} is for {list(cset.years)}, not {year}"
-        )
+        raise ScoringError(ScoringReason.SET_NOT_FOR_YEAR, f"{set_id} is for {list(cset.years)}, not {year}")
     if cset.level.value != unit.level:
         raise ScoringError(
             ScoringReason.SET_LEVEL_MISMATCH,
-            f"{unit.criteria_set} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
+            f"{set_id} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
         )
-    tree = catalogue.tree_for(unit.criteria_set, year)
+    tree = catalogue.tree_for(set_id, year)
     rules = catalogue.rules.get(year)
     attributes = rules.units.get(unit.unit_id) if rules is not None else None
     not_applicable = unit.not_applicable
@@ -259,8 +341,9 @@ def fresh_ledger(
         if attributes.not_applicable is not None:
             not_applicable = attributes.not_applicable
         maximum = attributes.maximum
+    ranked = catalogue.ranked_for(unit.unit_id, unit.ranked, year)
     setup = unit_setup(
-        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, unit.ranked, maximum
+        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, ranked, maximum
     )
     return open_ledger(setup)
 
@@ -278,8 +361,9 @@ def setup_now(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> YearSe
     """The unit-year's setup as the files and the registration say today (raises ScoringError
     or KeyError when they no longer score it)."""
     ledger = fresh_ledger(unit, year, catalogue)
-    overlays = catalogue.overlays_for(unit.criteria_set, year)
-    return year_setup(ledger, unit.criteria_set, overlays, catalogue.group_of(unit.unit_id, year))
+    set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
+    overlays = catalogue.overlays_for(set_id, year)
+    return year_setup(ledger, set_id, overlays, catalogue.group_of(unit.unit_id, year))
 
 
 def published_changes(
