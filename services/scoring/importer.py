@@ -82,6 +82,8 @@ class ImportReason(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     UNKNOWN_CRITERIA_SET = "unknown_criteria_set"
     UNKNOWN_CRITERION = "unknown_criterion"
+    # A not-applicable code the set as amended for the import's year no longer scores (seed 000).
+    NOT_SCORED_THAT_YEAR = "not_scored_that_year"
     DUPLICATE_ROW = "duplicate_row"
     NO_ROWS = "no_rows"
     TOO_LONG = "too_long"
@@ -324,6 +326,8 @@ class _Planner:
                     ", ".join(unknown),
                 )
                 ok = False
+            elif codes and level is not None and self.options.year is not None:
+                ok = self._scored_that_year(table, row, level, set_id, codes) and ok
         if not ok or level is None:
             return
         known = self.units().get(unit_id)
@@ -339,6 +343,28 @@ class _Planner:
         if known is not None and _same_unit(known, fields):
             return
         self.out.append(self.make(UnitRegisteredEvent, **fields))
+
+    def _scored_that_year(
+        self, table: FlatTable, row: int, level: Level, set_id: str, codes: list[str]
+    ) -> bool:
+        """With --year: the not-applicable codes against the set as amended for that year."""
+        year = self.options.year
+        assert year is not None
+        try:
+            gone = self.catalogue.unscored_codes(level.value, set_id, year, codes)
+        except ScoringError as exc:
+            self.refuse(table.sheet.name, row, table.letter("criteria_set"), exc.reason, str(exc))
+            return False
+        if gone:
+            detail = f"{', '.join(gone)} not scored in {year}"
+            self.refuse(
+                table.sheet.name,
+                row,
+                table.letter("not_applicable"),
+                ImportReason.NOT_SCORED_THAT_YEAR,
+                detail,
+            )
+        return not gone
 
     # ---- appendix workbooks ----
 
