@@ -6,12 +6,13 @@ one stays until no producer sends it (see tests/contracts/test_compatibility.py)
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.envelope import Event
 from contracts.report import VerificationReport
@@ -27,6 +28,16 @@ YEAR_MAX = 2100
 POINT_PLACES = 6
 POINT_DIGITS = 12
 _CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+# Widths of what consumers store (their columns are no narrower: tests/contracts checks it), so a
+# message too long for a store is refused as INVALID_PAYLOAD at the door on every runtime,
+# instead of failing one database and not another.
+CODE_CHARS = 32
+UNIT_ID_CHARS = 100
+NAME_CHARS = 300
+REF_CHARS = 100  # council ids, criteria set ids
+DOCUMENT_ID_CHARS = 200
+ACTOR_CHARS = 200
+_CODE_RE = re.compile(_CODE_PATTERN)
 _SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
@@ -38,11 +49,15 @@ class UnitRegistered(Event):
     type: Literal["UnitRegistered"] = "UnitRegistered"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
     level: Level
-    council_id: str = Field(min_length=1, description="The appraisal council that scores this unit")
-    criteria_set: str = Field(min_length=1, description="Id of the criteria set, e.g. demo-department")
+    council_id: str = Field(
+        min_length=1, max_length=REF_CHARS, description="The appraisal council that scores this unit"
+    )
+    criteria_set: str = Field(
+        min_length=1, max_length=REF_CHARS, description="Id of the criteria set, e.g. demo-department"
+    )
     ranked: bool = True
     not_applicable: list[str] = Field(default_factory=list, description="Criterion codes not scored")
     organisation_names: list[str] = Field(
@@ -51,7 +66,9 @@ class UnitRegistered(Event):
         description="Names on the unit's seal certificates (O or CN) when they differ from `name`",
     )
     parent_unit_id: str | None = Field(
-        default=None, max_length=100, description="The body the unit belongs to (a district's commune)"
+        default=None,
+        max_length=UNIT_ID_CHARS,
+        description="The body the unit belongs to (a district's commune)",
     )
 
 
@@ -64,17 +81,19 @@ class DocumentLinked(Event):
     schema_version: Literal[1] = 1
 
     link_id: UUID
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    document_id: str = Field(min_length=1, description="The document's id in the e-office system")
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
+    document_id: str = Field(
+        min_length=1, max_length=DOCUMENT_ID_CHARS, description="The document's id in the e-office system"
+    )
     fetch_url: str = Field(min_length=1, description="Claim check: where to fetch the PDF")
     sha256: str | None = Field(default=None, pattern=_SHA256_PATTERN)
     number: str | None = Field(default=None, description='Number and notation, e.g. "15/KH-UBND"')
     issuer: str | None = None
     issued_on: date | None = None
     title: str = ""
-    linked_by: str = Field(min_length=1)
+    linked_by: str = Field(min_length=1, max_length=ACTOR_CHARS)
 
 
 class DocumentUnlinked(Event):
@@ -84,10 +103,10 @@ class DocumentUnlinked(Event):
     schema_version: Literal[1] = 1
 
     link_id: UUID
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    unlinked_by: str = Field(min_length=1)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
+    unlinked_by: str = Field(min_length=1, max_length=ACTOR_CHARS)
 
 
 class SelfScoreEntered(Event):
@@ -96,12 +115,12 @@ class SelfScoreEntered(Event):
     type: Literal["SelfScoreEntered"] = "SelfScoreEntered"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
     points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     explanation: str | None = None
-    entered_by: str = Field(min_length=1)
+    entered_by: str = Field(min_length=1, max_length=ACTOR_CHARS)
 
 
 MAX_RELATED_LINKS = 50
@@ -112,9 +131,9 @@ class RelatedLink(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     link_id: UUID
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
     number: str | None = None
     issued_on: date | None = None
 
@@ -138,10 +157,10 @@ class EvidenceVerified(Event):
     schema_version: Literal[1] = 1
 
     link_id: UUID
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
-    document_id: str
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
+    document_id: str = Field(max_length=DOCUMENT_ID_CHARS)
     fetch_url: str
     title: str = ""
     issuer: str | None = None
@@ -165,9 +184,9 @@ class Submitted(Event):
     type: Literal["Submitted"] = "Submitted"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    submitted_by: str = Field(min_length=1)
+    submitted_by: str = Field(min_length=1, max_length=ACTOR_CHARS)
 
 
 class AppraisalRecorded(Event):
@@ -176,14 +195,14 @@ class AppraisalRecorded(Event):
     type: Literal["AppraisalRecorded"] = "AppraisalRecorded"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
     points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
     comment: str = ""
     round: int = Field(default=1, ge=1)
-    council_id: str = Field(min_length=1)
-    appraised_by: str = Field(min_length=1)
+    council_id: str = Field(min_length=1, max_length=REF_CHARS)
+    appraised_by: str = Field(min_length=1, max_length=ACTOR_CHARS)
 
 
 class SupplementRequested(Event):
@@ -192,18 +211,29 @@ class SupplementRequested(Event):
     type: Literal["SupplementRequested"] = "SupplementRequested"
     schema_version: Literal[1] = 1
 
-    unit_id: str = Field(min_length=1, max_length=100)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     criterion_codes: list[CriterionCode] = Field(min_length=1)
     until: date
-    council_id: str = Field(min_length=1)
+    council_id: str = Field(min_length=1, max_length=REF_CHARS)
     document_number: str = Field(min_length=1, description="The council's written request")
+
+    @field_validator("criterion_codes")
+    @classmethod
+    def _codes_are_codes(cls, codes: list[str]) -> list[str]:
+        # Checked here, not in the item schema: a changed item schema would read as a breaking
+        # change to consumers of the published v1 snapshot, and this only refuses what no
+        # consumer could score anyway.
+        for code in codes:
+            if len(code) > CODE_CHARS or not _CODE_RE.fullmatch(code):
+                raise ValueError(f"{code[:40]!r} is not a criterion code")
+        return codes
 
 
 class SurveyPoints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    unit_id: str = Field(min_length=1, max_length=100)
-    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN)
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
     points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
 
 
@@ -226,7 +256,47 @@ class Published(Event):
 
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     level: Level
-    decision_number: str = Field(min_length=1)
+    decision_number: str = Field(min_length=1, max_length=REF_CHARS)
+
+
+MAX_CORRECTED_LEAVES = 500
+MAX_REASON_CHARS = 2000
+
+
+class CorrectedPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    criterion_code: CriterionCode = Field(pattern=_CODE_PATTERN, max_length=CODE_CHARS)
+    points: Decimal = Field(ge=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
+
+
+class ResultCorrected(Event):
+    """The province corrects a published result by a decision (issue 13: a published year is
+    immutable except through a recorded correction): corrected points per leaf (the council's
+    final points; the survey's for survey leaves) and/or the unit-year's attributes. An absent
+    attribute stays as published."""
+
+    TYPE: ClassVar[str] = "ResultCorrected"
+    VERSION: ClassVar[int] = 1
+    type: Literal["ResultCorrected"] = "ResultCorrected"
+    schema_version: Literal[1] = 1
+
+    unit_id: str = Field(min_length=1, max_length=UNIT_ID_CHARS)
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    decision_number: str = Field(min_length=1, max_length=100, description="The correcting decision")
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
+    points: list[CorrectedPoints] = Field(default_factory=list, max_length=MAX_CORRECTED_LEAVES)
+    maximum: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=POINT_DIGITS,
+        decimal_places=POINT_PLACES,
+        description="The applicable maximum as corrected (a published reduced maximum)",
+    )
+    not_applicable: list[CriterionCode] | None = Field(
+        default=None, max_length=MAX_CORRECTED_LEAVES, description="Codes not scored, as corrected"
+    )
+    ranked: bool | None = None
+    corrected_by: str = Field(min_length=1, max_length=200)
 
 
 class ComponentScore(BaseModel):
@@ -245,7 +315,7 @@ class ScoreUpdated(Event):
     type: Literal["ScoreUpdated"] = "ScoreUpdated"
     schema_version: Literal[1] = 1
 
-    unit_id: str
+    unit_id: str = Field(max_length=UNIT_ID_CHARS)
     year: int
     level: Level
     version: int = Field(ge=1)
@@ -265,7 +335,7 @@ class ScoreUpdated(Event):
 
 class RankEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    unit_id: str
+    unit_id: str = Field(max_length=UNIT_ID_CHARS)
     index: Decimal
     rank: int | None = Field(description="None for units evaluated but not ranked")
     no_result: bool = Field(default=False, description="No points recorded: no index (not 0), not ranked")
@@ -295,6 +365,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SupplementRequested,
     SurveyResultsImported,
     Published,
+    ResultCorrected,
     ScoreUpdated,
     RankingUpdated,
 )

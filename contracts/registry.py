@@ -13,9 +13,15 @@ from contracts.events import ALL_EVENTS
 
 EVENT_MODELS: dict[tuple[str, int], type[Event]] = {(m.TYPE, m.VERSION): m for m in ALL_EVENTS}
 KNOWN_TYPES: frozenset[str] = frozenset(t for t, _ in EVENT_MODELS)
+# The largest message any producer of ours writes is a province's survey import (20,000 units x a
+# few survey leaves, ~80 bytes each); a bigger one is refused before JSON parsing allocates it.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 def parse_event(raw: bytes | str) -> Event:
+    size = len(raw.encode("utf-8")) if isinstance(raw, str) and len(raw) * 4 > MAX_EVENT_BYTES else len(raw)
+    if size > MAX_EVENT_BYTES:
+        raise ContractError(ContractReason.MESSAGE_TOO_LARGE, f"{size} bytes > {MAX_EVENT_BYTES}")
     try:
         data: Any = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -13,6 +13,7 @@ from contracts.events import (
     EvidenceVerified,
     Published,
     RankingUpdated,
+    ResultCorrected,
     ScoreUpdated,
     SelfScoreEntered,
     Submitted,
@@ -46,6 +47,7 @@ CONSUMES: dict[Service, tuple[type[Event], ...]] = {
         SupplementRequested,
         SurveyResultsImported,
         Published,
+        ResultCorrected,
     ),
 }
 

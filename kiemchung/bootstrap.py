@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 def register_deadlines(criteria_dir: Path | None) -> DeadlineLookup:
     """The register's deadline source: the province's deadline table for the year when its rules
     file sets one (<criteria dir>/provinces; the same table scoring locks the period at), else
-    seed 003's; a level the table leaves out has none (no check). Only the small rules files
-    are read here; the verifier never compiles the criteria catalogue."""
+    seed 003's; a level the table leaves out keeps seed 003's date, as in scoring. Only the small
+    rules files are read here; the verifier never compiles the criteria catalogue."""
     rules: Mapping[int, ProvinceRules] = {}
     folder = criteria_dir / PROVINCES_DIR if criteria_dir is not None else None
     if folder is not None and folder.is_dir():
@@ -59,9 +59,7 @@ def register_deadlines(criteria_dir: Path | None) -> DeadlineLookup:
 
     def deadline(level: Level, year: int) -> date | None:
         year_rules = rules.get(year)
-        table = (
-            year_rules.deadlines if year_rules is not None and year_rules.deadlines else SEED_003_DEADLINES
-        )
+        table = year_rules.deadlines_or(SEED_003_DEADLINES) if year_rules is not None else SEED_003_DEADLINES
         return last_day(level, year, table) if level in table else None
 
     return deadline

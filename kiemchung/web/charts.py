@@ -24,6 +24,8 @@ FULL_SCALE = Decimal(100)
 class Bar:
     label: str
     value: Decimal | None  # None: nothing applies (drawn as an empty row)
+    # The value as the province prints it (97,685); default: the value itself.
+    text: str | None = None
 
 
 def _short(label: str) -> str:
@@ -50,12 +52,11 @@ def bar_chart(title: str, bars: Sequence[Bar], scale: Decimal = FULL_SCALE) -> s
             continue
         share = max(Decimal(0), min(bar.value / scale, Decimal(1))) if scale > 0 else Decimal(0)
         width = round(float(share) * plot, 1)
+        shown = escape(bar.text if bar.text is not None else str(bar.value))
         parts.append(
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width}" height="{BAR_HEIGHT}" class="chart-bar">'
-            f"<title>{escape(bar.label)}: {bar.value}</title></rect>"
+            f"<title>{escape(bar.label)}: {shown}</title></rect>"
         )
-        parts.append(
-            f'<text x="{LABEL_WIDTH + width + 6}" y="{middle}" class="chart-value">{bar.value}</text>'
-        )
+        parts.append(f'<text x="{LABEL_WIDTH + width + 6}" y="{middle}" class="chart-value">{shown}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -97,6 +97,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rankings": ("Xếp hạng", "Rankings"),
     "rank": ("Hạng", "Rank"),
     "not_ranked": ("Đánh giá, không xếp hạng", "Evaluated, not ranked"),
+    "band": ("Xếp loại", "Rating"),
+    "no_result": ("Không có kết quả", "No result"),
     "export": ("Tải phụ lục (xlsx)", "Download appendix (xlsx)"),
     "publish": ("Công bố kết quả", "Publish results"),
     "decision_number": ("Số quyết định công bố", "Decision number"),

@@ -32,12 +32,13 @@ from services.evidence_verifier.errors import FetchError
 from services.indexer.errors import IndexerError
 from services.indexer.model import Decision, Facet, SearchQuery
 from services.scoring.access import ApiKey, Role
+from services.scoring.core.rules import ProvinceRules
 from services.scoring.criterion_view import criterion_view, units_without_evidence
 from services.scoring.errors import AccessError, AccessReason, LookupReason, NotFoundError
 from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
 from services.scoring.handlers import current_ledger, load_unit, load_units
 from services.scoring.service import UnitInfo
-from services.scoring.views import evidence_view, ledger_view, ranking_view, unit_score_view
+from services.scoring.views import Figure, evidence_view, ledger_view, ranking_view, unit_score_view
 
 WEB_STATE = "kiemchung_web"
 PREFIX = "/ui"
@@ -103,6 +104,11 @@ def reason_text(code: str, lang: Lang) -> str:
     except ValueError:
         return code
     return reason.vietnamese if lang is Lang.VI else reason.english
+
+
+def shown_index(index: Figure, rules: ProvinceRules) -> Decimal:
+    """An index at the province's decimals that year (the bar's length and its label agree)."""
+    return rules.shown(Decimal(index.exact))
 
 
 def readable_units(key: ApiKey, db: Session) -> list[UnitInfo]:
@@ -199,9 +205,11 @@ def build_router() -> APIRouter:
             year = year or latest_year(db, ctx.clock().year)
             if not units:
                 return render(request, "council.html", viewer, units=[], tree=[], year=year)
-            set_id = units[0].criteria_set
+            # The set scoring that year (the year's rules file may choose one per level).
+            first = units[0]
+            set_id = ctx.catalogue.set_id_for(first.level, first.criteria_set, year)
             cset = ctx.catalogue.set_for(set_id, year)
-            units = [u for u in units if u.criteria_set == set_id]
+            units = [u for u in units if ctx.catalogue.set_id_for(u.level, u.criteria_set, year) == set_id]
             rows = tree_rows(cset)
             codes = [r.code for r in rows]
             code = criterion if criterion in codes else codes[0]
@@ -369,10 +377,13 @@ def build_router() -> APIRouter:
             evidence = evidence_view(db, current_ledger(db, unit, year, ctx.catalogue), None)
             history = list(reversed(ledger_view(db, unit_id, year, None)))[:LEDGER_ROWS]
             asked = supplements(db, unit_id, year)
+        rules = ctx.catalogue.rules_for(year)
         chart = bar_chart(
             translate(language(request), "component_indices"),
             [
-                Bar(f"{c.code} {c.title}", Decimal(c.index.display) if c.index else None)
+                Bar(f"{c.code} {c.title}", shown_index(c.index, rules), c.index_text)
+                if c.index
+                else Bar(f"{c.code} {c.title}", None)
                 for c in view.components
             ],
         )
@@ -395,11 +406,17 @@ def build_router() -> APIRouter:
         with ctx.sessions() as db:
             year = year or latest_year(db, ctx.clock().year)
             readable = {u.unit_id: u for u in readable_units(viewer.key, db)}
-            tables = [(lv.value, ranking_view(db, lv.value, year, readable)) for lv in Level]
+            year_rules = ctx.catalogue.rules.get(year)
+            tables = [(lv.value, ranking_view(db, lv.value, year, readable, year_rules)) for lv in Level]
+        rules = ctx.catalogue.rules_for(year)
         charts = {
             level: bar_chart(
                 f"{translate(language(request), 'index')} {level} {year}",
-                [Bar(r.name, Decimal(r.index.display)) for r in view.ranked + view.not_ranked],
+                [
+                    Bar(r.name, shown_index(r.index, rules), r.index_text)
+                    for r in view.ranked + view.not_ranked
+                    if not r.no_result
+                ],
             )
             for level, view in tables
             if view is not None
@@ -411,6 +428,7 @@ def build_router() -> APIRouter:
             year=year,
             tables=[(lv, v) for lv, v in tables if v is not None],
             charts=charts,
+            bands=bool(rules.bands),
             may_publish=viewer.key.role is Role.PROVINCE and ctx.commands is not None,
         )
 

@@ -104,10 +104,13 @@ def build_handlers(index: SearchIndex) -> Mapping[type[Event], AnyHandler]:
         ).first()
         name, level = (unit.name, unit.level) if unit else (event.unit_id, "")
         entry = entry_from_verdict(event, name, level)
-        current = session.execute(
-            select(entries.c.version).where(entries.c.link_id == entry.link_id)
-        ).scalar_one_or_none()
-        if current is not None and current >= entry.version:
+        found = session.execute(
+            select(entries.c.version, entries.c.removed).where(entries.c.link_id == entry.link_id)
+        ).first()
+        current = None if found is None else found.version
+        # Unlinking is final for a link id: a verdict the verifier finished after the unit
+        # removed the document (its time is later than the unlink's) must not bring it back.
+        if found is not None and (found.removed or found.version >= entry.version):
             return []
         row = {
             "version": entry.version,

@@ -52,9 +52,11 @@ def _replay(args: argparse.Namespace) -> int:
         for score in report.scores:
             rank = "-" if score["rank"] is None else str(score["rank"])
             flag = "" if score["ranked"] else "  (không xếp hạng)"
+            shown = score.get("index_text") or score["index_display"]
+            band = f"  {score['band']}" if score.get("band") else ""
             print(
                 f"{score['unit_id']:<20} {score['year']} {score['level']:<10} rank {rank:>4}  "
-                f"index {score['index_display']}{flag}"
+                f"index {shown}{band}{flag}"
             )
     for refused in report.refused:
         where = f"{args.ledger}:{refused.line}"
@@ -131,7 +133,14 @@ def _import(args: argparse.Namespace) -> int:
     engine = make_engine(args.database_url or settings.resolved_database_url())
     create_schema(engine)
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
-    options = ImportOptions(year=args.year, source=args.source or path.name, actor=args.by)
+    options = ImportOptions(
+        year=args.year,
+        source=args.source or path.name,
+        actor=args.by,
+        level=args.level or "",
+        council_id=args.council or "",
+        criteria_set=args.criteria_set or "",
+    )
     plan = run_import(
         ImportKind(args.kind),
         sheets,
@@ -141,26 +150,44 @@ def _import(args: argparse.Namespace) -> int:
         system_clock,
         random_ids,
         options,
+        dry_run=args.dry_run,
     )
     engine.dispose()
+    recorded = 0 if plan.refusals or args.dry_run else len(plan.events)
     if args.json:
         print(
             json.dumps(
                 {
                     "kind": plan.kind.value,
                     "rows": plan.rows,
-                    "events": 0 if plan.refusals else len(plan.events),
+                    "events": recorded,
+                    "dry_run": args.dry_run,
+                    "would_record": len(plan.events),
                     "refused": [r.__dict__ for r in plan.refusals],
+                    "notes": [n.__dict__ for n in plan.notes],
+                    "planned": [{**p.__dict__, "points": str(p.points)} for p in plan.planned],
                 },
                 ensure_ascii=False,
                 indent=2,
             )
         )
+    elif args.dry_run:
+        for planned in plan.planned:
+            print(planned.render())
+    for note in plan.notes:
+        print(f"note: {note.render()}", file=sys.stderr)
     for refusal in plan.refusals:
         print(refusal.render(), file=sys.stderr)
     if plan.refusals:
         print(f"{path.name}: {len(plan.refusals)} refusal(s); nothing imported", file=sys.stderr)
         return EXIT_REFUSED
+    if args.dry_run:
+        if not args.json:
+            print(
+                f"{path.name}: dry run: {plan.rows} row(s) read, {len(plan.events)} event(s) would be "
+                "recorded; nothing written"
+            )
+        return EXIT_OK
     if not args.json:
         print(f"{path.name}: {plan.rows} row(s) read, {len(plan.events)} event(s) recorded")
     return EXIT_OK
@@ -228,13 +255,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "import", help="load a province's table (units, appraisals, survey results): all rows or none"
     )
     imports.add_argument("kind", choices=["units", "appraisals", "survey"])
-    imports.add_argument("file", help=".xlsx (the appendix layout `export xlsx` writes, or a table) or .csv")
+    imports.add_argument(
+        "file",
+        help=".xlsx (a sheet per unit as `export xlsx` writes it, or the province's own table) or "
+        ".csv / .txt (UTF-8 or Excel's Unicode text)",
+    )
     imports.add_argument("--year", type=int, help="the scored year (else read from each sheet's title)")
     imports.add_argument("--source", help="survey source, e.g. 'SIPAS 2024' (default: the file name)")
     imports.add_argument("--by", default="kiemchung.import", help="who records the appraisals")
     imports.add_argument("--database-url")
     imports.add_argument("--criteria-dir", help="extra criteria sets (YAML)")
     imports.add_argument("--json", action="store_true")
+    imports.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be recorded and every refusal; write nothing (exit 1 on refusal)",
+    )
+    imports.add_argument(
+        "--level", choices=[level.value for level in Level], help="units: when no 'Cấp' column"
+    )
+    imports.add_argument("--council", help="units: the appraisal council when no 'Hội đồng thẩm định' column")
+    imports.add_argument("--criteria-set", help="units: the criteria set when no 'Bộ tiêu chí' column")
     imports.set_defaults(func=_import)
 
     apikey = subparsers.add_parser("apikey", help="API keys")

@@ -1,10 +1,12 @@
 """Excel export in the appendix layout (Phụ lục: bảng điểm tự đánh giá và thẩm định).
 
 One sheet per unit, rows in criteria order: code, content, maximum, self-assessed, appraised,
-explanation, evidence (number, title, verdict with reasons, link); then the total and the index.
-A sheet ranks the units of the level; the last lists the evidence register's cross-document
-findings on those units' links ("Kiểm tra chéo"). Exact decimals are written as numbers formatted with
-two decimals; the index is rounded to two decimals (half up) as published tables do.
+explanation, evidence (number, title, verdict with reasons, link); then the total, the index and
+its rating band. A sheet ranks the units of the level; the last lists the evidence register's
+cross-document findings on those units' links ("Kiểm tra chéo"). Exact decimals are written as
+numbers formatted with two decimals; the index is rounded half up to the province's decimals for
+that year (two without a rules file; Thừa Thiên Huế 2023: three), as its published tables are,
+on the unit sheets and the ranking sheet alike.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from sqlalchemy.orm import Session
 from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
-from services.scoring.core.rules import ProvinceRules
-from services.scoring.core.scores import display
+from services.scoring.core.rules import ProvinceRules, default_rules
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
     EvidenceView,
@@ -61,6 +62,7 @@ REGISTER_HEADINGS = (
 REGISTER_WIDTHS = (20, 10, 18, 14, 14, 26, 60, 40, 50)
 TOTAL_LABEL = "Tổng điểm"
 INDEX_LABEL = "Chỉ số CCHC (%)"
+BAND_LABEL = "Xếp loại"
 NOT_RANKED_NOTE = "Đánh giá, không xếp hạng"
 NOT_APPLICABLE_NOTE = "Không áp dụng"
 NO_RESULT_NOTE = "Không có kết quả"
@@ -141,7 +143,12 @@ def write_unit_sheet(
     nodes: Sequence[NodeView],
     evidence: Sequence[EvidenceView],
     total: tuple[Figure, Figure, Figure, Figure],
+    rules: ProvinceRules | None = None,
+    has_result: bool = True,
 ) -> None:
+    """`rules`: the year's province rules (the index at its decimals, its band on the next row);
+    a unit with no result shows "Không có kết quả" instead of an index."""
+    shown = rules if rules is not None else default_rules(year)
     bold = Font(bold=True)
     sheet["A1"] = f"BẢNG ĐIỂM TỰ ĐÁNH GIÁ, THẨM ĐỊNH CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year}"
     sheet["A1"].font = bold
@@ -178,15 +185,25 @@ def write_unit_sheet(
             sheet.cell(row=row, column=7).hyperlink = links[0]
         row += 1
     maximum, claimed, achieved, index = total
-    for label, cells in (
-        (TOTAL_LABEL, (_number(maximum), _number(claimed), _number(achieved))),
-        (INDEX_LABEL, (None, None, display(Decimal(index.exact)))),
-    ):
+    exact = Decimal(index.exact)
+    band = shown.band(exact) if has_result else None
+    closing: list[tuple[str, tuple[object, object, object], str]] = [
+        (TOTAL_LABEL, (_number(maximum), _number(claimed), _number(achieved)), NUMBER_FORMAT),
+        (
+            INDEX_LABEL,
+            (None, None, shown.shown(exact) if has_result else NO_RESULT_NOTE),
+            _number_format(shown.decimals),
+        ),
+    ]
+    if band is not None:
+        closing.append((BAND_LABEL, (None, None, band), NUMBER_FORMAT))
+    for label, cells, number_format in closing:
         sheet.cell(row=row, column=2, value=label).font = bold
         for column, value in zip((3, 4, 5), cells, strict=True):
             if value is not None:
                 cell = sheet.cell(row=row, column=column, value=value)
-                cell.number_format = NUMBER_FORMAT
+                if isinstance(value, Decimal):
+                    cell.number_format = number_format
                 cell.font = bold
         row += 1
     for column, width in enumerate(COLUMN_WIDTHS, start=1):
@@ -271,12 +288,13 @@ def build_workbook(
         book.remove(default)
     taken: set[str] = {RANKING_SHEET.lower(), REGISTER_SHEET.lower()}
     chosen = sorted((u for u in readable if u.level == level), key=lambda u: (u.name, u.unit_id))
+    rules = catalogue.rules.get(year)
     for unit in chosen:
         view, state = unit_score_view(session, unit, year, catalogue)
         sheet = book.create_sheet(sheet_title(unit.name, taken))
         totals = (view.maximum, view.self_assessed, view.achieved, view.index)
-        write_unit_sheet(sheet, unit, year, view.tree, evidence_view(session, state, None), totals)
-    rules = catalogue.rules.get(year)
+        evidence = evidence_view(session, state, None)
+        write_unit_sheet(sheet, unit, year, view.tree, evidence, totals, rules, view.has_result)
     ranking = ranking_view(session, level, year, {u.unit_id: u for u in chosen}, rules)
     write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking, rules)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)

@@ -31,7 +31,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, RowMapping, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    RowMapping,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
@@ -41,6 +52,7 @@ from contracts.events import (
     EvidenceVerified,
     Published,
     RankingUpdated,
+    ResultCorrected,
     ScoreUpdated,
     SelfScoreEntered,
     Submitted,
@@ -56,6 +68,7 @@ from services.scoring.cache import NO_RANKING, NO_ROWS, LedgerCache, LedgerTag, 
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import LeafState, Ledger, apply
+from services.scoring.core.published import YearSetup, year_setup
 from services.scoring.core.ranking import RankEntry
 from services.scoring.core.standings import Standings, standings
 from services.scoring.service import (
@@ -67,7 +80,7 @@ from services.scoring.service import (
     replay,
     to_command,
 )
-from services.scoring.store import ledger, rankings, rejections, scores, units
+from services.scoring.store import ledger, published_setups, rankings, rejections, scores, units
 
 UnitEvent = (
     SelfScoreEntered
@@ -76,8 +89,17 @@ UnitEvent = (
     | Submitted
     | AppraisalRecorded
     | SupplementRequested
+    | ResultCorrected
 )
-_ACTOR_FIELDS = ("entered_by", "linked_by", "unlinked_by", "submitted_by", "appraised_by", "council_id")
+_ACTOR_FIELDS = (
+    "entered_by",
+    "linked_by",
+    "unlinked_by",
+    "submitted_by",
+    "appraised_by",
+    "corrected_by",
+    "council_id",
+)
 
 # ---- prebuilt statements ----------------------------------------------------------------------
 
@@ -109,7 +131,13 @@ _RANKING_ROW = (
     .with_for_update()
 )
 _LEVEL_SCORES = (
-    select(scores.c.unit_id, scores.c.index_value, units.c.ranked)
+    # The year's own ranked flag (a published year's, as corrected), else the registration's.
+    select(
+        scores.c.unit_id,
+        scores.c.index_value,
+        scores.c.ranked.label("year_ranked"),
+        units.c.ranked.label("registered"),
+    )
     .join(units, units.c.unit_id == scores.c.unit_id)
     .where(scores.c.level == bindparam("level"), scores.c.year == bindparam("year"))
 )
@@ -119,6 +147,7 @@ _INSERT_SCORE = insert(scores)
 _UPDATE_SCORE = update(scores).where(
     scores.c.unit_id == bindparam("key_unit"), scores.c.year == bindparam("key_year")
 )
+_INSERT_FROZEN = insert(published_setups)
 _INSERT_RANKING = insert(rankings)
 _UPDATE_RANKING = update(rankings).where(
     rankings.c.level == bindparam("key_level"), rankings.c.year == bindparam("key_year")
@@ -177,9 +206,48 @@ def latest_tag(session: Session, unit_id: str, year: int) -> LedgerTag:
     return NO_ROWS if row is None else LedgerTag(int(row.seq), str(row.event_id))
 
 
+def _frozen_from_row(row: RowMapping) -> YearSetup:
+    return YearSetup(
+        level=row["level"],
+        criteria_set=row["criteria_set"],
+        overlays=tuple(row["overlays"]),
+        criteria=row["criteria_digest"],
+        not_applicable=frozenset(row["not_applicable"]),
+        maximum=None if row["maximum"] is None else Decimal(row["maximum"]),
+        ranked=bool(row["ranked"]),
+        group=row["ranking_group"],
+        lock_at=row["lock_at"],
+    )
+
+
+def frozen_setup(session: Session, unit_id: str, year: int) -> YearSetup | None:
+    """The unit-year's setup frozen at publication, or None when the year is not published."""
+    row = (
+        session.execute(
+            select(published_setups).where(
+                published_setups.c.unit_id == unit_id, published_setups.c.year == year
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _frozen_from_row(row)
+
+
+def frozen_setups(session: Session, year: int | None = None) -> dict[tuple[str, int], YearSetup]:
+    query = select(published_setups)
+    if year is not None:
+        query = query.where(published_setups.c.year == year)
+    return {
+        (row["unit_id"], int(row["year"])): _frozen_from_row(row) for row in session.execute(query).mappings()
+    }
+
+
 def current_ledger(session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
-    """The unit's ledger replayed from the store (no cache): the reference for every reader."""
-    return replay(unit, year, catalogue, stored_ledger(session, unit.unit_id, year))
+    """The unit's ledger replayed from the store (no cache): the reference for every reader. A
+    published year opens with the setup frozen at its publication, not today's files."""
+    frozen = frozen_setup(session, unit.unit_id, year)
+    return replay(unit, year, catalogue, stored_ledger(session, unit.unit_id, year), frozen)
 
 
 def _actor(event: Event) -> str:
@@ -222,11 +290,13 @@ def command_leaf(command: cmd.Command, before: Ledger) -> str | None:
             return command.leaf
         case cmd.EvidenceUnlinked():
             link = before.links.get(command.link_id)
-            return link.leaf if link is not None else None
+            return link.leaf if link is not None else command.leaf
         case cmd.SurveyResultsImported() if len(command.results) == 1:
             return next(iter(command.results))
         case cmd.SupplementRequested() if len(command.leaves) == 1:
             return command.leaves[0]
+        case cmd.ResultCorrected() if len(command.points) == 1:
+            return next(iter(command.points))
     return None
 
 
@@ -300,9 +370,27 @@ class ScoringHandlers:
         table = self.rankings.get(level, year, tag)
         if table is None:
             rows = conn.execute(_LEVEL_SCORES, {"level": level, "year": year})
-            table = standings(RankEntry(r.unit_id, stored_index(r.index_value), bool(r.ranked)) for r in rows)
+            table = standings(
+                RankEntry(
+                    r.unit_id,
+                    stored_index(r.index_value),
+                    self._year_ranked(r.unit_id, r.year_ranked, r.registered, year),
+                )
+                for r in rows
+            )
         work[key] = _LevelWork(tag, table, table, cause)
         return work[key]
+
+    def _ranked(self, unit_id: str, registered: bool, year: int) -> bool:
+        """The year's rules file may rank a unit otherwise than its registration (seed 003)."""
+        return self.catalogue.ranked_for(unit_id, registered, year)
+
+    def _year_ranked(self, unit_id: str, year_ranked: bool | None, registered: bool, year: int) -> bool:
+        """The unit-year's own flag (its ledger's: rules file, correction), else the registration
+        as the year's rules file overrides it."""
+        if year_ranked is not None:
+            return bool(year_ranked)
+        return self._ranked(unit_id, bool(registered), year)
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -357,10 +445,13 @@ class ScoringHandlers:
         except KeyError as exc:
             self.reject(session, unit_id, year, event, ScoringReason.UNKNOWN_CRITERIA_SET, str(exc))
             return []
+        if isinstance(command, cmd.Published):
+            self._freeze(conn, unit, year, after, event)
         numbers = figures(after)
         # Lock the ranking row before writing the score: a concurrent writer of the same level
-        # waits here, so the standings read under this lock are the ones the score changes.
-        level = self._standings(conn, work, unit.level, year, event)
+        # waits here, so the standings read under this lock are the ones the score changes. The
+        # ledger's level is the unit's, or a published year's as frozen.
+        level = self._standings(conn, work, after.level.value, year, event)
         version = int(state["score_version"] or 0) + 1
         result: CursorResult[Any] = conn.execute(
             _INSERT_LEDGER,
@@ -382,20 +473,56 @@ class ScoringHandlers:
         if inserted is not None:
             # If this transaction rolls back, no row carries this tag: the next lookup misses.
             self.cache.put(unit, year, LedgerTag(int(inserted), str(event.event_id)), after)
-        score = self._publish_score(conn, unit, year, numbers, version, event)
+        score = self._publish_score(conn, unit, year, after, numbers, version, event)
         index = numbers.index if numbers.has_result else None
-        level.change(level.after.with_entry(RankEntry(unit_id, index, unit.ranked)), event)
+        level.change(level.after.with_entry(RankEntry(unit_id, index, after.ranked)), event)
         return [score]
 
+    def _freeze(self, conn: Connection, unit: UnitInfo, year: int, published: Ledger, event: Event) -> None:
+        """Keep the unit-year's setup as published: later replays use it, not today's files."""
+        set_id = self.catalogue.set_id_for(unit.level, unit.criteria_set, year)  # the year's choice
+        setup = year_setup(
+            published,
+            set_id,
+            self.catalogue.overlays_for(set_id, year),
+            self.catalogue.group_of(unit.unit_id, year),
+        )
+        conn.execute(
+            _INSERT_FROZEN,
+            {
+                "unit_id": unit.unit_id,
+                "year": year,
+                "level": setup.level,
+                "criteria_set": setup.criteria_set,
+                "overlays": list(setup.overlays),
+                "criteria_digest": setup.criteria,
+                "not_applicable": sorted(setup.not_applicable),
+                "maximum": None if setup.maximum is None else str(setup.maximum),
+                "ranked": setup.ranked,
+                "ranking_group": setup.group,
+                "lock_at": setup.lock_at,
+                "decision_number": str(getattr(event, "decision_number", "")),
+                "event_id": str(event.event_id),
+                "published_at": event.occurred_at,
+            },
+        )
+
     def _publish_score(
-        self, conn: Connection, unit: UnitInfo, year: int, numbers: ScoreFigures, version: int, cause: Event
+        self,
+        conn: Connection,
+        unit: UnitInfo,
+        year: int,
+        state: Ledger,
+        numbers: ScoreFigures,
+        version: int,
+        cause: Event,
     ) -> ScoreUpdated:
         score = self.events.make(
             ScoreUpdated,
             correlation_id=cause.correlation_id,
             unit_id=unit.unit_id,
             year=year,
-            level=Level(unit.level),
+            level=Level(state.level.value),
             version=version,
             maximum=numbers.maximum,
             self_assessed=numbers.self_assessed,
@@ -409,7 +536,8 @@ class ScoringHandlers:
             has_result=numbers.has_result,
         )
         row = {
-            "level": unit.level,
+            "level": state.level.value,
+            "ranked": state.ranked,
             "version": version,
             "index_value": str(numbers.index) if numbers.has_result else NO_RESULT,
             "snapshot": score.model_dump(mode="json"),
@@ -513,21 +641,35 @@ class ScoringHandlers:
         work = self._work(session)
         if old is not None and (old.level, old.ranked) != (event.level.value, event.ranked):
             # The unit moves between levels or in or out of the ranking: its entry changes in
-            # every year it has a score. Standings are read before the unit row changes.
+            # every year it has a score, except the published ones (their setup is frozen; only
+            # a ResultCorrected changes them). Standings are read before the unit row changes.
+            open_years = and_(
+                scores.c.unit_id == event.unit_id,
+                ~exists().where(
+                    published_setups.c.unit_id == scores.c.unit_id,
+                    published_setups.c.year == scores.c.year,
+                ),
+            )
             placed = conn.execute(
                 select(scores.c.year, scores.c.level, scores.c.index_value)
-                .where(scores.c.unit_id == event.unit_id)
+                .where(open_years)
                 .order_by(scores.c.year)
             ).all()
             for row in placed:
                 was = self._standings(conn, work, row.level, row.year, event)
                 was.change(was.after.without(event.unit_id), event)
                 now = self._standings(conn, work, event.level.value, row.year, event)
-                entry = RankEntry(event.unit_id, stored_index(row.index_value), event.ranked)
+                ranked = self._ranked(event.unit_id, event.ranked, row.year)
+                entry = RankEntry(event.unit_id, stored_index(row.index_value), ranked)
                 now.change(now.after.with_entry(entry), event)
-            conn.execute(
-                update(scores).where(scores.c.unit_id == event.unit_id).values(level=event.level.value)
-            )
+            for row in placed:  # each year's flag: the year's rules file may override the registration
+                conn.execute(
+                    update(scores)
+                    .where(scores.c.unit_id == event.unit_id, scores.c.year == row.year)
+                    .values(
+                        level=event.level.value, ranked=self._ranked(event.unit_id, event.ranked, row.year)
+                    )
+                )
         if old is not None:
             conn.execute(update(units).where(units.c.unit_id == event.unit_id).values(**values))
         else:
@@ -546,6 +688,7 @@ class ScoringHandlers:
             Submitted: unit_handler,
             AppraisalRecorded: unit_handler,
             SupplementRequested: unit_handler,
+            ResultCorrected: unit_handler,
             SurveyResultsImported: Handler(apply=self.on_survey),
             Published: Handler(apply=self.on_published),
         }

@@ -1,19 +1,26 @@
 """A province's own tables in: units, appraisals and survey results, as the ledger events they
 stand for, all or none.
 
-Layouts:
-- units: a table with a heading row (Mã đơn vị, Tên đơn vị, Cấp, Hội đồng thẩm định, Bộ tiêu chí,
-  Xếp hạng, Không áp dụng), as `export units` writes it; one UnitRegistered per row.
-- appraisals: the appendix workbook `export xlsx` writes (a sheet per unit, "Đơn vị: name (id)"
-  in A2, the year in A1's title); each leaf row with a value in "Điểm thẩm định" becomes an
-  AppraisalRecorded (survey leaves are left to the survey import).
-- survey: either the same appendix workbook (its survey leaves) or a flat table (Mã đơn vị,
-  Mã tiêu chí, Điểm); one SurveyResultsImported for the whole file.
+The tables are the province's, not ours: each sheet's heading is found by meaning (layout.py),
+units are matched by id or by name (unitmatch.py), numbers may be text with a decimal comma.
+Shapes read, for appraisals and survey results:
+- appendix: a sheet per unit (criterion code in "STT"/"Mã tiêu chí", points in "Điểm thẩm
+  định"/"Điểm đạt được", or for survey results "Điểm điều tra XHH"/"Điểm khảo sát"), the unit
+  named in the title block ("Đơn vị: Sở Nội vụ", our export's "Đơn vị: name (id)", "… của Sở Nội
+  vụ") or by the sheet's name; `export xlsx` writes this shape;
+- flat: one row per unit and criterion (Mã đơn vị or Tên đơn vị, Mã tiêu chí, Điểm);
+- wide: one row per unit, one column per criterion code; for survey results also a single
+  survey column, which stands for the set's survey criterion when the set has exactly one.
+Units: a table naming at least the unit (Mã đơn vị and/or Tên đơn vị); level, council and
+criteria set come from their columns or from the options (`--level`, `--council`,
+`--criteria-set`); a missing id is made from the name.
 
 Every row is checked first, against the pure scoring core applied to the units' current ledgers
 in file order (the same `apply` the service runs), so a refusal names its sheet, row, column and
 reason code; only a file with no refusal is committed, in one transaction. A row whose value is
 already recorded produces no event, so importing an exported workbook again changes nothing.
+Rows that are not data (totals, group headings, column numbers, hidden rows) and sheets that hold
+no table are listed as notes, never skipped silently.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -43,23 +50,42 @@ from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, apply
+from services.scoring.core.tree import ScoringTree
 from services.scoring.export import HEADER_ROW, HEADINGS
 from services.scoring.handlers import build_handlers, current_ledger, load_units
+from services.scoring.layout import CODE_PATTERN, Field, Layout, Skip, find_layouts, is_roman, skip_reason
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.store import rejections
-from services.scoring.tables import Cell, Sheet, TableError, column_letter, decimal, text
+from services.scoring.tables import (
+    Cell,
+    CellError,
+    Sheet,
+    TableError,
+    TableReason,
+    column_letter,
+    decimal,
+    text,
+)
+from services.scoring.unitmatch import UnitDirectory
+from services.scoring.vntext import fold, legacy_encoding
 
 IMPORT_PRODUCER = "kiemchung.import"
 SCORING_PRODUCER = "kiemchung.scoring"
-UNIT_ID_CELL = (2, 1)
-TITLE_CELL = (1, 1)
-CODE_COLUMN = 1
 APPRAISED_COLUMN = HEADINGS.index("Điểm thẩm định") + 1
-# How far down a flat table's heading row may be (titles above it are common).
-HEADING_SEARCH_ROWS = 10
+MAX_UNIT_ID_CHARS = 100
+SHEET_TITLE_MAX = 31
 _UNIT_ID_IN_TITLE = re.compile(r"\(([^()]+)\)\s*$")
-_YEAR_IN_TITLE = re.compile(r"NĂM\s+(\d{4})", re.IGNORECASE)
+_UNIT_LABEL = re.compile(
+    r"^\s*(?:tên\s+)?(?:cơ\s+quan,?\s*)?(?:đơn\s+vị|cơ\s+quan|địa\s+phương)\s*(?:được\s+đánh\s+giá)?\s*:\s*(.+)$",
+    re.IGNORECASE,
+)
+_OF_UNIT = re.compile(
+    r"\bcủa\s+((?:sở|ban|ubnd|ủy ban|uỷ ban|văn phòng|thanh tra|huyện|thị xã|thành phố)\b.+)$", re.IGNORECASE
+)
+_YEAR = re.compile(r"\bnam\s+(\d{4})\b")
+_DATE_BEFORE = re.compile(r"thang\s+\d{1,2}\s*$")
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
+_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 class ImportKind(StrEnum):
@@ -80,12 +106,27 @@ class ImportReason(StrEnum):
     YEAR_MISMATCH = "year_mismatch"
     NO_UNIT_ID = "no_unit_id"
     UNKNOWN_UNIT = "unknown_unit"
+    AMBIGUOUS_UNIT = "ambiguous_unit"
     UNKNOWN_CRITERIA_SET = "unknown_criteria_set"
     UNKNOWN_CRITERION = "unknown_criterion"
+    NOT_A_CRITERION_CODE = "not_a_criterion_code"
+    AMBIGUOUS_CODE = "ambiguous_code"
+    SURVEY_TOTAL_AMBIGUOUS = "survey_total_ambiguous"
     DUPLICATE_ROW = "duplicate_row"
     NO_ROWS = "no_rows"
     TOO_LONG = "too_long"
     REFUSED_ON_COMMIT = "refused_on_commit"
+
+
+class NoteKind(StrEnum):
+    """What the import says about a sheet or row it did not take as data (never silent)."""
+
+    SHEET_USED = "sheet_used"
+    SHEET_IGNORED = "sheet_ignored"
+    COLUMN_IGNORED = "column_ignored"
+    UNIT_FROM = "unit_from"
+    ID_FROM_NAME = "id_from_name"
+    SAME_VALUE_TWICE = "same_value_twice"
 
 
 @dataclass(frozen=True)
@@ -104,12 +145,47 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A sheet or row not taken as data, or how a table was read (a skip reason or NoteKind)."""
+
+    sheet: str
+    row: int
+    what: str
+    detail: str = ""
+
+    def render(self) -> str:
+        where = f"{self.sheet} row {self.row}" if self.row else self.sheet
+        return f"{where}: {self.what}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A value the file stands for: recorded by the import, or already recorded (no event)."""
+
+    sheet: str
+    row: int
+    column: str
+    unit_id: str
+    year: int
+    code: str
+    points: Decimal
+    recorded: bool
+
+    def render(self) -> str:
+        state = "record" if self.recorded else "unchanged"
+        where = f"{self.sheet}!{self.column}{self.row}"
+        return f"{where}: {state} {self.unit_id} {self.year} {self.code} = {self.points}"
+
+
+@dataclass(frozen=True)
 class ImportPlan:
     kind: ImportKind
     events: tuple[Event, ...]
     refusals: tuple[Refusal, ...]
     # Rows read that stand for a value (including unchanged ones that need no event).
     rows: int
+    notes: tuple[Note, ...] = ()
+    planned: tuple[Planned, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -121,14 +197,33 @@ class ImportOptions:
     year: int | None = None
     source: str = ""
     actor: str = IMPORT_PRODUCER
+    # Units: used where the table has no such column (or leaves the cell empty).
+    level: str = ""
+    council_id: str = ""
+    criteria_set: str = ""
 
 
 def file_refusal(exc: TableError, name: str) -> Refusal:
     return Refusal(name, 0, "", exc.reason.value, exc.detail)
 
 
-# ---- flat tables --------------------------------------------------------------------------------
-
+LEVEL_WORDS: Mapping[str, Level] = MappingProxyType(
+    {
+        **{level.value: level for level in Level},
+        "so": Level.DEPARTMENT,
+        "so ban nganh": Level.DEPARTMENT,
+        "cap so": Level.DEPARTMENT,
+        "huyen": Level.DISTRICT,
+        "cap huyen": Level.DISTRICT,
+        "xa": Level.COMMUNE,
+        "cap xa": Level.COMMUNE,
+    }
+)
+YES_WORDS = frozenset({"", "co", "x", "1", "true", "yes", "co xep hang"})
+NO_WORDS = frozenset({"khong", "0", "false", "no", "khong xep hang"})
+LEVEL_NAMES: Mapping[Level, str] = MappingProxyType(
+    {Level.DEPARTMENT: "sở", Level.DISTRICT: "huyện", Level.COMMUNE: "xã"}
+)
 UNIT_HEADINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "unit_id": ("Mã đơn vị", "unit_id"),
@@ -140,75 +235,74 @@ UNIT_HEADINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "not_applicable": ("Không áp dụng", "not_applicable"),
     }
 )
-UNIT_REQUIRED = ("unit_id", "name", "level", "council_id", "criteria_set")
-SURVEY_HEADINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+UNIT_FIELDS = frozenset(
     {
-        "unit_id": ("Mã đơn vị", "unit_id"),
-        "criterion_code": ("Mã tiêu chí", "criterion_code"),
-        "points": ("Điểm", "points"),
+        Field.UNIT_ID,
+        Field.NAME,
+        Field.STT,
+        Field.NOTE,
+        Field.LEVEL,
+        Field.COUNCIL,
+        Field.CRITERIA_SET,
+        Field.RANKED,
+        Field.NOT_APPLICABLE,
     }
 )
-LEVEL_WORDS: Mapping[str, Level] = MappingProxyType(
+VALUE_FIELDS = frozenset(
     {
-        **{level.value: level for level in Level},
-        "sở": Level.DEPARTMENT,
-        "sở, ban, ngành": Level.DEPARTMENT,
-        "cấp sở": Level.DEPARTMENT,
-        "huyện": Level.DISTRICT,
-        "cấp huyện": Level.DISTRICT,
-        "xã": Level.COMMUNE,
-        "cấp xã": Level.COMMUNE,
+        Field.UNIT_ID,
+        Field.NAME,
+        Field.STT,
+        Field.NOTE,
+        Field.CODE,
+        Field.CONTENT,
+        Field.APPRAISED,
+        Field.SELF,
+        Field.MAXIMUM,
+        Field.SURVEY,
+        Field.POINTS,
+        Field.TOTAL,
+        Field.INDEX,
+        Field.RANK,
     }
 )
-YES_WORDS = frozenset({"", "có", "x", "1", "true", "yes", "có xếp hạng"})
-NO_WORDS = frozenset({"không", "0", "false", "no", "không xếp hạng"})
-LEVEL_NAMES: Mapping[Level, str] = MappingProxyType(
-    {Level.DEPARTMENT: "sở", Level.DISTRICT: "huyện", Level.COMMUNE: "xã"}
-)
+_UNIT_COLUMNS = (Field.UNIT_ID, Field.NAME)
 
 
-def _fold(heading: Cell) -> str:
-    return " ".join(text(heading).lower().split())
+def _accept_values(survey: bool) -> tuple[frozenset[Field], ...]:
+    values = (Field.SURVEY, Field.APPRAISED, Field.POINTS) if survey else (Field.APPRAISED, Field.POINTS)
+    out: list[frozenset[Field]] = []
+    for value in values:
+        out += [frozenset({code, value}) for code in (Field.CODE, Field.STT)]
+        out += [frozenset({unit, Field.CODE, value}) for unit in _UNIT_COLUMNS]
+    if survey:
+        out += [frozenset({unit, Field.SURVEY}) for unit in _UNIT_COLUMNS]
+    return tuple(out)
 
 
-@dataclass(frozen=True)
-class FlatTable:
-    sheet: Sheet
-    heading_row: int
-    columns: Mapping[str, int]
-
-    def value(self, row: int, key: str) -> Cell:
-        column = self.columns.get(key)
-        return None if column is None else self.sheet.cell(row, column)
-
-    def letter(self, key: str) -> str:
-        return column_letter(self.columns.get(key, 0)) if key in self.columns else ""
-
-    def data_rows(self) -> Iterable[int]:
-        for number in range(self.heading_row + 1, len(self.sheet.rows) + 1):
-            if any(text(v) for v in self.sheet.rows[number - 1]):
-                yield number
+def _value_field(layout: Layout, survey: bool) -> Field | None:
+    order = (Field.SURVEY, Field.APPRAISED, Field.POINTS) if survey else (Field.APPRAISED, Field.POINTS)
+    return next((f for f in order if f in layout.columns), None)
 
 
-def find_flat_table(sheet: Sheet, headings: Mapping[str, tuple[str, ...]]) -> FlatTable | None:
-    """The first row (of the first few) naming the table's first column; columns by heading."""
-    first = {_fold(a) for a in next(iter(headings.values()))}
-    for number, row in enumerate(sheet.rows[:HEADING_SEARCH_ROWS], start=1):
-        folded = [_fold(v) for v in row]
-        if not first & set(folded):
-            continue
-        columns: dict[str, int] = {}
-        for key, aliases in headings.items():
-            wanted = {_fold(a) for a in aliases}
-            for position, value in enumerate(folded, start=1):
-                if value in wanted:
-                    columns[key] = position
-                    break
-        return FlatTable(sheet, number, MappingProxyType(columns))
-    return None
+def normal_code(value: Cell, tree: ScoringTree) -> tuple[str, ImportReason | None]:
+    """A criterion code as the set writes it, or why the cell is not one. A code typed as a
+    number loses a trailing zero (1.10 becomes 1.1): refused when the set has both."""
+    raw = text(value).replace(" ", "").rstrip(".")
+    if not CODE_PATTERN.match(raw):
+        return raw, ImportReason.NOT_A_CRITERION_CODE
+    if isinstance(value, float) and f"{raw}0" in tree.leaves_under:
+        return raw, ImportReason.AMBIGUOUS_CODE
+    return raw, None
+
+
+def slug(name: str) -> str:
+    return _SLUG.sub("-", fold(name)).strip("-")[:MAX_UNIT_ID_CHARS]
 
 
 # ---- the plan ----------------------------------------------------------------------------------
+
+Results = dict[tuple[str, str], tuple[Decimal, int, str]]
 
 
 @dataclass
@@ -220,19 +314,27 @@ class _Planner:
     now: datetime
     correlation: UUID
     refusals: list[Refusal] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
     out: list[Event] = field(default_factory=list)
     rows: int = 0
-    _units: dict[str, UnitInfo] | None = None
+    _units: UnitDirectory | None = None
     _ledgers: dict[tuple[str, int], Ledger] = field(default_factory=dict)
 
     def refuse(self, sheet: str, row: int, column: int | str, reason: StrEnum, detail: str = "") -> None:
         letter = column_letter(column) if isinstance(column, int) else column
         self.refusals.append(Refusal(sheet, row, letter, reason.value, detail))
 
-    def units(self) -> dict[str, UnitInfo]:
+    def note(self, sheet: str, row: int, what: StrEnum, detail: str = "") -> None:
+        self.notes.append(Note(sheet, row, what.value, detail))
+
+    def directory(self) -> UnitDirectory:
         if self._units is None:
-            self._units = {u.unit_id: u for u in load_units(self.session)}
+            self._units = UnitDirectory.of(load_units(self.session))
         return self._units
+
+    def units(self) -> Mapping[str, UnitInfo]:
+        return self.directory().by_id
 
     def ledger(self, unit: UnitInfo, year: int) -> Ledger:
         key = (unit.unit_id, year)
@@ -243,65 +345,130 @@ class _Planner:
     def make(self, model: type[Event], **fields: Any) -> Event:
         return self.events.make(model, correlation_id=self.correlation, **fields)
 
+    def readable(self, sheet: Sheet) -> bool:
+        """False (refused) when the sheet's text is typed in a legacy Vietnamese encoding."""
+        texts = [v for row in sheet.rows[:200] for v in row if isinstance(v, str)]
+        found = legacy_encoding(texts)
+        if found is None:
+            return True
+        self.refuse(
+            sheet.name,
+            0,
+            "",
+            TableReason.LEGACY_ENCODING,
+            f"the text looks typed in {found.value}; convert it to Unicode (e.g. Unikey's converter)",
+        )
+        return False
+
     # ---- units ----
 
     def plan_units(self, sheets: Sequence[Sheet]) -> None:
-        sheet = sheets[0]
-        table = find_flat_table(sheet, UNIT_HEADINGS)
-        if table is None:
+        accept = (frozenset({Field.UNIT_ID}), frozenset({Field.NAME}))
+        chosen: Layout | None = None
+        for sheet in sheets:
+            if not self.readable(sheet):
+                return
+            layout = find_layouts(sheet, UNIT_FIELDS, accept)
+            if layout is not None and chosen is None and not sheet.hidden:
+                chosen = layout
+                self.note(sheet.name, 0, NoteKind.SHEET_USED, layout.describe())
+            elif layout is None:
+                self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, "no units table (Mã đơn vị / Tên đơn vị)")
+        if chosen is None:
+            name = sheets[0].name if sheets else ""
             self.refuse(
-                sheet.name,
-                1,
-                "A",
-                ImportReason.MISSING_COLUMN,
-                f"no heading row naming {UNIT_HEADINGS['unit_id'][0]!r}",
+                name, 1, "A", ImportReason.MISSING_COLUMN, "no heading row naming 'Mã đơn vị' or 'Tên đơn vị'"
             )
             return
-        missing = [UNIT_HEADINGS[k][0] for k in UNIT_REQUIRED if k not in table.columns]
+        defaults = {
+            "level": self.options.level,
+            "council_id": self.options.council_id,
+            "criteria_set": self.options.criteria_set,
+        }
+        missing = [
+            UNIT_HEADINGS[k][0]
+            for k, f in (
+                ("level", Field.LEVEL),
+                ("council_id", Field.COUNCIL),
+                ("criteria_set", Field.CRITERIA_SET),
+            )
+            if f not in chosen.columns and not defaults[k]
+        ]
         if missing:
-            self.refuse(sheet.name, table.heading_row, "A", ImportReason.MISSING_COLUMN, ", ".join(missing))
+            self.refuse(
+                chosen.sheet.name,
+                chosen.first,
+                "A",
+                ImportReason.MISSING_COLUMN,
+                ", ".join(missing) + " (or give --level / --council / --criteria-set)",
+            )
             return
         seen: dict[str, int] = {}
-        for row in table.data_rows():
+        for row in chosen.data_rows():
+            skipped = skip_reason(chosen, row, (Field.NAME, Field.UNIT_ID))
+            if skipped is not None:
+                self.note(chosen.sheet.name, row, skipped, text(chosen.value(row, Field.NAME)))
+                continue
             self.rows += 1
-            self._unit_row(table, row, seen)
+            self._unit_row(chosen, row, seen, defaults)
         if not self.rows:
-            self.refuse(sheet.name, table.heading_row, "A", ImportReason.NO_ROWS)
+            self.refuse(chosen.sheet.name, chosen.first, "A", ImportReason.NO_ROWS)
 
-    def _unit_row(self, table: FlatTable, row: int, seen: dict[str, int]) -> None:
+    def _unit_row(self, table: Layout, row: int, seen: dict[str, int], defaults: Mapping[str, str]) -> None:
         name = table.sheet.name
-        values = {key: text(table.value(row, key)) for key in UNIT_HEADINGS}
+        keys = {
+            "unit_id": Field.UNIT_ID,
+            "name": Field.NAME,
+            "level": Field.LEVEL,
+            "council_id": Field.COUNCIL,
+            "criteria_set": Field.CRITERIA_SET,
+            "ranked": Field.RANKED,
+            "not_applicable": Field.NOT_APPLICABLE,
+        }
+        values = {key: text(table.value(row, f)) for key, f in keys.items()}
+        for key, default in defaults.items():
+            values[key] = values[key] or default
+        letters = {key: table.letter(f) or "A" for key, f in keys.items()}
         ok = True
-        for key in UNIT_REQUIRED:
+        if not values["unit_id"] and values["name"]:
+            values["unit_id"] = slug(values["name"])
+            self.note(name, row, NoteKind.ID_FROM_NAME, f"{values['name']} → {values['unit_id']}")
+        for key in ("unit_id", "name", "level", "council_id", "criteria_set"):
             if not values[key]:
-                self.refuse(name, row, table.letter(key), ImportReason.MISSING_VALUE, UNIT_HEADINGS[key][0])
+                self.refuse(name, row, letters[key], ImportReason.MISSING_VALUE, UNIT_HEADINGS[key][0])
                 ok = False
         unit_id = values["unit_id"]
         if unit_id in seen:
             self.refuse(
                 name,
                 row,
-                table.letter("unit_id"),
+                letters["unit_id"],
                 ImportReason.DUPLICATE_ROW,
                 f"{unit_id} is on row {seen[unit_id]}",
             )
             ok = False
         seen[unit_id] = row
-        if len(unit_id) > 100:
-            self.refuse(name, row, table.letter("unit_id"), ImportReason.TOO_LONG, "at most 100 characters")
+        if len(unit_id) > MAX_UNIT_ID_CHARS:
+            self.refuse(
+                name,
+                row,
+                letters["unit_id"],
+                ImportReason.TOO_LONG,
+                f"at most {MAX_UNIT_ID_CHARS} characters",
+            )
             ok = False
-        level = LEVEL_WORDS.get(values["level"].lower()) if values["level"] else None
+        level = LEVEL_WORDS.get(fold(values["level"])) if values["level"] else None
         if values["level"] and level is None:
-            self.refuse(name, row, table.letter("level"), ImportReason.BAD_LEVEL, values["level"])
+            self.refuse(name, row, letters["level"], ImportReason.BAD_LEVEL, values["level"])
             ok = False
-        flag = values["ranked"].lower()
+        flag = fold(values["ranked"])
         if flag not in YES_WORDS | NO_WORDS:
-            self.refuse(name, row, table.letter("ranked"), ImportReason.BAD_FLAG, values["ranked"])
+            self.refuse(name, row, letters["ranked"], ImportReason.BAD_FLAG, values["ranked"])
             ok = False
         set_id = values["criteria_set"]
         codes = [c for c in _LIST_SEPARATORS.split(values["not_applicable"]) if c]
         if set_id and set_id not in self.catalogue.trees:
-            self.refuse(name, row, table.letter("criteria_set"), ImportReason.UNKNOWN_CRITERIA_SET, set_id)
+            self.refuse(name, row, letters["criteria_set"], ImportReason.UNKNOWN_CRITERIA_SET, set_id)
             ok = False
         elif set_id:
             tree = self.catalogue.trees[set_id]
@@ -309,7 +476,7 @@ class _Planner:
                 self.refuse(
                     name,
                     row,
-                    table.letter("level"),
+                    letters["level"],
                     ImportReason.BAD_LEVEL,
                     f"{set_id} is a {tree.level.value} set",
                 )
@@ -317,11 +484,7 @@ class _Planner:
             unknown = [c for c in codes if c not in tree.leaves_under]
             if unknown:
                 self.refuse(
-                    name,
-                    row,
-                    table.letter("not_applicable"),
-                    ImportReason.UNKNOWN_CRITERION,
-                    ", ".join(unknown),
+                    name, row, letters["not_applicable"], ImportReason.UNKNOWN_CRITERION, ", ".join(unknown)
                 )
                 ok = False
         if not ok or level is None:
@@ -340,138 +503,389 @@ class _Planner:
             return
         self.out.append(self.make(UnitRegisteredEvent, **fields))
 
-    # ---- appendix workbooks ----
+    # ---- appraisals and survey results ----
 
-    def _year(self, sheet: Sheet) -> int | None:
-        found = _YEAR_IN_TITLE.search(text(sheet.cell(*TITLE_CELL)))
-        year = int(found.group(1)) if found else None
+    def _year(self, layout: Layout) -> int | None:
+        """The scored year: the title block's "năm YYYY" (not a date's), or --year; refused when
+        they disagree or neither says."""
+        sheet = layout.sheet
+        found: dict[int, tuple[int, int]] = {}
+        for row, column, value in layout.title_texts():
+            folded = fold(value)
+            for match in _YEAR.finditer(folded):
+                if _DATE_BEFORE.search(folded[: match.start()]):
+                    continue
+                found.setdefault(int(match.group(1)), (row, column))
         wanted = self.options.year
-        if wanted is not None and year is not None and wanted != year:
-            self.refuse(
-                sheet.name,
-                TITLE_CELL[0],
-                TITLE_CELL[1],
-                ImportReason.YEAR_MISMATCH,
-                f"sheet says {year}, asked {wanted}",
-            )
-            return None
-        chosen = year if year is not None else wanted
-        if chosen is None or not YEAR_MIN <= chosen <= YEAR_MAX:
-            self.refuse(
-                sheet.name,
-                TITLE_CELL[0],
-                TITLE_CELL[1],
-                ImportReason.BAD_YEAR,
-                "no year in the title; pass --year",
-            )
-            return None
-        return chosen
+        if wanted is not None:
+            other = {y: where for y, where in found.items() if y != wanted}
+            if other and wanted not in found:
+                year, (row, column) = next(iter(other.items()))
+                self.refuse(
+                    sheet.name,
+                    row,
+                    column,
+                    ImportReason.YEAR_MISMATCH,
+                    f"the title says {year}, asked {wanted}",
+                )
+                return None
+            return wanted
+        if len(found) == 1:
+            year = next(iter(found))
+            if YEAR_MIN <= year <= YEAR_MAX:
+                return year
+        detail = (
+            f"the title names several years ({', '.join(map(str, sorted(found)))}); pass --year"
+            if len(found) > 1
+            else "no year in the title; pass --year"
+        )
+        self.refuse(sheet.name, layout.first, "A", ImportReason.BAD_YEAR, detail)
+        return None
 
-    def plan_appendix(
-        self, sheets: Sequence[Sheet], survey: bool
-    ) -> dict[tuple[str, str], tuple[Decimal, int]]:
-        """Appraisals (events appended) or survey points by (unit, leaf) with their year."""
-        results: dict[tuple[str, str], tuple[Decimal, int]] = {}
-        seen: dict[str, str] = {}
+    def plan_values(self, sheets: Sequence[Sheet], survey: bool) -> Results:
+        results: Results = {}
+        used = 0
         for sheet in sheets:
-            if not is_unit_sheet(sheet):
+            if not sheet.rows:
                 continue
-            found = _UNIT_ID_IN_TITLE.search(text(sheet.cell(*UNIT_ID_CELL)))
-            if found is None:
-                self.refuse(
-                    sheet.name,
-                    UNIT_ID_CELL[0],
-                    UNIT_ID_CELL[1],
-                    ImportReason.NO_UNIT_ID,
-                    "expected 'Đơn vị: name (id)'",
-                )
+            if not self.readable(sheet):
                 continue
-            unit_id = found.group(1).strip()
-            if unit_id in seen:
-                self.refuse(
-                    sheet.name,
-                    UNIT_ID_CELL[0],
-                    UNIT_ID_CELL[1],
-                    ImportReason.DUPLICATE_ROW,
-                    f"{unit_id} also on sheet {seen[unit_id]!r}",
-                )
+            layout = find_layouts(sheet, VALUE_FIELDS, _accept_values(survey), wide=True)
+            if layout is None:
+                self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, "no table of criteria and points")
                 continue
-            seen[unit_id] = sheet.name
-            year = self._year(sheet)
-            unit = self.units().get(unit_id)
-            if unit is None:
-                self.refuse(sheet.name, UNIT_ID_CELL[0], UNIT_ID_CELL[1], ImportReason.UNKNOWN_UNIT, unit_id)
+            if sheet.hidden:
+                self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, "hidden sheet")
                 continue
+            unit_column = next((f for f in _UNIT_COLUMNS if f in layout.columns), None)
+            value = _value_field(layout, survey)
+            if unit_column is None and value is not None:
+                shape = "appendix"
+            elif unit_column is not None and Field.CODE in layout.columns and value is not None:
+                shape = "flat"
+            elif unit_column is not None and (layout.codes or (survey and Field.SURVEY in layout.columns)):
+                shape = "wide"
+            else:
+                self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, f"no points column ({layout.describe()})")
+                continue
+            used += 1
+            self.note(sheet.name, 0, NoteKind.SHEET_USED, f"{shape} table, {layout.describe()}")
+            year = self._year(layout)
             if year is None:
                 continue
-            try:
-                self.ledger(unit, year)
-            except ScoringError as exc:
-                self.refuse(sheet.name, UNIT_ID_CELL[0], UNIT_ID_CELL[1], exc.reason, str(exc))
-                continue
-            except KeyError:
-                self.refuse(
-                    sheet.name,
-                    UNIT_ID_CELL[0],
-                    UNIT_ID_CELL[1],
-                    ImportReason.UNKNOWN_CRITERIA_SET,
-                    unit.criteria_set,
-                )
-                continue
-            for row in range(HEADER_ROW + 1, len(sheet.rows) + 1):
-                self._appendix_row(sheet, row, unit, year, survey, results)
+            if shape == "appendix":
+                assert value is not None
+                self._appendix(layout, value, year, survey, results)
+            elif shape == "flat":
+                assert value is not None
+                assert unit_column is not None
+                self._flat(layout, value, year, survey, results)
+            else:
+                self._wide(layout, year, survey, results)
+        if not used and not self.refusals:
+            what = "survey results" if survey else "appraisals"
+            self.refuse(
+                sheets[0].name if sheets else "",
+                0,
+                "",
+                ImportReason.MISSING_COLUMN,
+                f"no sheet holds {what}: expected a criterion code column (STT / Mã tiêu chí) with "
+                "points (Điểm thẩm định / Điểm đạt được / Điểm), or a unit column (Mã đơn vị / Tên đơn "
+                "vị) with criterion columns" + (" or a survey column (Điểm điều tra XHH)" if survey else ""),
+            )
         return results
 
-    def _appendix_row(
-        self,
-        sheet: Sheet,
-        row: int,
-        unit: UnitInfo,
-        year: int,
-        survey: bool,
-        results: dict[tuple[str, str], tuple[Decimal, int]],
-    ) -> None:
-        code = text(sheet.cell(row, CODE_COLUMN))
-        if not code:
-            return  # the total and index rows, blank lines
-        ledger = self.ledger(unit, year)
-        tree = ledger.tree
-        if code not in tree.leaves_under:
-            self.refuse(
+    def _unit_of_sheet(self, layout: Layout) -> UnitInfo | None:
+        sheet = layout.sheet
+        directory = self.directory()
+        tried: list[str] = []
+        for row, column, value in layout.title_texts():
+            labelled = _UNIT_LABEL.match(value)
+            of_unit = _OF_UNIT.search(value)
+            if labelled is None and of_unit is None:
+                continue
+            named = (labelled or of_unit).group(1).strip()  # type: ignore[union-attr]
+            in_title = _UNIT_ID_IN_TITLE.search(named)
+            if in_title and in_title.group(1).strip() in directory.by_id:
+                return directory.by_id[in_title.group(1).strip()]
+            match = directory.find(name=named)
+            if match.unit is not None:
+                self.note(sheet.name, row, NoteKind.UNIT_FROM, f"{value!r} → {match.unit.unit_id}")
+                return match.unit
+            if match.reason is not None and match.reason.value == ImportReason.AMBIGUOUS_UNIT.value:
+                self.refuse(sheet.name, row, column, ImportReason.AMBIGUOUS_UNIT, match.detail)
+                return None
+            tried.append(named)
+        match = directory.find(name=sheet.name, prefix=len(sheet.name) >= SHEET_TITLE_MAX)
+        if match.unit is not None:
+            self.note(sheet.name, 0, NoteKind.UNIT_FROM, f"the sheet's name → {match.unit.unit_id}")
+            return match.unit
+        tried.append(sheet.name)
+        reason = (
+            ImportReason.AMBIGUOUS_UNIT
+            if match.detail and "fits" in match.detail
+            else ImportReason.UNKNOWN_UNIT
+        )
+        self.refuse(
+            sheet.name,
+            1,
+            "A",
+            reason,
+            match.detail
+            if reason is ImportReason.AMBIGUOUS_UNIT
+            else f"no registered unit named {' / '.join(map(repr, tried))}",
+        )
+        return None
+
+    def _unit_ledger(self, sheet: str, row: int, column: str, unit: UnitInfo, year: int) -> Ledger | None:
+        try:
+            return self.ledger(unit, year)
+        except ScoringError as exc:
+            self.refuse(sheet, row, column, exc.reason, str(exc))
+        except KeyError:
+            self.refuse(sheet, row, column, ImportReason.UNKNOWN_CRITERIA_SET, unit.criteria_set)
+        return None
+
+    def _appendix(self, layout: Layout, value: Field, year: int, survey: bool, results: Results) -> None:
+        sheet = layout.sheet
+        unit = self._unit_of_sheet(layout)
+        if unit is None:
+            return
+        ledger = self._unit_ledger(sheet.name, layout.first, "A", unit, year)
+        if ledger is None:
+            return
+        code_field = _code_column(layout)
+        code_column = layout.columns[code_field]
+        value_column = layout.columns[value]
+        for row in layout.data_rows():
+            skipped = skip_reason(layout, row, (Field.CONTENT,), groups=False)
+            raw = sheet.cell(row, code_column)
+            if skipped is None and text(raw) and is_roman(text(raw)):
+                skipped = Skip.GROUP_ROW
+            if skipped is not None:
+                self.note(
+                    sheet.name,
+                    row,
+                    skipped,
+                    text(sheet.cell(row, code_column)) or text(layout.value(row, Field.CONTENT)),
+                )
+                continue
+            cell = sheet.cell(row, value_column)
+            if not text(raw):
+                continue  # a content line, the total and index rows of our own export
+            tree = self.ledger(unit, year).tree
+            code, problem = normal_code(raw, tree)
+            if problem is ImportReason.NOT_A_CRITERION_CODE:
+                if text(cell):
+                    self.refuse(sheet.name, row, code_column, problem, f"{code!r} with points {text(cell)!r}")
+                continue
+            if problem is not None:
+                self.refuse(
+                    sheet.name,
+                    row,
+                    code_column,
+                    problem,
+                    f"{code} typed as a number; the set also has {code}0",
+                )
+                continue
+            if code not in tree.leaves_under:
+                self.refuse(
+                    sheet.name,
+                    row,
+                    code_column,
+                    ImportReason.UNKNOWN_CRITERION,
+                    f"{code} is not in {unit.criteria_set}",
+                )
+                continue
+            spec = tree.leaves.get(code)
+            if spec is None or (spec.source is Source.SURVEY) is not survey:
+                continue  # sums, or the other import's leaves
+            self._record(sheet.name, row, value_column, unit, year, code, cell, survey, results)
+
+    def _row_unit(self, layout: Layout, row: int, values: Sequence[int]) -> tuple[UnitInfo | None, str]:
+        """The row's unit, by id or name; a row naming no unit is refused when it holds points
+        (and is a blank line of the table otherwise)."""
+        unit_id = text(layout.value(row, Field.UNIT_ID))
+        name = text(layout.value(row, Field.NAME))
+        letter = layout.letter(Field.UNIT_ID) if unit_id else layout.letter(Field.NAME)
+        if not unit_id and not name:
+            if any(text(layout.sheet.cell(row, c)) for c in values):
+                letter = layout.letter(Field.NAME) or layout.letter(Field.UNIT_ID)
+                self.rows += 1
+                self.refuse(layout.sheet.name, row, letter, ImportReason.MISSING_VALUE, "points with no unit")
+            return None, letter
+        match = self.directory().find(unit_id=unit_id, name=name)
+        if match.unit is None:
+            self.rows += 1
+            reason = (
+                ImportReason.AMBIGUOUS_UNIT
+                if match.reason and match.reason.value == ImportReason.AMBIGUOUS_UNIT.value
+                else ImportReason.UNKNOWN_UNIT
+            )
+            self.refuse(layout.sheet.name, row, letter or "A", reason, match.detail)
+        return match.unit, letter
+
+    def _flat(self, layout: Layout, value: Field, year: int, survey: bool, results: Results) -> None:
+        sheet = layout.sheet
+        for row in layout.data_rows():
+            skipped = skip_reason(layout, row, _UNIT_COLUMNS)
+            if skipped is not None:
+                self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
+                continue
+            unit, letter = self._row_unit(layout, row, (layout.columns[value], layout.columns[Field.CODE]))
+            if unit is None:
+                continue
+            ledger = self._unit_ledger(sheet.name, row, letter, unit, year)
+            if ledger is None:
+                self.rows += 1
+                continue
+            code, problem = normal_code(layout.value(row, Field.CODE), ledger.tree)
+            if problem is not None:
+                self.rows += 1
+                self.refuse(sheet.name, row, layout.letter(Field.CODE), problem, code)
+                continue
+            self._record(
                 sheet.name,
                 row,
-                CODE_COLUMN,
-                ImportReason.UNKNOWN_CRITERION,
-                f"{code} is not in {unit.criteria_set}",
+                layout.columns[value],
+                unit,
+                year,
+                code,
+                layout.value(row, value),
+                survey,
+                results,
+                code_column=layout.letter(Field.CODE),
+                unit_column=letter,
+                required=True,
             )
-            return
-        spec = tree.leaves.get(code)
-        if spec is None or (spec.source is Source.SURVEY) is not survey:
-            return  # sums, or the other import's leaves
+
+    def _wide(self, layout: Layout, year: int, survey: bool, results: Results) -> None:
+        sheet = layout.sheet
+        columns = dict(layout.codes)
+        total_column = layout.columns.get(Field.SURVEY) if survey and not columns else None
+        value_columns = [*columns.values(), *([total_column] if total_column else [])]
+        for row in layout.data_rows():
+            skipped = skip_reason(layout, row, _UNIT_COLUMNS)
+            if skipped is not None:
+                self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
+                continue
+            unit, letter = self._row_unit(layout, row, value_columns)
+            if unit is None:
+                continue
+            ledger = self._unit_ledger(sheet.name, row, letter, unit, year)
+            if ledger is None:
+                self.rows += 1
+                continue
+            tree = ledger.tree
+            if total_column is not None:
+                leaves = sorted(c for c, spec in tree.leaves.items() if spec.source is Source.SURVEY)
+                if len(leaves) != 1:
+                    self.rows += 1
+                    self.refuse(
+                        sheet.name,
+                        row,
+                        total_column,
+                        ImportReason.SURVEY_TOTAL_AMBIGUOUS,
+                        f"{unit.criteria_set} has {len(leaves)} survey criteria ({', '.join(leaves)}): "
+                        "give one column per criterion",
+                    )
+                    continue
+                self._record(
+                    sheet.name,
+                    row,
+                    total_column,
+                    unit,
+                    year,
+                    leaves[0],
+                    sheet.cell(row, total_column),
+                    survey,
+                    results,
+                )
+                continue
+            for code, column in columns.items():
+                cell = sheet.cell(row, column)
+                if code not in tree.leaves_under:
+                    if text(cell):
+                        self.refuse(
+                            sheet.name,
+                            row,
+                            column,
+                            ImportReason.UNKNOWN_CRITERION,
+                            f"{code} is not in {unit.criteria_set}",
+                        )
+                    continue
+                spec = tree.leaves.get(code)
+                if spec is None or (spec.source is Source.SURVEY) is not survey:
+                    continue
+                self._record(sheet.name, row, column, unit, year, code, cell, survey, results)
+
+    def _record(
+        self,
+        sheet: str,
+        row: int,
+        column: int,
+        unit: UnitInfo,
+        year: int,
+        code: str,
+        cell: Cell,
+        survey: bool,
+        results: Results,
+        *,
+        code_column: str = "",
+        unit_column: str = "",
+        required: bool = False,
+    ) -> None:
+        """One value checked against the unit's ledger as it stands after the rows before it."""
+        letter = column_letter(column)
         try:
-            points = decimal(sheet.cell(row, APPRAISED_COLUMN))
-        except ValueError as exc:
-            self.refuse(sheet.name, row, APPRAISED_COLUMN, ImportReason.BAD_NUMBER, str(exc))
+            points = decimal(cell)
+        except CellError as exc:
+            self.rows += 1
+            self.refuse(sheet, row, column, exc.reason, exc.detail)
             return
         if points is None:
+            if required:
+                self.rows += 1
+                self.refuse(sheet, row, column, ImportReason.MISSING_VALUE, "points")
             return
         self.rows += 1
-        state = ledger.leaf(code)
-        if survey:
-            if state.survey_points == points:
+        where = f"{sheet}!{letter}{row}"
+        earlier = results.get((unit.unit_id, code))
+        if earlier is not None and earlier[1] == year:
+            if earlier[0] == points:
+                self.note(sheet, row, NoteKind.SAME_VALUE_TWICE, f"{unit.unit_id} {code} as at {earlier[2]}")
                 return
+            self.refuse(
+                sheet,
+                row,
+                code_column or letter,
+                ImportReason.DUPLICATE_ROW,
+                f"{unit.unit_id} {code} is {earlier[0]} at {earlier[2]}",
+            )
+            return
+        ledger = self.ledger(unit, year)
+        state = ledger.leaf(code) if code in ledger.tree.leaves else None
+        if survey:
+            unchanged = state is not None and state.survey_points == points
             command: cmd.Command = cmd.SurveyResultsImported(MappingProxyType({code: points}))
         else:
-            if state.appraised == points:
+            unchanged = state is not None and state.appraised == points
+            command = cmd.AppraisalRecorded(code, points, "", max(state.appraisal_round if state else 1, 1))
+        if not unchanged:
+            try:
+                self._ledgers[(unit.unit_id, year)] = apply(ledger, command, self.now)
+            except ScoringError as exc:
+                if exc.reason in _SETUP_REASONS and unit_column:
+                    at = unit_column
+                elif exc.reason in _CODE_REASONS and code_column:
+                    at = code_column
+                else:
+                    at = letter
+                self.refuse(sheet, row, at, exc.reason, str(exc))
                 return
-            command = cmd.AppraisalRecorded(code, points, "", max(state.appraisal_round, 1))
-        try:
-            self._ledgers[(unit.unit_id, year)] = apply(ledger, command, self.now)
-        except ScoringError as exc:
-            self.refuse(sheet.name, row, APPRAISED_COLUMN, exc.reason, str(exc))
-            return
-        if survey:
-            results[(unit.unit_id, code)] = (points, year)
+        results[(unit.unit_id, code)] = (points, year, where)
+        self.planned.append(Planned(sheet, row, letter, unit.unit_id, year, code, points, not unchanged))
+        if survey or unchanged:
             return
         assert isinstance(command, cmd.AppraisalRecorded)
         self.out.append(
@@ -487,78 +901,12 @@ class _Planner:
             )
         )
 
-    def plan_survey_table(self, sheet: Sheet) -> dict[tuple[str, str], tuple[Decimal, int]]:
-        results: dict[tuple[str, str], tuple[Decimal, int]] = {}
-        table = find_flat_table(sheet, SURVEY_HEADINGS)
-        year = self.options.year
-        if table is None or len(table.columns) < len(SURVEY_HEADINGS):
-            names = ", ".join(h[0] for h in SURVEY_HEADINGS.values())
-            self.refuse(
-                sheet.name,
-                table.heading_row if table else 1,
-                "A",
-                ImportReason.MISSING_COLUMN,
-                f"expected {names}",
-            )
-            return results
-        if year is None:
-            self.refuse(sheet.name, 0, "", ImportReason.BAD_YEAR, "a survey table needs --year")
-            return results
-        for row in table.data_rows():
-            self.rows += 1
-            unit_id = text(table.value(row, "unit_id"))
-            code = text(table.value(row, "criterion_code"))
-            unit = self.units().get(unit_id)
-            if unit is None:
-                self.refuse(sheet.name, row, table.letter("unit_id"), ImportReason.UNKNOWN_UNIT, unit_id)
-                continue
-            if (unit_id, code) in results:
-                self.refuse(
-                    sheet.name,
-                    row,
-                    table.letter("criterion_code"),
-                    ImportReason.DUPLICATE_ROW,
-                    f"{unit_id} {code}",
-                )
-                continue
-            try:
-                points = decimal(table.value(row, "points"))
-            except ValueError as exc:
-                self.refuse(sheet.name, row, table.letter("points"), ImportReason.BAD_NUMBER, str(exc))
-                continue
-            if points is None:
-                self.refuse(sheet.name, row, table.letter("points"), ImportReason.MISSING_VALUE, "Điểm")
-                continue
-            try:
-                ledger = self.ledger(unit, year)
-                after = apply(ledger, cmd.SurveyResultsImported(MappingProxyType({code: points})), self.now)
-            except KeyError:
-                self.refuse(
-                    sheet.name,
-                    row,
-                    table.letter("unit_id"),
-                    ImportReason.UNKNOWN_CRITERIA_SET,
-                    unit.criteria_set,
-                )
-                continue
-            except ScoringError as exc:
-                if exc.reason in _SETUP_REASONS:
-                    column = "unit_id"
-                elif exc.reason in _CODE_REASONS:
-                    column = "criterion_code"
-                else:
-                    column = "points"
-                self.refuse(sheet.name, row, table.letter(column), exc.reason, str(exc))
-                continue
-            self._ledgers[(unit_id, year)] = after
-            results[(unit_id, code)] = (points, year)
-        if not self.rows:
-            self.refuse(sheet.name, table.heading_row, "A", ImportReason.NO_ROWS)
-        return results
-
-    def survey_events(self, results: Mapping[tuple[str, str], tuple[Decimal, int]], name: str) -> None:
+    def survey_events(self, results: Results, name: str) -> None:
         by_year: dict[int, list[SurveyPoints]] = {}
-        for (unit_id, code), (points, year) in sorted(results.items()):
+        changed = {(p.unit_id, p.code) for p in self.planned if p.recorded}
+        for (unit_id, code), (points, year, _) in sorted(results.items()):
+            if (unit_id, code) not in changed:
+                continue
             by_year.setdefault(year, []).append(
                 SurveyPoints(unit_id=unit_id, criterion_code=code, points=points)
             )
@@ -568,6 +916,19 @@ class _Planner:
                     SurveyResultsImported, year=year, source=self.options.source or name, results=entries
                 )
             )
+
+
+def _code_column(layout: Layout) -> Field:
+    """The column holding criterion codes: "Mã tiêu chí" or "STT", whichever holds more codes
+    (a province may head its titles column "Tiêu chí")."""
+    candidates = [f for f in (Field.CODE, Field.STT) if f in layout.columns]
+
+    def codes(f: Field) -> int:
+        return sum(
+            1 for row in layout.data_rows() if CODE_PATTERN.match(text(layout.value(row, f)).rstrip("."))
+        )
+
+    return max(candidates, key=codes)
 
 
 _CODE_REASONS = frozenset(
@@ -595,7 +956,7 @@ def _same_unit(known: UnitInfo, fields: Mapping[str, Any]) -> bool:
 
 
 def is_unit_sheet(sheet: Sheet) -> bool:
-    """A sheet in the appendix layout: the export's headings on the heading row."""
+    """A sheet in the appendix layout `export xlsx` writes: its headings on the heading row."""
     heads = tuple(text(sheet.cell(HEADER_ROW, c)) for c in range(1, APPRAISED_COLUMN + 1))
     return heads == HEADINGS[:APPRAISED_COLUMN]
 
@@ -617,21 +978,19 @@ def plan_import(
         planner.plan_units(sheets)
     else:
         survey = kind is ImportKind.SURVEY
-        appendix = [s for s in sheets if is_unit_sheet(s)]
-        if appendix:
-            results = planner.plan_appendix(appendix, survey)
-        elif survey and sheets:
-            results = planner.plan_survey_table(sheets[0])
-        else:
-            planner.refuse(
-                name, HEADER_ROW, "A", ImportReason.MISSING_COLUMN, "no sheet in the appendix layout"
-            )
-            results = {}
+        results = planner.plan_values(sheets, survey)
         if survey:
             planner.survey_events(results, name)
         if not planner.rows and not planner.refusals:
             planner.refuse(name, 0, "", ImportReason.NO_ROWS)
-    return ImportPlan(kind, tuple(planner.out), tuple(planner.refusals), planner.rows)
+    return ImportPlan(
+        kind,
+        tuple(planner.out),
+        tuple(planner.refusals),
+        planner.rows,
+        tuple(planner.notes),
+        tuple(planner.planned),
+    )
 
 
 def commit_plan(
@@ -683,14 +1042,17 @@ def run_import(
     clock: Clock,
     ids: IdSource,
     options: ImportOptions = ImportOptions(),
+    *,
+    dry_run: bool = False,
 ) -> ImportPlan:
-    """Plan, then commit only when nothing is refused; the plan returned lists every refusal."""
+    """Plan, then commit only when nothing is refused (and not `dry_run`); the plan returned
+    lists every refusal."""
     with sessions() as session:
         plan = plan_import(kind, sheets, name, session, catalogue, clock, ids, options)
-    if not plan.ok:
+    if not plan.ok or dry_run:
         return plan
     late = commit_plan(plan, sessions, catalogue, clock, ids)
-    return plan if not late else ImportPlan(plan.kind, plan.events, late, plan.rows)
+    return plan if not late else replace(plan, refusals=late)
 
 
 UNITS_SHEET = "Đơn vị"

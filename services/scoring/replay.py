@@ -168,13 +168,20 @@ def replay_report(
             ranked_flags = {
                 r.unit_id: r.ranked for r in session.execute(select(units.c.unit_id, units.c.ranked))
             }
-            snapshots = session.execute(
-                select(scores.c.snapshot).order_by(scores.c.unit_id, scores.c.year)
-            ).scalars()
+            stored = session.execute(
+                select(scores.c.snapshot, scores.c.ranked).order_by(scores.c.unit_id, scores.c.year)
+            ).all()
             results = []
-            for snapshot in snapshots:
+            for snapshot, year_ranked in stored:
                 item = comparable(snapshot)
-                item["ranked"] = bool(ranked_flags.get(item["unit_id"], True))
+                # As the unit-year's ledger says (the year's rules file, a correction), else the
+                # registration as the year's rules file overrides it.
+                registered = bool(ranked_flags.get(item["unit_id"], True))
+                item["ranked"] = (
+                    bool(year_ranked)
+                    if year_ranked is not None
+                    else catalogue.ranked_for(item["unit_id"], registered, int(item["year"]))
+                )
                 item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
                 has = bool(item.get("has_result", True))
                 key = (item["unit_id"], int(item["year"]))

@@ -2,11 +2,13 @@
 
 A deployment serves one province: its files live in `<criteria dir>/provinces/*.yaml`; examples
 for real provinces are in criteria/provinces/. Every problem is reported with a reason code and
-the path inside the file, and a file with any problem is not used.
+the path inside the file, and a file with any problem is not used. A file's `criteria` choices
+name sets and overlays of the criteria folder: `check_criteria` checks them once both are loaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,18 +18,20 @@ from types import MappingProxyType
 from typing import Any
 
 from criteria.errors import CriteriaLoadError
-from criteria.model import Level
+from criteria.model import CriteriaSet, Level, Overlay
 from criteria.safe_yaml import MAX_YAML_BYTES, safe_load
 from services.scoring.core.deadlines import MonthDay
-from services.scoring.core.rules import Band, ProvinceRules, RankingGroup, UnitYear
+from services.scoring.core.rules import Band, CriteriaChoice, ProvinceRules, RankingGroup, UnitYear
 
 PROVINCES_DIR = "provinces"
 MAX_DECIMALS = 4
 MAX_UNITS = 20_000
+MAX_OVERLAYS = 50
 TOP_KEYS = frozenset(
-    {"province", "name", "year", "source", "display", "groups", "bands", "deadlines", "units"}
+    {"province", "name", "year", "source", "display", "groups", "bands", "deadlines", "units", "criteria"}
 )
-UNIT_KEYS = frozenset({"group", "maximum", "not_applicable"})
+UNIT_KEYS = frozenset({"group", "maximum", "not_applicable", "ranked"})
+CHOICE_KEYS = frozenset({"set", "overlays"})
 
 
 class RulesReason(StrEnum):
@@ -46,6 +50,17 @@ class RulesReason(StrEnum):
     TOO_MANY_UNITS = "too_many_units"
     MIXED_PROVINCES = "mixed_provinces"
     DUPLICATE_YEAR = "duplicate_year"
+    BAD_FLAG = "bad_flag"
+    BAD_LIST = "bad_list"
+    # The year's criteria choice against the criteria folder (check_criteria).
+    UNKNOWN_SET = "unknown_set"
+    UNKNOWN_OVERLAY = "unknown_overlay"
+    SET_LEVEL_MISMATCH = "set_level_mismatch"
+    SET_NOT_FOR_YEAR = "set_not_for_year"
+    SET_NOT_SCORABLE = "set_not_scorable"
+    OVERLAY_NOT_FOR_SET = "overlay_not_for_set"
+    OVERLAY_NOT_FOR_YEAR = "overlay_not_for_year"
+    AMENDED_SET_NOT_SCORABLE = "amended_set_not_scorable"
 
 
 @dataclass(frozen=True)
@@ -163,11 +178,17 @@ def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
             r.problem(RulesReason.UNKNOWN_GROUP, f"units.{unit_id}.group", str(group))
         maximum = r.number(item["maximum"], f"units.{unit_id}.maximum") if "maximum" in item else None
         codes = item.get("not_applicable")
+        ranked = item.get("ranked")
+        if ranked is not None and not isinstance(ranked, bool):
+            r.problem(RulesReason.BAD_FLAG, f"units.{unit_id}.ranked", f"{ranked!r}: expected true or false")
+            ranked = None
         units[unit_id] = UnitYear(
             group=None if group is None else str(group),
             maximum=maximum,
             not_applicable=None if codes is None else frozenset(str(c) for c in codes),
+            ranked=ranked,
         )
+    criteria = _criteria_choices(r, top.get("criteria"))
     if r.problems:
         raise RulesError(tuple(r.problems))
     return ProvinceRules(
@@ -181,7 +202,76 @@ def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
         bands=tuple(bands),
         deadlines=MappingProxyType(deadlines) if deadlines is not None else None,
         units=MappingProxyType(units),
+        criteria=MappingProxyType(criteria),
     )
+
+
+def _criteria_choices(r: _Reader, raw: Any) -> dict[Level, CriteriaChoice]:
+    """`criteria: {level: {set: id, overlays: [id, ...]}}`; checked against the folder later."""
+    out: dict[Level, CriteriaChoice] = {}
+    if raw is None:
+        return out
+    table = r.mapping(raw, "criteria", frozenset(level.value for level in Level))
+    for key, value in table.items():
+        path = f"criteria.{key}"
+        item = r.mapping(value, path, CHOICE_KEYS)
+        set_id = item.get("set")
+        if not isinstance(set_id, str) or not set_id.strip():
+            r.problem(RulesReason.MISSING_KEY, f"{path}.set")
+            continue
+        overlays: tuple[str, ...] | None = None
+        if "overlays" in item:
+            listed = item["overlays"]
+            if (
+                not isinstance(listed, list)
+                or len(listed) > MAX_OVERLAYS
+                or not all(isinstance(o, str) and o.strip() for o in listed)
+            ):
+                r.problem(RulesReason.BAD_LIST, f"{path}.overlays", f"a list of at most {MAX_OVERLAYS} ids")
+                continue
+            overlays = tuple(o.strip() for o in listed)
+        out[Level(key)] = CriteriaChoice(set_id.strip(), overlays)
+    return out
+
+
+def check_criteria(
+    rules: ProvinceRules,
+    sets: Mapping[str, CriteriaSet],
+    scorable: frozenset[str],
+    overlays: Mapping[str, Overlay],
+) -> tuple[RulesProblem, ...]:
+    """The year's criteria choices against the folder's sets and overlays (overlay id: its file's
+    stem): the set exists, can be scored, is of that level and for that year; each overlay
+    exists, amends that set and covers that year."""
+    problems: list[RulesProblem] = []
+    where = f"{rules.origin}: " if rules.origin else ""
+    for level, choice in rules.criteria.items():
+        path = f"{where}criteria.{level.value}"
+        cset = sets.get(choice.set_id)
+        if cset is None:
+            problems.append(RulesProblem(RulesReason.UNKNOWN_SET, f"{path}.set", choice.set_id))
+            continue
+        if cset.level is not level:
+            detail = f"{choice.set_id} is a {cset.level.value} set"
+            problems.append(RulesProblem(RulesReason.SET_LEVEL_MISMATCH, f"{path}.set", detail))
+        if cset.years and rules.year not in cset.years:
+            detail = f"{choice.set_id} is for {list(cset.years)}, not {rules.year}"
+            problems.append(RulesProblem(RulesReason.SET_NOT_FOR_YEAR, f"{path}.set", detail))
+        if choice.set_id not in scorable:
+            problems.append(RulesProblem(RulesReason.SET_NOT_SCORABLE, f"{path}.set", choice.set_id))
+        for i, overlay_id in enumerate(choice.overlays or ()):
+            opath = f"{path}.overlays[{i}]"
+            overlay = overlays.get(overlay_id)
+            if overlay is None:
+                problems.append(RulesProblem(RulesReason.UNKNOWN_OVERLAY, opath, overlay_id))
+                continue
+            if (overlay.base_decision, overlay.base_level) != (cset.decision, cset.level):
+                detail = f"{overlay_id} amends {overlay.base_decision} ({overlay.base_level.value})"
+                problems.append(RulesProblem(RulesReason.OVERLAY_NOT_FOR_SET, opath, detail))
+            if rules.year not in overlay.years:
+                detail = f"{overlay_id} is for {list(overlay.years)}, not {rules.year}"
+                problems.append(RulesProblem(RulesReason.OVERLAY_NOT_FOR_YEAR, opath, detail))
+    return tuple(problems)
 
 
 def _month_day(value: str) -> MonthDay | None:
@@ -210,7 +300,12 @@ def load_rules(path: Path) -> ProvinceRules:
     except CriteriaLoadError as exc:
         detail = "; ".join(i.render() for i in exc.issues)
         raise RulesError((RulesProblem(RulesReason.UNREADABLE, str(path), detail),)) from exc
-    return parse_rules(document)
+    try:
+        rules = parse_rules(document)
+    except RulesError as exc:  # name the file: a deployment has one per year
+        named = tuple(dataclasses.replace(p, path=f"{path.name}: {p.path}") for p in exc.problems)
+        raise RulesError(named) from exc
+    return dataclasses.replace(rules, origin=path.name)
 
 
 def load_rules_dir(directory: Path) -> Mapping[int, ProvinceRules]:

@@ -19,6 +19,7 @@ from contracts.events import (
     EvidenceVerified,
     Published,
     RankEntry,
+    ResultCorrected,
     SelfScoreEntered,
     Submitted,
     SupplementRequested,
@@ -27,17 +28,25 @@ from contracts.events import (
 from contracts.registry import parse_event_dict
 from criteria.errors import CriteriaError, CriteriaLoadError
 from criteria.loader import data_path, load_document, load_set
-from criteria.model import CriteriaSet, Overlay, Source
+from criteria.model import CriteriaSet, Level, Overlay, Source
 from criteria.overlay import resolve
 from services.scoring.core import commands as cmd
 from services.scoring.core.deadlines import SEED_003_DEADLINES, DeadlineTable
 from services.scoring.core.errors import ScoringError, ScoringReason
-from services.scoring.core.ledger import Ledger, apply, open_ledger, unit_setup
+from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, unit_setup
+from services.scoring.core.published import YearSetup, setup_differences, year_setup
 from services.scoring.core.ranking import Ranking
-from services.scoring.core.rules import ProvinceRules
+from services.scoring.core.rules import ProvinceRules, default_rules
 from services.scoring.core.scores import has_result, score
 from services.scoring.core.tree import ScoringTree, compile_tree
-from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
+from services.scoring.rules import (
+    PROVINCES_DIR,
+    RulesError,
+    RulesProblem,
+    RulesReason,
+    check_criteria,
+    load_rules_dir,
+)
 
 log = logging.getLogger(__name__)
 DEMO_SET_ID = "demo-department"
@@ -61,6 +70,15 @@ class CriteriaCatalogue:
     amended_sets: Mapping[tuple[str, int], CriteriaSet] = field(default_factory=lambda: MappingProxyType({}))
     # (set id, year) whose overlays could not be applied: the base alone would score that year wrongly.
     unamendable: Mapping[tuple[str, int], str] = field(default_factory=lambda: MappingProxyType({}))
+    # The overlays' decisions applied to a set for a year, by (set id, year).
+    overlays: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def overlays_for(self, set_id: str, year: int) -> tuple[str, ...]:
+        return self.overlays.get((set_id, year), ())
+
+    def group_of(self, unit_id: str, year: int) -> str | None:
+        rules = self.rules.get(year)
+        return rules.group_of(unit_id) if rules is not None else None
 
     def tree_for(self, set_id: str, year: int) -> ScoringTree:
         """The tree that scores `year`: the set amended for that year when an overlay covers it."""
@@ -76,8 +94,30 @@ class CriteriaCatalogue:
         return amended if amended is not None else self.sets[set_id]
 
     def deadlines_for(self, year: int) -> DeadlineTable:
+        """The year's deadlines; a level its rules file leaves out keeps the default date."""
         rules = self.rules.get(year)
-        return rules.deadlines if rules is not None and rules.deadlines is not None else self.deadlines
+        return rules.deadlines_or(self.deadlines) if rules is not None else self.deadlines
+
+    def rules_for(self, year: int) -> ProvinceRules:
+        """The year's rules, or the default display (two decimals, no bands) without a file."""
+        rules = self.rules.get(year)
+        return rules if rules is not None else default_rules(year)
+
+    def set_id_for(self, level: str, registered: str, year: int) -> str:
+        """The set scoring a unit of `level` in `year`: the year's choice, else its registered set."""
+        rules = self.rules.get(year)
+        if rules is None:
+            return registered
+        try:
+            choice = rules.criteria.get(Level(level))
+        except ValueError:
+            return registered
+        return choice.set_id if choice is not None else registered
+
+    def ranked_for(self, unit_id: str, registered: bool, year: int) -> bool:
+        """Whether the unit is ranked in `year`: the year's rules file, else its registration."""
+        rules = self.rules.get(year)
+        return rules.ranked_of(unit_id, registered) if rules is not None else registered
 
     def tree(self, set_id: str) -> ScoringTree:
         try:
@@ -110,12 +150,15 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
             log.warning("criteria set %s cannot be scored yet: %s", name, exc)
     unamendable: dict[tuple[str, int], str] = {}
     amended_sets: dict[tuple[str, int], CriteriaSet] = {}
-    amended = _amended_trees(sets, overlays, refused, unamendable, amended_sets)
+    applied: dict[tuple[str, int], tuple[str, ...]] = {}
+    amended = _amended_trees(sets, overlays, refused, unamendable, amended_sets, applied)
     rules: Mapping[int, ProvinceRules] = MappingProxyType({})
     if directory is not None and (directory / PROVINCES_DIR).is_dir():
         try:
             rules = load_rules_dir(directory / PROVINCES_DIR)
+            _chosen_criteria(rules, sets, trees, overlays, amended, amended_sets, unamendable, applied)
         except RulesError as exc:  # a deployment with broken rules scores with none, loudly
+            rules = MappingProxyType({})
             refused[PROVINCES_DIR] = str(exc)
             log.error("province rules in %s not loaded: %s", directory / PROVINCES_DIR, exc)
     return CriteriaCatalogue(
@@ -126,6 +169,7 @@ def load_catalogue(directory: Path | None = None) -> CriteriaCatalogue:
         amended=MappingProxyType(amended),
         amended_sets=MappingProxyType(amended_sets),
         unamendable=MappingProxyType(unamendable),
+        overlays=MappingProxyType(applied),
     )
 
 
@@ -135,6 +179,7 @@ def _amended_trees(
     refused: dict[str, str],
     unamendable: dict[tuple[str, int], str],
     amended_sets: dict[tuple[str, int], CriteriaSet],
+    applied: dict[tuple[str, int], tuple[str, ...]],
 ) -> dict[tuple[str, int], ScoringTree]:
     """Each set amended for each year some overlay covers, overlays applied in file-name order.
 
@@ -155,6 +200,7 @@ def _amended_trees(
                 resolved = resolve(cset, [o for _, o in mine], year)
                 amended[(set_id, year)] = compile_tree(resolved)
                 amended_sets[(set_id, year)] = resolved
+                applied[(set_id, year)] = tuple(o.decision for _, o in mine if year in o.years)
             except (CriteriaError, ScoringError) as exc:
                 unamendable[(set_id, year)] = f"{set_id} amended for {year} cannot be scored: {exc}"
                 for name, o in mine:
@@ -166,6 +212,58 @@ def _amended_trees(
         refused[name] = f"amends {o.base_decision} ({o.base_level.value}), which no loaded set is"
         log.warning("overlay %s not applied: %s", name, refused[name])
     return amended
+
+
+def _chosen_criteria(
+    rules: Mapping[int, ProvinceRules],
+    sets: Mapping[str, CriteriaSet],
+    trees: Mapping[str, ScoringTree],
+    overlays: Mapping[str, Overlay],
+    amended: dict[tuple[str, int], ScoringTree],
+    amended_sets: dict[tuple[str, int], CriteriaSet],
+    unamendable: dict[tuple[str, int], str],
+    applied: dict[tuple[str, int], tuple[str, ...]],
+) -> None:
+    """Each year's criteria choice (rules `criteria`): the chosen set amended by exactly the
+    chosen overlays replaces what the folder's overlays gave for that set and year. Raises
+    RulesError, naming every problem, when a choice names what the folder lacks or cannot score;
+    the maps are changed only when every choice holds."""
+    by_id = {Path(name).stem: overlay for name, overlay in overlays.items()}
+    problems = [
+        problem
+        for year_rules in rules.values()
+        for problem in check_criteria(year_rules, sets, frozenset(trees), by_id)
+    ]
+    chosen: dict[tuple[str, int], tuple[ScoringTree, CriteriaSet, tuple[str, ...]] | None] = {}
+    for year, year_rules in sorted(rules.items()):
+        for level, choice in year_rules.criteria.items():
+            if choice.overlays is None or choice.set_id not in trees:
+                continue  # the folder's overlays for that year, as without a choice
+            if not choice.overlays:
+                chosen[(choice.set_id, year)] = None
+                continue
+            try:
+                listed = [by_id[o] for o in choice.overlays]
+                resolved = resolve(sets[choice.set_id], listed, year)
+                chosen[(choice.set_id, year)] = (
+                    compile_tree(resolved),
+                    resolved,
+                    tuple(o.decision for o in listed),
+                )
+            except (CriteriaError, ScoringError, KeyError) as exc:
+                where = f"{year_rules.origin}: " if year_rules.origin else ""
+                path = f"{where}criteria.{level.value}.overlays"
+                problems.append(RulesProblem(RulesReason.AMENDED_SET_NOT_SCORABLE, path, str(exc)))
+    if problems:
+        raise RulesError(tuple(problems))
+    for key, result in chosen.items():
+        unamendable.pop(key, None)
+        if result is None:  # the base set alone, though some overlay in the folder covers the year
+            amended.pop(key, None)
+            amended_sets.pop(key, None)
+            applied.pop(key, None)
+        else:
+            amended[key], amended_sets[key], applied[key] = result
 
 
 def to_command(event: Event, unit_id: str) -> cmd.Command | None:
@@ -182,7 +280,7 @@ def to_command(event: Event, unit_id: str) -> cmd.Command | None:
                 linked_at=event.linked_at,
             )
         case DocumentUnlinked():
-            return cmd.EvidenceUnlinked(str(event.link_id), event.occurred_at)
+            return cmd.EvidenceUnlinked(str(event.link_id), event.occurred_at, event.criterion_code)
         case Submitted():
             return cmd.Submitted()
         case AppraisalRecorded():
@@ -194,6 +292,15 @@ def to_command(event: Event, unit_id: str) -> cmd.Command | None:
             return cmd.SurveyResultsImported(MappingProxyType(mine)) if mine else None
         case Published():
             return cmd.Published()
+        case ResultCorrected() if event.unit_id == unit_id:
+            return cmd.ResultCorrected(
+                decision_number=event.decision_number,
+                reason=event.reason,
+                points=MappingProxyType({p.criterion_code: p.points for p in event.points}),
+                maximum=event.maximum,
+                not_applicable=None if event.not_applicable is None else frozenset(event.not_applicable),
+                ranked=event.ranked,
+            )
     return None
 
 
@@ -208,20 +315,24 @@ class UnitInfo:
     not_applicable: frozenset[str]
 
 
-def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Ledger:
+def fresh_ledger(
+    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup | None = None
+) -> Ledger:
     """The unit's empty ledger for `year`; the year's rules file, when there is one, decides its
-    deadlines and the unit's attributes that year (so a later year's file changes nothing here)."""
-    cset = catalogue.sets[unit.criteria_set]
+    deadlines and the unit's attributes that year (so a later year's file changes nothing here).
+    A published year opens with the setup frozen at its publication instead (`frozen`)."""
+    if frozen is not None:
+        return open_ledger(frozen_setup(unit.unit_id, year, catalogue, frozen))
+    set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
+    cset = catalogue.sets[set_id]
     if cset.years and year not in cset.years:
-        raise ScoringError(
-            ScoringReason.SET_NOT_FOR_YEAR, f"{unit.criteria_set} is for {list(cset.years)}, not {year}"
-        )
+        raise ScoringError(ScoringReason.SET_NOT_FOR_YEAR, f"{set_id} is for {list(cset.years)}, not {year}")
     if cset.level.value != unit.level:
         raise ScoringError(
             ScoringReason.SET_LEVEL_MISMATCH,
-            f"{unit.criteria_set} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
+            f"{set_id} is a {cset.level.value} set; {unit.unit_id} is {unit.level}",
         )
-    tree = catalogue.tree_for(unit.criteria_set, year)
+    tree = catalogue.tree_for(set_id, year)
     rules = catalogue.rules.get(year)
     attributes = rules.units.get(unit.unit_id) if rules is not None else None
     not_applicable = unit.not_applicable
@@ -230,17 +341,53 @@ def fresh_ledger(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> Led
         if attributes.not_applicable is not None:
             not_applicable = attributes.not_applicable
         maximum = attributes.maximum
+    ranked = catalogue.ranked_for(unit.unit_id, unit.ranked, year)
     setup = unit_setup(
-        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, unit.ranked, maximum
+        unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, ranked, maximum
     )
     return open_ledger(setup)
 
 
-def replay(
-    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, stored: Iterable[dict[str, Any]]
-) -> Ledger:
-    """Rebuild a unit's ledger from its stored, already accepted events, in order."""
+def frozen_setup(unit_id: str, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup) -> UnitSetup:
+    """A published unit-year's setup as frozen; only the set's tree is read from the catalogue
+    (its id as frozen; what changed there since is reported by `published_changes`)."""
+    tree = catalogue.tree_for(frozen.criteria_set, year)
+    return UnitSetup(
+        unit_id, year, tree, frozen.lock_at, frozen.not_applicable, frozen.ranked, frozen.maximum
+    )
+
+
+def setup_now(unit: UnitInfo, year: int, catalogue: CriteriaCatalogue) -> YearSetup:
+    """The unit-year's setup as the files and the registration say today (raises ScoringError
+    or KeyError when they no longer score it)."""
     ledger = fresh_ledger(unit, year, catalogue)
+    set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
+    overlays = catalogue.overlays_for(set_id, year)
+    return year_setup(ledger, set_id, overlays, catalogue.group_of(unit.unit_id, year))
+
+
+def published_changes(
+    unit: UnitInfo, year: int, catalogue: CriteriaCatalogue, frozen: YearSetup
+) -> tuple[str, ...]:
+    """What the files now set differently for a published unit-year (not applied: reported with
+    reason `published_year_changed`); ("criteria",) when they can no longer score it at all."""
+    try:
+        now = setup_now(unit, year, catalogue)
+    except (ScoringError, KeyError):
+        return ("criteria",)
+    return setup_differences(frozen, now)
+
+
+def replay(
+    unit: UnitInfo,
+    year: int,
+    catalogue: CriteriaCatalogue,
+    stored: Iterable[dict[str, Any]],
+    frozen: YearSetup | None = None,
+) -> Ledger:
+    """Rebuild a unit's ledger from its stored, already accepted events, in order (a published
+    year from the setup frozen at its publication)."""
+    ledger = fresh_ledger(unit, year, catalogue, frozen)
     for payload in stored:
         event = parse_event_dict(payload)
         command = to_command(event, unit.unit_id)

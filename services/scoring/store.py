@@ -72,6 +72,9 @@ scores = Table(
     Column("version", Integer, nullable=False),
     Column("index_value", String(60), nullable=False),
     Column("snapshot", JSON, nullable=False),
+    # Whether the unit is ranked that year, as its ledger says (a correction may change it for a
+    # published year); None on rows written before it existed: the unit's registration decides.
+    Column("ranked", Boolean, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 # A ranking cache miss reloads one level's scores.
@@ -88,4 +91,26 @@ rankings = Table(
     Column("event_id", String(36), nullable=False),
     Column("snapshot", JSON, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# A published unit-year's setup as it was at publication (core/published.py: YearSetup): every
+# later replay of that year uses it, not what the rules files and the registration say today.
+# Written once by the Published event, never updated; corrections are ledger events.
+published_setups = Table(
+    "scoring_published_setups",
+    metadata,
+    Column("unit_id", String(100), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("criteria_set", String(100), nullable=False),
+    Column("overlays", JSON, nullable=False),
+    Column("criteria_digest", String(64), nullable=False),
+    Column("not_applicable", JSON, nullable=False),
+    Column("maximum", String(40), nullable=True),
+    Column("ranked", Boolean, nullable=False),
+    Column("ranking_group", String(100), nullable=True),
+    Column("lock_at", UtcDateTime(), nullable=False),
+    Column("decision_number", String(100), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
 )

@@ -1,8 +1,10 @@
 """Read models for the HTTP API and the Excel export, built from the scoring tables.
 
 Exact decimals travel as strings (`exact`) beside the two-decimal `display` value, so nothing
-is rounded twice and the provincial software can recompute. Every builder takes the readable
-units (already cut to the caller's scope) and never looks outside them.
+is rounded twice and the provincial software can recompute. Indices also carry `index_text`, the
+figure as the province prints it that year (its decimals and decimal mark: Thừa Thiên Huế 2023
+prints 97,685), and the rating band it falls in (services/scoring/core/rules.py). Every builder
+takes the readable units (already cut to the caller's scope) and never looks outside them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from services.evidence_verifier.store import verdicts
 from services.indexer.store import entries as index_entries
 from services.scoring.core.ledger import Ledger
 from services.scoring.core.ranking import RankedUnit, Ranking
-from services.scoring.core.rules import ProvinceRules, group_ranks
+from services.scoring.core.rules import ProvinceRules, default_rules, group_ranks
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
 from services.scoring.handlers import current_ledger
@@ -52,6 +54,10 @@ def figure(value: Decimal) -> Figure:
 
 def maybe_figure(value: Decimal | None) -> Figure | None:
     return None if value is None else figure(value)
+
+
+def index_text(value: Decimal | None, rules: ProvinceRules) -> str | None:
+    return None if value is None else rules.text(value)
 
 
 class UnitView(_View):
@@ -89,6 +95,8 @@ class NodeView(_View):
     achieved: Figure
     index: Figure | None
     projected_index: Figure | None
+    # The index as the province prints it that year (None where nothing applies).
+    index_text: str | None = None
     # Leaves only.
     self_points: Figure | None = None
     explanation: str = ""
@@ -107,6 +115,7 @@ class ComponentView(_View):
     maximum: Figure
     achieved: Figure
     index: Figure | None
+    index_text: str | None = None
 
 
 class UnitScoreView(_View):
@@ -129,10 +138,21 @@ class UnitScoreView(_View):
     projected_index: Figure
     components: list[ComponentView]
     tree: list[NodeView]
+    # As the province prints it that year (rules file: decimals, decimal mark, bands); `index`
+    # keeps the exact value. No result (no points recorded): no text and no band.
+    has_result: bool = True
+    index_text: str | None = None
+    projected_index_text: str | None = None
+    band: str | None = None
+    decimals: int = DISPLAY_PLACES
+    # Whether the unit is ranked that year (the year's rules file may say otherwise than its
+    # registration: seed 003's Ban Dân tộc and Thanh tra tỉnh are evaluated, not ranked).
+    ranked: bool = True
 
 
-def _node_view(node: Node, state: Ledger, sources: Mapping[str, Source]) -> NodeView:
+def _node_view(node: Node, state: Ledger, sources: Mapping[str, Source], rules: ProvinceRules) -> NodeView:
     sums = state.totals.get(node.code, ZERO_SUMS)
+    index = ratio_index(sums.achieved, sums.maximum)
     common: dict[str, Any] = {
         "code": node.code,
         "title": node.title,
@@ -141,11 +161,12 @@ def _node_view(node: Node, state: Ledger, sources: Mapping[str, Source]) -> Node
         "maximum": figure(sums.maximum),
         "self_assessed": figure(sums.claimed),
         "achieved": figure(sums.achieved),
-        "index": maybe_figure(ratio_index(sums.achieved, sums.maximum)),
+        "index": maybe_figure(index),
         "projected_index": maybe_figure(ratio_index(sums.projected, sums.maximum)),
+        "index_text": index_text(index, rules),
     }
     if not node.is_leaf:
-        children = [_node_view(child, state, sources) for child in node.children]
+        children = [_node_view(child, state, sources, rules) for child in node.children]
         return NodeView(applicable=any(c.applicable for c in children), children=children, **common)
     leaf = state.leaf(node.code)
     return NodeView(
@@ -177,7 +198,9 @@ def unit_score_view(
     session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue
 ) -> tuple[UnitScoreView, Ledger]:
     state = current_ledger(session, unit, year, catalogue)
-    cset = catalogue.set_for(unit.criteria_set, year)
+    set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
+    cset = catalogue.set_for(set_id, year)
+    rules = catalogue.rules_for(year)
     sources = cset.effective_sources()
     names = titles(cset)
     numbers = figures(state)
@@ -188,6 +211,7 @@ def unit_score_view(
             maximum=figure(c.maximum),
             achieved=figure(c.achieved),
             index=maybe_figure(c.index),
+            index_text=index_text(c.index, rules),
         )
         for c in numbers.components
     ]
@@ -196,7 +220,7 @@ def unit_score_view(
         name=unit.name,
         level=unit.level,
         year=year,
-        criteria_set=unit.criteria_set,
+        criteria_set=set_id,
         version=stored_score_version(session, unit.unit_id, year),
         submitted=state.submitted_at is not None,
         published=state.published_at is not None,
@@ -210,7 +234,13 @@ def unit_score_view(
         index=figure(numbers.index),
         projected_index=figure(numbers.projected_index),
         components=components,
-        tree=[_node_view(node, state, sources) for node in cset.fields],
+        tree=[_node_view(node, state, sources, rules) for node in cset.fields],
+        has_result=numbers.has_result,
+        index_text=rules.text(numbers.index) if numbers.has_result else None,
+        projected_index_text=rules.text(numbers.projected_index) if numbers.has_result else None,
+        band=rules.band(numbers.index) if numbers.has_result else None,
+        decimals=rules.decimals,
+        ranked=state.ranked,
     )
     return view, state
 
@@ -226,7 +256,8 @@ class RankRow(_View):
     # No points recorded: listed apart with no index; `index` is 0 only for older clients.
     no_result: bool = False
     # With the province's rules for the year (services/scoring/rules.py): the unit's ranking
-    # group and its rank there, the rating band, and the index as the province prints it.
+    # group and its rank there, and the rating band. `index_text` is the index as the province
+    # prints it (two decimals and a point without a rules file); None with no result.
     group: str | None = None
     group_rank: int | None = None
     band: str | None = None
@@ -258,6 +289,7 @@ def ranking_view(
         return None
 
     snapshot = row.snapshot
+    shown = rules if rules is not None else default_rules(year)
     in_groups: dict[str, int] = {}
     if rules is not None:
         ordered = tuple(RankedUnit(e["rank"], e["unit_id"], Decimal(e["index"])) for e in snapshot["entries"])
@@ -271,14 +303,13 @@ def ranking_view(
                 continue
             index = Decimal(item["index"])
             no_result = bool(item.get("no_result", False))
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = {"index_text": None if no_result else shown.text(index)}
             if rules is not None:
-                extra = {
-                    "group": rules.group_of(unit_id),
-                    "group_rank": in_groups.get(unit_id),
-                    "band": None if no_result else rules.band(index),
-                    "index_text": None if no_result else rules.text(index),
-                }
+                extra.update(
+                    group=rules.group_of(unit_id),
+                    group_rank=in_groups.get(unit_id),
+                    band=None if no_result else rules.band(index),
+                )
             out.append(
                 RankRow(
                     rank=item["rank"],

@@ -262,7 +262,8 @@ def test_the_deadline_is_the_province_years_when_its_rules_set_one(tmp_path: Pat
     )
     lookup = register_deadlines(tmp_path)
     assert lookup(Level.COMMUNE, 2024) == date(2024, 12, 15)
-    assert lookup(Level.DISTRICT, 2024) is None  # the year's table replaces seed 003's, as in scoring
+    # A level the year's table leaves out keeps seed 003's date (20/12), as in scoring.
+    assert lookup(Level.DISTRICT, 2024) == date(2024, 12, 20)
     assert lookup(Level.COMMUNE, 2023) == date(2023, 11, 30)  # another year: seed 003's
     p = build_province(deadlines=lookup)
     p.unit("huyen-1", _creds(1), Level.COMMUNE)

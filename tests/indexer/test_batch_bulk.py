@@ -116,3 +116,23 @@ async def test_a_batch_of_verdicts_is_one_bulk_request_with_the_same_result(tmp_
     assert alone_index.single == VERDICTS
     assert _visible(batched_index) == _visible(alone_index)
     assert len(_visible(batched_index)) == VERDICTS - 1
+
+
+async def test_a_verdict_finished_after_the_unit_unlinked_the_document_stays_out_of_search(
+    tmp_path: Path,
+) -> None:
+    # The verifier works while the unit removes the document: the verdict's time is later than
+    # the unlink's. Appraisers must not find evidence the unit withdrew (seed 001).
+    verdicts = [e for e in _events() if isinstance(e, EvidenceVerified)]
+    unlink = next(e for e in _events() if isinstance(e, DocumentUnlinked))
+    late = verdicts[2].model_copy(
+        update={"event_id": uuid.uuid4(), "occurred_at": unlink.occurred_at + timedelta(minutes=5)}
+    )
+    for one_by_one in (True, False):
+        runtime, index = _runtime(tmp_path, f"late-{one_by_one}")
+        if one_by_one:
+            for event in [*verdicts[:3], unlink, late]:
+                assert (await runtime.handle(event)).status is Status.PROCESSED
+        else:
+            await runtime.handle_batch([*verdicts[:3], unlink, late])
+        assert _visible(index) == sorted(str(v.link_id) for v in verdicts[:2])

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.envelope import Event
 from contracts.events import (
     AppraisalRecorded,
+    CorrectedPoints,
     DocumentUnlinked,
     EvidenceVerified,
     Published,
     RankingUpdated,
+    ResultCorrected,
     ScoreUpdated,
     SelfScoreEntered,
     Submitted,
@@ -78,6 +80,7 @@ BEFORE_DEADLINE = vn(11, 20)
 APPRAISAL_TIME = vn(12, 20)
 SURVEY_TIME = vn(12, 1)
 PUBLICATION_TIME = vn(12, 30)
+CORRECTION_TIME = vn(2, 5, year=YEAR + 1)
 
 
 @dataclass
@@ -280,6 +283,31 @@ class Scoring:
         return await self.send(
             self.make(Published, at, year=YEAR, level=Level.DEPARTMENT, decision_number="99/QĐ-UBND")
         )
+
+    def correction(
+        self,
+        unit_id: str,
+        *,
+        points: dict[str, str] | None = None,
+        at: datetime = CORRECTION_TIME,
+        year: int = YEAR,
+        decision_number: str = "15/QĐ-UBND",
+        **attributes: Any,
+    ) -> Event:
+        return self.make(
+            ResultCorrected,
+            at,
+            unit_id=unit_id,
+            year=year,
+            decision_number=decision_number,
+            reason="Phúc tra kết quả thẩm định",
+            points=[CorrectedPoints(criterion_code=c, points=Decimal(p)) for c, p in (points or {}).items()],
+            corrected_by="so-noi-vu.cchc",
+            **attributes,
+        )
+
+    async def correct(self, unit_id: str, **fields: Any) -> Outcome:
+        return await self.send(self.correction(unit_id, **fields))
 
     # ---- what the service holds ----------------------------------------------------------------
 

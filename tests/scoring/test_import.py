@@ -24,7 +24,7 @@ from kiemchung.runtime.db import make_engine, session_factory
 from services.scoring.export import HEADER_ROW
 from services.scoring.importer import APPRAISED_COLUMN
 from services.scoring.store import ledger, scores
-from services.scoring.tables import MAX_ROWS
+from services.scoring.tables import MAX_COLUMNS, MAX_ROWS
 
 YEAR = "2025"
 UNITS_CSV = (
@@ -253,14 +253,14 @@ def test_files_beyond_the_bounds_or_not_tables_are_refused(
     wide = Workbook()
     sheet = wide.active
     assert sheet is not None
-    sheet.append(list(range(100)))
+    sheet.append(list(range(MAX_COLUMNS + 1)))
     wide.save(tmp_path / "wide.xlsx")
     assert _run("import", "units", str(tmp_path / "wide.xlsx"), "--database-url", url) == 1
     assert "too_many_columns" in capsys.readouterr().err
     _write(tmp_path / "fake.xlsx", "not a zip")
     assert _run("import", "units", str(tmp_path / "fake.xlsx"), "--database-url", url) == 1
     assert "unreadable_file" in capsys.readouterr().err
-    assert _run("import", "units", str(_write(tmp_path / "u.txt", UNITS_CSV)), "--database-url", url) == 1
+    assert _run("import", "units", str(_write(tmp_path / "u.pdf", UNITS_CSV)), "--database-url", url) == 1
     assert "unknown_format" in capsys.readouterr().err
 
 

@@ -143,8 +143,42 @@ def test_verdict_arriving_after_lock_counts_when_the_link_was_made_in_time(ledge
 def test_seed_001_unlinking_after_lock_is_refused(ledger: Ledger) -> None:
     linked = apply(ledger, EvidenceVerdict("a", "1.2", Verdict.ACCEPTED), JUNE)
     assert refused(linked, EvidenceUnlinked("a"), vn(12, 20)) is ScoringReason.EVIDENCE_AFTER_LOCK
+    assert (
+        refused(linked, EvidenceUnlinked("zz", leaf="1.2"), vn(12, 20)) is ScoringReason.EVIDENCE_AFTER_LOCK
+    )
     assert refused(linked, EvidenceUnlinked("zz"), JUNE) is ScoringReason.UNKNOWN_LINK
     assert apply(linked, EvidenceUnlinked("a"), JUNE).leaf("1.2").accepted_links == 0
+
+
+def test_a_verdict_arriving_after_the_unit_unlinked_does_not_bring_the_link_back(ledger: Ledger) -> None:
+    # Seed 001: the unit removes a document it linked; the verifier, still working on it,
+    # reports afterwards. The late verdict must not count the removed document as evidence.
+    verified = apply(ledger, EvidenceVerdict("a", "1.2", Verdict.ACCEPTED), JUNE)
+    unlinked = apply(verified, EvidenceUnlinked("a"), vn(6, 2))
+    late = EvidenceVerdict("a", "1.2", Verdict.ACCEPTED, linked_at=JUNE)
+    assert refused(unlinked, late, vn(6, 3)) is ScoringReason.LINK_REMOVED
+    assert unlinked.leaf("1.2").accepted_links == 0
+    # Unlinked before its verdict arrived (scoring learns of a link from its verdict): the
+    # unlink is recorded, and the verdict that follows is refused the same way.
+    pending = apply(ledger, EvidenceUnlinked("b", leaf="1.2"), JUNE)
+    assert (
+        refused(pending, EvidenceVerdict("b", "1.2", Verdict.ACCEPTED), vn(6, 2))
+        is ScoringReason.LINK_REMOVED
+    )
+    assert pending.leaf("1.2").accepted_links == 0
+
+
+def test_an_older_verdict_delivered_late_does_not_replace_a_newer_one(ledger: Ledger) -> None:
+    # A re-verification (new trust list, register finding) is newer than the first verdict;
+    # when redelivery or a replayed dead letter brings the first one back, it is stale.
+    first = EvidenceVerdict("a", "1.2", Verdict.ACCEPTED, linked_at=JUNE)
+    second = EvidenceVerdict("a", "1.2", Verdict.REJECTED, ("register_duplicate_number",), linked_at=JUNE)
+    accepted = apply(ledger, first, vn(6, 2))
+    rejected = apply(accepted, second, vn(6, 5))
+    assert rejected.leaf("1.2").accepted_links == 0
+    assert refused(rejected, first, vn(6, 2)) is ScoringReason.STALE_VERDICT
+    # The same moment again (a duplicate, not an older one) is not stale.
+    assert apply(rejected, second, vn(6, 5)).leaf("1.2").accepted_links == 0
 
 
 def test_reverification_may_not_move_a_link_to_another_leaf(ledger: Ledger) -> None:

@@ -133,7 +133,7 @@ async def test_a_refused_command_is_recorded_and_changes_nothing_already_recorde
         await scoring.self_score(NOI_VU, "9.9", "1"),
         await scoring.self_score("khong-co", "1.1", "1"),
         await scoring.appraise(NOI_VU, "1.1", "5", at=vn(11, 21)),  # not submitted, not locked
-        await scoring.unlink(NOI_VU, "1.1", uuid.uuid4()),
+        await scoring.unlink(NOI_VU, "9.9", uuid.uuid4()),
     ]
     assert all(o.status is Status.PROCESSED and o.produced == () for o in outcomes)
     with scoring.sessions() as session:
@@ -145,9 +145,45 @@ async def test_a_refused_command_is_recorded_and_changes_nothing_already_recorde
         "unknown_leaf",
         "unknown_unit",
         "not_yet_submitted",
-        "unknown_link",
+        "unknown_leaf",
     ]
     assert all(details)
+
+
+async def test_a_verdict_that_arrives_after_the_unit_unlinked_the_document_counts_for_nothing(
+    scoring: Scoring,
+) -> None:
+    # Seed 001: evidence the unit removed is not evidence. The verifier works in parallel with
+    # the unit, so its verdict may come after the unlink, or the unlink before any verdict.
+    await _units(scoring)
+    await scoring.self_score(NOI_VU, "1.2", "8", at=vn(11, 1))
+    before = scoring.snapshot(NOI_VU)
+    late, early = uuid.uuid4(), uuid.uuid4()
+    await scoring.verdict(NOI_VU, "1.2", late, at=vn(11, 2))
+    assert scoring.snapshot(NOI_VU)["verified"] != before["verified"]
+    await scoring.unlink(NOI_VU, "1.2", late, at=vn(11, 3))
+    await scoring.unlink(NOI_VU, "1.2", early, at=vn(11, 3))
+    for link in (late, early):
+        outcome = await scoring.verdict(NOI_VU, "1.2", link, at=vn(11, 4), linked_at=vn(11, 2))
+        assert (outcome.status, outcome.produced) == (Status.PROCESSED, ())
+    after = scoring.snapshot(NOI_VU)
+    assert after["verified"] == before["verified"]
+    assert [r[2] for r in scoring.rejection_reasons()] == ["link_removed", "link_removed"]
+
+
+async def test_a_stale_verdict_redelivered_after_a_newer_one_changes_nothing(scoring: Scoring) -> None:
+    await _units(scoring)
+    await scoring.self_score(NOI_VU, "1.2", "8", at=vn(11, 1))
+    link = uuid.uuid4()
+    await scoring.verdict(NOI_VU, "1.2", link, at=vn(11, 2))
+    await scoring.verdict(
+        NOI_VU, "1.2", link, decision=Decision.REJECTED, reasons=(ReasonCode.LETTERED_NUMBER,), at=vn(11, 5)
+    )
+    rejected = scoring.snapshot(NOI_VU)
+    # A dead letter of the first verdict replayed later (a new event id, the old time).
+    await scoring.verdict(NOI_VU, "1.2", link, at=vn(11, 2), linked_at=vn(11, 1))
+    assert scoring.snapshot(NOI_VU) == rejected
+    assert [r[2] for r in scoring.rejection_reasons()] == ["stale_verdict"]
 
 
 async def test_the_ledger_keeps_who_when_which_leaf_and_the_values_before_and_after(scoring: Scoring) -> None:

@@ -67,7 +67,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    workdir = tmp_path_factory.mktemp("web-demo")
+    yield from demo_site(tmp_path_factory.mktemp("web-demo"))
+
+
+def demo_site(workdir: Path, criteria_dir: Path | None = None) -> Iterator[Site]:
+    """The demo province built in `workdir` and served until the generator closes; with
+    `criteria_dir`, the province's rules files in it apply (a module overriding `site`)."""
     build_demo(workdir, DEMO_UNITS, show_progress=False)
     keys = demo_keys(COUNCIL, UNITS[0].unit_id)
     write_serving_files(workdir, keys, env_file=workdir / "kiemchung.env")
@@ -77,6 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         fetch_file_root=workdir / "edocs",
         trust_dirs=[workdir / "trust"],
         web_session_secret="browser-tests",
+        criteria_dir=criteria_dir,
     )
     # A day after the demo: the submitted units can be appraised, nothing is locked yet.
     clock = FrozenClock(DEMO_NOW + timedelta(days=1), step=timedelta(milliseconds=1))

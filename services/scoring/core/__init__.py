@@ -6,6 +6,7 @@ from services.scoring.core.commands import (
     EvidenceUnlinked,
     EvidenceVerdict,
     Published,
+    ResultCorrected,
     SelfScoreEntered,
     Submitted,
     SupplementRequested,
@@ -14,7 +15,16 @@ from services.scoring.core.commands import (
 )
 from services.scoring.core.deadlines import SEED_003_DEADLINES, VIETNAM_TZ, DeadlineTable, MonthDay, lock_time
 from services.scoring.core.errors import ScoringError, ScoringReason
-from services.scoring.core.ledger import Ledger, UnitSetup, apply, open_ledger, recompute_totals, unit_setup
+from services.scoring.core.ledger import (
+    Correction,
+    Ledger,
+    UnitSetup,
+    apply,
+    open_ledger,
+    recompute_totals,
+    unit_setup,
+)
+from services.scoring.core.published import YearSetup, setup_differences
 from services.scoring.core.ranking import RankedUnit, RankEntry, Ranking, rank, rank_scores
 from services.scoring.core.replay import ReplayResult, UnitEvent, UnitKey, apply_event, replay, setup_table
 from services.scoring.core.scores import NodeScore, UnitScore, display, ratio_index, score
@@ -29,6 +39,7 @@ __all__ = [
     "VIETNAM_TZ",
     "AppraisalRecorded",
     "Command",
+    "Correction",
     "DeadlineTable",
     "EvidenceUnlinked",
     "EvidenceVerdict",
@@ -40,6 +51,7 @@ __all__ = [
     "RankedUnit",
     "Ranking",
     "ReplayResult",
+    "ResultCorrected",
     "ScoringError",
     "ScoringReason",
     "ScoringTree",
@@ -54,6 +66,7 @@ __all__ = [
     "UnitScore",
     "UnitSetup",
     "Verdict",
+    "YearSetup",
     "apply",
     "apply_event",
     "apply_leaf_change",
@@ -67,6 +80,7 @@ __all__ = [
     "recompute_totals",
     "replay",
     "score",
+    "setup_differences",
     "setup_table",
     "standings",
     "unit_setup",

@@ -42,6 +42,8 @@ class EvidenceVerdict:
 class EvidenceUnlinked:
     link_id: str
     unlinked_at: datetime | None = None
+    # The leaf the unit had linked it to: lets an unlink that overtook its verdict be recorded.
+    leaf: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,20 @@ class Published:
     """The province published the year's results; the ledger is final."""
 
 
+@dataclass(frozen=True)
+class ResultCorrected:
+    """A correction of a published result by the province's decision: corrected points per leaf
+    (the council's final figure; survey leaves: the survey's) and/or the unit-year's attributes.
+    None leaves an attribute as published. The only change a published ledger accepts."""
+
+    decision_number: str
+    reason: str
+    points: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    maximum: Decimal | None = None
+    not_applicable: frozenset[str] | None = None
+    ranked: bool | None = None
+
+
 Command = (
     SelfScoreEntered
     | EvidenceVerdict
@@ -88,4 +104,5 @@ Command = (
     | SupplementRequested
     | SurveyResultsImported
     | Published
+    | ResultCorrected
 )

@@ -35,10 +35,19 @@ class ScoringReason(StrEnum):
     ALREADY_PUBLISHED = "already_published"
     UNKNOWN_LINK = "unknown_link"
     LINK_LEAF_MISMATCH = "link_leaf_mismatch"
+    # A verdict on a document the unit has unlinked (the verifier finished after the unlink).
+    LINK_REMOVED = "link_removed"
+    # A verdict older than the one already recorded for the link (redelivered or replayed).
+    STALE_VERDICT = "stale_verdict"
     STALE_APPRAISAL_ROUND = "stale_appraisal_round"
     BAD_ROUND = "bad_round"
     SUPPLEMENT_IN_PAST = "supplement_in_past"
     EMPTY_COMMAND = "empty_command"
+    # Published years (issue 13): only a recorded correction changes them.
+    NOT_PUBLISHED = "not_published"
+    BAD_MAXIMUM = "bad_maximum"
+    # A rules or criteria file now says something else about a published unit-year: not applied.
+    PUBLISHED_YEAR_CHANGED = "published_year_changed"
 
 
 class ScoringError(Exception):

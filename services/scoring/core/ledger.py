@@ -8,7 +8,9 @@ Rules and their seeds:
 - the period locks itself at the level's deadline (seeds 003 IV.2, 004);
 - after submission or lock, evidence is refused unless the council's SupplementRequested covers
   that leaf and date (seed 001);
-- after Published nothing changes.
+- after Published nothing changes but a ResultCorrected naming the province's decision (issue 13:
+  a published year is immutable except through a recorded correction); it is checked like any
+  command (leaf, maximum, step) and kept in `corrections` with the totals before and after.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from services.scoring.core.commands import (
     EvidenceUnlinked,
     EvidenceVerdict,
     Published,
+    ResultCorrected,
     SelfScoreEntered,
     Submitted,
     SupplementRequested,
@@ -36,7 +39,7 @@ from services.scoring.core.commands import (
 from services.scoring.core.deadlines import DeadlineTable, local_date, lock_time
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.totals import ZERO, ZERO_SUMS, Sums, apply_leaf_change, totals_from_leaves
-from services.scoring.core.tree import ScoringTree
+from services.scoring.core.tree import ROOT, ScoringTree
 
 FIRST_ROUND = 1
 
@@ -65,6 +68,8 @@ class EvidenceLink:
     leaf: str
     decision: Verdict
     reasons: tuple[str, ...]
+    # When the verifier reported it (the event's time): an older verdict never replaces it.
+    verified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,23 @@ class Supplement:
     leaves: frozenset[str]
     until: date
     requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A recorded correction of a published result: the decision, why, when, and the total
+    (achieved over the applicable maximum) before and after it."""
+
+    decision_number: str
+    reason: str
+    at: datetime
+    achieved_before: Decimal
+    maximum_before: Decimal
+    achieved_after: Decimal
+    maximum_after: Decimal
+    leaves: tuple[str, ...] = ()
+    # Attributes the correction set: "maximum", "not_applicable", "ranked".
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,10 @@ class Ledger:
     # Count of accepted commands; a consumer never sees it go backwards.
     version: int = 0
     published_maximum: Decimal | None = None
+    # Links the unit removed: unlinking is final for a link id, so a verdict that arrives after
+    # the unlink (the verifier was still working) is refused instead of bringing it back.
+    removed_links: frozenset[str] = frozenset()
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def level(self) -> Level:
@@ -134,6 +160,13 @@ class Ledger:
 
     def is_locked(self, now: datetime) -> bool:
         return now >= self.lock_at
+
+
+def published_total(ledger: Ledger) -> tuple[Decimal, Decimal]:
+    """(achieved, applicable maximum) of the whole set, the published reduced maximum if any."""
+    total = ledger.totals[ROOT]
+    maximum = ledger.published_maximum if ledger.published_maximum is not None else total.maximum
+    return total.achieved, maximum
 
 
 def leaf_contribution(ledger: Ledger, code: str, state: LeafState) -> Sums:
@@ -294,7 +327,13 @@ def _verdict(ledger: Ledger, cmd: EvidenceVerdict, now: datetime) -> Ledger:
     _scoreable_leaf(ledger, cmd.leaf)
     if ledger.tree.leaves[cmd.leaf].source is Source.SURVEY:
         raise _refuse(ScoringReason.EVIDENCE_ON_SURVEY_LEAF, cmd.leaf)
+    if cmd.link_id in ledger.removed_links:
+        raise _refuse(ScoringReason.LINK_REMOVED, cmd.link_id)
     previous = ledger.links.get(cmd.link_id)
+    if previous is not None and previous.verified_at is not None and now < previous.verified_at:
+        raise _refuse(
+            ScoringReason.STALE_VERDICT, f"{cmd.link_id}: {now} is older than {previous.verified_at}"
+        )
     if previous is None:
         at = cmd.linked_at or now
         _check_now(at)
@@ -309,15 +348,23 @@ def _verdict(ledger: Ledger, cmd: EvidenceVerdict, now: datetime) -> Ledger:
     state = ledger.leaf(cmd.leaf)
     state = dataclasses.replace(state, accepted_links=state.accepted_links + int(now_accepted) - int(was))
     links = _copy(ledger.links)
-    links[cmd.link_id] = EvidenceLink(cmd.leaf, cmd.decision, cmd.reasons)
+    links[cmd.link_id] = EvidenceLink(cmd.leaf, cmd.decision, cmd.reasons, now)
     return _with_leaves(ledger, {cmd.leaf: state}, links=links)
 
 
 def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
     link = ledger.links.get(cmd.link_id)
-    if link is None:
-        raise _refuse(ScoringReason.UNKNOWN_LINK, cmd.link_id)
+    removed = ledger.removed_links | {cmd.link_id}
     at = cmd.unlinked_at or now
+    if link is None:
+        # Scoring learns of a link from its verdict; an unlink may overtake it. Recorded, so the
+        # verdict that follows is refused; nothing is counted either way.
+        if cmd.leaf is None or cmd.link_id in ledger.removed_links:
+            raise _refuse(ScoringReason.UNKNOWN_LINK, cmd.link_id)
+        _scoreable_leaf(ledger, cmd.leaf)
+        _check_now(at)
+        _evidence_window(ledger, cmd.leaf, at)
+        return dataclasses.replace(ledger, removed_links=removed, version=ledger.version + 1)
     _check_now(at)
     _evidence_window(ledger, link.leaf, at)
     state = ledger.leaf(link.leaf)
@@ -325,7 +372,7 @@ def _unlink(ledger: Ledger, cmd: EvidenceUnlinked, now: datetime) -> Ledger:
         state = dataclasses.replace(state, accepted_links=state.accepted_links - 1)
     links = _copy(ledger.links)
     del links[cmd.link_id]
-    return _with_leaves(ledger, {link.leaf: state}, links=links)
+    return _with_leaves(ledger, {link.leaf: state}, links=links, removed_links=removed)
 
 
 def _submit(ledger: Ledger, now: datetime) -> Ledger:
@@ -383,6 +430,65 @@ def _publish(ledger: Ledger, now: datetime) -> Ledger:
     return dataclasses.replace(ledger, published_at=now, version=ledger.version + 1)
 
 
+def _correct(ledger: Ledger, cmd: ResultCorrected, now: datetime) -> Ledger:
+    if ledger.published_at is None:
+        raise _refuse(ScoringReason.NOT_PUBLISHED, f"{ledger.unit_id} {ledger.year} is not published")
+    if not cmd.decision_number.strip():
+        raise _refuse(ScoringReason.EMPTY_COMMAND, "a correction names the decision that makes it")
+    attributes = tuple(
+        name
+        for name, value in (
+            ("maximum", cmd.maximum),
+            ("not_applicable", cmd.not_applicable),
+            ("ranked", cmd.ranked),
+        )
+        if value is not None
+    )
+    if not cmd.points and not attributes:
+        raise _refuse(ScoringReason.EMPTY_COMMAND, "a correction changes at least one value")
+    corrected = ledger
+    if cmd.not_applicable is not None:
+        corrected = dataclasses.replace(corrected, not_applicable=corrected.tree.expand(cmd.not_applicable))
+        corrected = dataclasses.replace(corrected, totals=recompute_totals(corrected))
+    fields: dict[str, object] = {
+        "not_applicable": corrected.not_applicable,
+        "ranked": ledger.ranked if cmd.ranked is None else cmd.ranked,
+    }
+    if cmd.maximum is not None:
+        whole = sum((spec.maximum for spec in ledger.tree.leaves.values()), ZERO)
+        maximum = cmd.maximum
+        if not isinstance(maximum, Decimal) or not maximum.is_finite() or not ZERO < maximum <= whole:
+            raise _refuse(ScoringReason.BAD_MAXIMUM, f"{maximum!r} not in (0, {whole}]")
+        fields["published_maximum"] = maximum
+    changes: dict[str, LeafState] = {}
+    for code in sorted(cmd.points):
+        points = cmd.points[code]
+        _scoreable_leaf(corrected, code)
+        state = corrected.leaf(code)
+        if corrected.tree.leaves[code].source is Source.SURVEY:
+            _check_points(corrected, code, points, enforce_step=False)
+            changes[code] = dataclasses.replace(state, survey_points=points)
+        else:
+            _check_points(corrected, code, points)
+            comment = f"{cmd.decision_number}: {cmd.reason}".strip()
+            changes[code] = dataclasses.replace(state, appraised=points, appraisal_comment=comment)
+    after = _with_leaves(corrected, changes, **fields)
+    achieved_before, maximum_before = published_total(ledger)
+    achieved_after, maximum_after = published_total(after)
+    record = Correction(
+        cmd.decision_number,
+        cmd.reason,
+        now,
+        achieved_before,
+        maximum_before,
+        achieved_after,
+        maximum_after,
+        tuple(changes),
+        attributes,
+    )
+    return dataclasses.replace(after, corrections=(*ledger.corrections, record))
+
+
 def apply(ledger: Ledger, command: Command, now: datetime) -> Ledger:
     """Apply one command at `now` (timezone-aware); raise ScoringError to refuse it."""
     _check_now(now)
@@ -403,4 +509,6 @@ def apply(ledger: Ledger, command: Command, now: datetime) -> Ledger:
             return _survey(ledger, command, now)
         case Published():
             return _publish(ledger, now)
+        case ResultCorrected():
+            return _correct(ledger, command, now)
     raise TypeError(f"not a scoring command: {command!r}")  # pragma: no cover - exhaustive above

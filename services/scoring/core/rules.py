@@ -9,7 +9,12 @@ services/scoring/rules.py.
 - Rating bands (Xuất sắc / Tốt / Khá / Trung bình / Yếu): the first band whose minimum the
   displayed index reaches, since provinces band the figure they publish.
 - Unit attributes belong to the year's file, so next year's exemption never reaches a published
-  year (issue 13: changing 2024's exemption rewrote 2023's result).
+  year (issue 13: changing 2024's exemption rewrote 2023's result). Whether a unit is ranked is
+  one of them (seed 003: Ban Dân tộc and Thanh tra tỉnh are evaluated but not ranked).
+- Criteria per level: the year's file may name the set and the amendment overlays that score
+  each level that year (`CriteriaChoice`); without it the unit's registered set and every
+  overlay covering the year apply.
+- Deadlines: a level the year's file leaves out keeps the default (seed 003's) date.
 """
 
 from __future__ import annotations
@@ -48,12 +53,25 @@ class UnitYear:
     # The published reduced maximum when the exempted criteria are not named (Thanh Hóa 2023).
     maximum: Decimal | None = None
     not_applicable: frozenset[str] | None = None
+    # Evaluated but not ranked that year (seed 003: Ban Dân tộc, Thanh tra tỉnh).
+    ranked: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaChoice:
+    """The criteria set scoring one level in the year, and exactly the overlays amending it
+    (None: every overlay in the criteria folder that covers the year, as without a choice)."""
+
+    set_id: str
+    overlays: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class ProvinceRules:
     province: str
     year: int
+    # The file it was read from (problems name it).
+    origin: str = ""
     name: str = ""
     source: str = ""
     decimals: int = DEFAULT_DECIMALS
@@ -63,6 +81,7 @@ class ProvinceRules:
     bands: tuple[Band, ...] = ()
     deadlines: DeadlineTable | None = None
     units: Mapping[str, UnitYear] = field(default_factory=lambda: MappingProxyType({}))
+    criteria: Mapping[Level, CriteriaChoice] = field(default_factory=lambda: MappingProxyType({}))
 
     def shown(self, value: Decimal) -> Decimal:
         return display(value, self.decimals)
@@ -84,6 +103,24 @@ class ProvinceRules:
     def group_of(self, unit_id: str) -> str | None:
         attributes = self.units.get(unit_id)
         return attributes.group if attributes is not None else None
+
+    def ranked_of(self, unit_id: str, registered: bool) -> bool:
+        """Whether the unit is ranked this year: the year's file, else its registration."""
+        attributes = self.units.get(unit_id)
+        if attributes is None or attributes.ranked is None:
+            return registered
+        return attributes.ranked
+
+    def deadlines_or(self, default: DeadlineTable) -> DeadlineTable:
+        """The year's deadlines; a level the file leaves out keeps `default`'s date."""
+        if self.deadlines is None:
+            return default
+        return MappingProxyType({**default, **self.deadlines})
+
+
+def default_rules(year: int) -> ProvinceRules:
+    """The display without a rules file: two decimals, a decimal point, no bands."""
+    return ProvinceRules(province="", year=year)
 
 
 def group_ranks(ranking: Ranking, rules: ProvinceRules) -> dict[str, int]:

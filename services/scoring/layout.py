@@ -1,0 +1,379 @@
+"""Finding a province's table in a sheet: its heading rows, what each column means, which rows
+are data.
+
+Headings are matched by meaning: folded (no diacritics, case, line breaks or punctuation; words
+in parentheses dropped), then compared with each field's synonyms: equal, or holding all of a
+synonym's words (≥ 2 words, at least half the heading), so "Điểm HĐTĐ\\nthẩm định (điểm)" is the
+appraised column and "Cơ quan, đơn vị" the unit's name. The heading may sit below a title block
+(the province's header, "Phụ lục …", dates) and span up to three rows with merged cells ("Điểm"
+over "Tự đánh giá | Thẩm định"); the rows and depth whose headings match best are taken. A visible
+column wins over a hidden one with the same meaning. A column headed by a criterion code ("1.1",
+"TC 8.1", "Tiêu chí 2.3.1") is a wide table's column for that criterion.
+
+Rows that are not data are skipped and said why: the column numbering row under the heading
+("(1) (2) (3)"), total and summary rows ("Tổng cộng", "Tổng số", "Trung bình"), group sub-headings
+("I. Khối sở, ban, ngành", "II. UBND cấp huyện"), hidden rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from services.scoring.tables import Cell, Sheet, column_letter, text
+from services.scoring.vntext import fold
+
+HEADING_SEARCH_ROWS = 30
+MAX_HEADING_DEPTH = 3
+EXACT_SCORE = 100
+HIDDEN_PENALTY = 1_000
+MIN_SUBSET_WORDS = 2
+
+
+class Field(StrEnum):
+    UNIT_ID = "unit_id"
+    NAME = "name"
+    STT = "stt"
+    NOTE = "note"
+    CODE = "criterion_code"
+    CONTENT = "content"
+    APPRAISED = "appraised"
+    SELF = "self_assessed"
+    MAXIMUM = "maximum"
+    SURVEY = "survey"
+    POINTS = "points"
+    TOTAL = "total"
+    INDEX = "index"
+    RANK = "rank"
+    LEVEL = "level"
+    COUNCIL = "council_id"
+    CRITERIA_SET = "criteria_set"
+    RANKED = "ranked"
+    NOT_APPLICABLE = "not_applicable"
+
+
+SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
+    {
+        Field.UNIT_ID: (
+            "Mã đơn vị",
+            "Mã ĐV",
+            "Mã",
+            "Mã cơ quan",
+            "Mã CQ",
+            "Mã định danh",
+            "unit_id",
+            "unit id",
+        ),
+        Field.NAME: (
+            "Tên đơn vị",
+            "Đơn vị",
+            "Cơ quan, đơn vị",
+            "Tên cơ quan",
+            "Tên cơ quan, đơn vị",
+            "Cơ quan",
+            "Đơn vị được đánh giá",
+            "Đơn vị, địa phương",
+            "Địa phương",
+            "Tên địa phương",
+            "Tên",
+            "name",
+        ),
+        Field.STT: ("STT", "TT", "Số thứ tự", "Số TT"),
+        Field.NOTE: ("Ghi chú", "Giải trình", "Tài liệu kiểm chứng"),
+        Field.CODE: ("Mã tiêu chí", "Tiêu chí", "Mã TC", "criterion_code"),
+        Field.CONTENT: (
+            "Nội dung",
+            "Lĩnh vực, tiêu chí, tiêu chí thành phần",
+            "Lĩnh vực tiêu chí tiêu chí thành phần",
+            "Tiêu chí, tiêu chí thành phần",
+            "Nội dung tiêu chí",
+            "Tên tiêu chí",
+        ),
+        Field.APPRAISED: (
+            "Điểm thẩm định",
+            "Điểm HĐTĐ thẩm định",
+            "Điểm HĐTĐ",
+            "Điểm đạt được",
+            "Thẩm định",
+            "Điểm sau thẩm định",
+            "Kết quả thẩm định",
+            "Điểm Hội đồng thẩm định",
+            "Điểm thẩm định của Hội đồng",
+            "Điểm Hội đồng thẩm định chấm",
+        ),
+        Field.SELF: (
+            "Điểm tự đánh giá",
+            "Tự đánh giá",
+            "Điểm tự chấm",
+            "Tự chấm",
+            "Điểm tự đánh giá, chấm điểm",
+        ),
+        Field.MAXIMUM: ("Điểm tối đa", "Tối đa", "Điểm chuẩn", "Thang điểm"),
+        Field.SURVEY: (
+            "Điểm điều tra XHH",
+            "Điểm điều tra xã hội học",
+            "Điều tra XHH",
+            "Điều tra xã hội học",
+            "Điểm ĐTXHH",
+            "Điểm khảo sát",
+            "Khảo sát",
+            "Điểm SIPAS",
+            "SIPAS",
+            "Kết quả điều tra xã hội học",
+            "Điểm đánh giá qua điều tra xã hội học",
+        ),
+        Field.POINTS: ("Điểm", "Điểm số", "points"),
+        Field.TOTAL: ("Tổng điểm", "Tổng điểm đạt được", "Tổng số điểm", "Điểm tổng", "Tổng cộng điểm"),
+        Field.INDEX: (
+            "Chỉ số",
+            "Chỉ số CCHC",
+            "Chỉ số cải cách hành chính",
+            "Kết quả Chỉ số CCHC",
+            "Chỉ số CCHC năm",
+            "Tỷ lệ",
+            "Tỷ lệ đạt",
+        ),
+        Field.RANK: ("Xếp hạng", "Hạng", "Thứ hạng", "Xếp thứ", "Thứ tự xếp hạng"),
+        Field.LEVEL: ("Cấp", "Cấp hành chính", "level"),
+        Field.COUNCIL: ("Hội đồng thẩm định", "Hội đồng", "council_id"),
+        Field.CRITERIA_SET: ("Bộ tiêu chí", "criteria_set"),
+        Field.RANKED: ("Xếp hạng", "Có xếp hạng", "ranked"),
+        Field.NOT_APPLICABLE: ("Không áp dụng", "Tiêu chí không áp dụng", "not_applicable"),
+    }
+)
+_FOLDED: Mapping[Field, tuple[tuple[str, frozenset[str], int], ...]] = MappingProxyType(
+    {
+        key: tuple((fold(s), frozenset(fold(s).split()), len(fold(s).split())) for s in synonyms)
+        for key, synonyms in SYNONYMS.items()
+    }
+)
+CODE_PATTERN = re.compile(r"^\d{1,2}(?:\.\d{1,2}){0,4}$")
+_CODE_PREFIX_WORDS = frozenset(
+    {"tc", "tieu", "chi", "ma", "diem", "linh", "vuc", "lv", "tctp", "thanh", "phan"}
+)
+_ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{1,3}|ix|x|xi{1,3})$")
+_NUMBERING_CELL = re.compile(r"^\(?[0-9a-z]{1,3}\)?(?:\s*[-=+x*/]\s*\(?[0-9a-z]{1,3}\)?)*$")
+_TOTAL_STARTS = (
+    "tong cong",
+    "tong so",
+    "tong diem",
+    "trung binh",
+    "binh quan",
+    "diem trung binh",
+    "chi so cchc",
+    "chi so trung binh",
+)
+_TOTAL_WORDS = frozenset({"tong", "cong", "chi so", "tong hop"})
+_GROUP_STARTS = ("khoi ", "nhom ")
+
+
+class Skip(StrEnum):
+    """Why a row of a table is not data (listed, never silent)."""
+
+    HIDDEN_ROW = "hidden_row"
+    COLUMN_NUMBERS = "column_numbers"
+    TOTAL_ROW = "total_row"
+    GROUP_ROW = "group_row"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A table found in a sheet: heading rows first..last, column of each field, criterion code
+    of each wide column, and each column's heading text (for messages)."""
+
+    sheet: Sheet
+    first: int
+    last: int
+    columns: Mapping[Field, int]
+    codes: Mapping[str, int]
+    labels: Mapping[int, str]
+    score: int
+
+    def value(self, row: int, key: Field) -> Cell:
+        column = self.columns.get(key)
+        return None if column is None else self.sheet.cell(row, column)
+
+    def letter(self, key: Field) -> str:
+        return column_letter(self.columns[key]) if key in self.columns else ""
+
+    def has(self, *keys: Field) -> bool:
+        return all(k in self.columns for k in keys)
+
+    def data_rows(self) -> Iterable[int]:
+        for number in range(self.last + 1, len(self.sheet.rows) + 1):
+            if any(text(v) for v in self.sheet.rows[number - 1]):
+                yield number
+
+    def title_texts(self) -> list[tuple[int, int, str]]:
+        """(row, column, text) of every cell above the heading: the title block."""
+        out = []
+        for row in range(1, self.first):
+            for column, value in enumerate(self.sheet.rows[row - 1], start=1):
+                if isinstance(value, str) and value.strip():
+                    out.append((row, column, value.strip()))
+        return out
+
+    def describe(self) -> str:
+        named = ", ".join(
+            f"{column_letter(c)} {self.labels.get(c, '')!r}" for c in sorted(set(self.columns.values()))
+        )
+        codes = f"; {len(self.codes)} criterion column(s)" if self.codes else ""
+        rows = f"row {self.first}" if self.first == self.last else f"rows {self.first}-{self.last}"
+        return f"heading on {rows}: {named}{codes}"
+
+
+def _match(label: str) -> list[tuple[Field, int]]:
+    folded = fold(label, drop_parentheses=True) or fold(label)
+    words = folded.split()
+    found: list[tuple[Field, int]] = []
+    for key, synonyms in _FOLDED.items():
+        best = 0
+        for synonym, synonym_words, count in synonyms:
+            if folded == synonym:
+                best = max(best, EXACT_SCORE + count)
+            elif count >= MIN_SUBSET_WORDS and synonym_words <= set(words) and count * 2 >= len(words):
+                best = max(best, count)
+        if best:
+            found.append((key, best))
+    return found
+
+
+def heading_code(label: str) -> str | None:
+    """The criterion code a wide table's column heading names ("1.1", "TC 8.1", "Tiêu chí 2.3"),
+    or None."""
+    words = fold(label, drop_parentheses=True).split()
+    codes = [w for w in words if CODE_PATTERN.match(w)]
+    if len(codes) != 1:
+        return None
+    code = codes[0]
+    before = words[: words.index(code)]
+    if before and not set(before) <= _CODE_PREFIX_WORDS:
+        return None
+    if "." not in code and not before:
+        return None  # a bare "1" is as likely the column numbering as field 1
+    return code
+
+
+def _labels(sheet: Sheet, first: int, last: int) -> dict[int, str]:
+    width = max((len(sheet.rows[r - 1]) for r in range(first, last + 1)), default=0)
+    labels: dict[int, str] = {}
+    for column in range(1, width + 1):
+        parts: list[str] = []
+        for row in range(first, last + 1):
+            part = text(sheet.filled(row, column))
+            if part and (not parts or parts[-1] != part):
+                parts.append(part)
+        if parts:
+            labels[column] = " ".join(parts)
+    return labels
+
+
+def _assign(
+    sheet: Sheet, labels: Mapping[int, str], wanted: frozenset[Field]
+) -> tuple[dict[Field, int], dict[str, int], int]:
+    pairs: list[tuple[int, int, Field]] = []
+    for column, label in labels.items():
+        penalty = HIDDEN_PENALTY if column in sheet.hidden_columns else 0
+        for key, score in _match(label):
+            if key in wanted:
+                pairs.append((score - penalty, column, key))
+    pairs.sort(key=lambda p: (-p[0], p[1]))
+    columns: dict[Field, int] = {}
+    taken: set[int] = set()
+    total = 0
+    for score, column, key in pairs:
+        if key in columns or column in taken:
+            continue
+        columns[key] = column
+        taken.add(column)
+        total += max(score, 1)
+    codes: dict[str, int] = {}
+    for column, label in labels.items():
+        code = heading_code(label)
+        if column in taken or code is None:
+            continue
+        if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
+            codes[code] = column
+    return columns, codes, total + len(codes)
+
+
+def find_layouts(
+    sheet: Sheet,
+    wanted: frozenset[Field],
+    accept: Sequence[frozenset[Field]],
+    *,
+    wide: bool = False,
+) -> Layout | None:
+    """The best heading in the first rows: the rows and depth whose labels match the most (exact
+    matches first); it must hold one of the `accept` field sets (or, `wide`, a unit column and
+    criterion code columns)."""
+    best: Layout | None = None
+    last_row = min(HEADING_SEARCH_ROWS, len(sheet.rows))
+    for first in range(1, last_row + 1):
+        if not any(text(v) for v in sheet.rows[first - 1]):
+            continue
+        for depth in range(MAX_HEADING_DEPTH):
+            last = first + depth
+            if last > len(sheet.rows):
+                break
+            labels = _labels(sheet, first, last)
+            columns, codes, score = _assign(sheet, labels, wanted)
+            found = frozenset(columns)
+            ok = any(need <= found for need in accept)
+            if wide and codes and (Field.NAME in found or Field.UNIT_ID in found):
+                ok = True
+            if not ok:
+                continue
+            if best is None or score > best.score:
+                best = Layout(
+                    sheet, first, last, MappingProxyType(columns), MappingProxyType(codes), labels, score
+                )
+    if best is not None and best.last < len(sheet.rows) and sheet.continues_above(best.last + 1):
+        # The heading's cells are merged down over the next rows: they are part of the heading.
+        last = best.last + 1
+        while last < len(sheet.rows) and sheet.continues_above(last + 1):
+            last += 1
+        labels = _labels(sheet, best.first, last)
+        columns, codes, score = _assign(sheet, labels, wanted)
+        if score >= best.score:
+            best = Layout(
+                sheet, best.first, last, MappingProxyType(columns), MappingProxyType(codes), labels, score
+            )
+    return best
+
+
+def is_roman(value: str) -> bool:
+    return bool(_ROMAN.match(fold(value)))
+
+
+def skip_reason(
+    layout: Layout, row: int, label_fields: Sequence[Field], *, groups: bool = True
+) -> Skip | None:
+    """Why `row` is not data, or None when it is."""
+    sheet = layout.sheet
+    if row in sheet.hidden_rows:
+        return Skip.HIDDEN_ROW
+    cells = [text(v) for v in sheet.rows[row - 1] if text(v)]
+    if len(cells) >= MIN_SUBSET_WORDS and all(_NUMBERING_CELL.match(fold(c) or "-") for c in cells):
+        return Skip.COLUMN_NUMBERS
+    labels = [text(layout.value(row, f)) for f in (Field.STT, *label_fields) if f in layout.columns]
+    labels = [label for label in labels if label]
+    for label in labels:
+        folded = fold(label)
+        if folded in _TOTAL_WORDS or folded.startswith(_TOTAL_STARTS):
+            return Skip.TOTAL_ROW
+    if not groups:
+        return None
+    stt = text(layout.value(row, Field.STT))
+    if stt and (is_roman(stt) or (len(fold(stt)) == 1 and fold(stt).isalpha())):
+        return Skip.GROUP_ROW
+    for label in labels:
+        words = fold(label).split()
+        if len(words) > 1 and _ROMAN.match(words[0]) and re.match(r"^\s*[IVXivx]+\s*[.)\-/]", label):
+            return Skip.GROUP_ROW
+        if fold(label).startswith(_GROUP_STARTS):
+            return Skip.GROUP_ROW
+    return None
