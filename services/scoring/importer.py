@@ -109,6 +109,8 @@ class ImportReason(StrEnum):
     AMBIGUOUS_UNIT = "ambiguous_unit"
     UNKNOWN_CRITERIA_SET = "unknown_criteria_set"
     UNKNOWN_CRITERION = "unknown_criterion"
+    # A not-applicable code the set as amended for the import's year no longer scores (seed 000).
+    NOT_SCORED_THAT_YEAR = "not_scored_that_year"
     NOT_A_CRITERION_CODE = "not_a_criterion_code"
     AMBIGUOUS_CODE = "ambiguous_code"
     SURVEY_TOTAL_AMBIGUOUS = "survey_total_ambiguous"
@@ -487,6 +489,8 @@ class _Planner:
                     name, row, letters["not_applicable"], ImportReason.UNKNOWN_CRITERION, ", ".join(unknown)
                 )
                 ok = False
+            elif codes and level is not None and self.options.year is not None:
+                ok = self._scored_that_year(name, row, letters, level, set_id, codes) and ok
         if not ok or level is None:
             return
         known = self.units().get(unit_id)
@@ -502,6 +506,22 @@ class _Planner:
         if known is not None and _same_unit(known, fields):
             return
         self.out.append(self.make(UnitRegisteredEvent, **fields))
+
+    def _scored_that_year(
+        self, name: str, row: int, letters: Mapping[str, str], level: Level, set_id: str, codes: list[str]
+    ) -> bool:
+        """With --year: the not-applicable codes against the set as amended for that year."""
+        year = self.options.year
+        assert year is not None
+        try:
+            gone = self.catalogue.unscored_codes(level.value, set_id, year, codes)
+        except ScoringError as exc:
+            self.refuse(name, row, letters["criteria_set"], exc.reason, str(exc))
+            return False
+        if gone:
+            detail = f"{', '.join(gone)} not scored in {year}"
+            self.refuse(name, row, letters["not_applicable"], ImportReason.NOT_SCORED_THAT_YEAR, detail)
+        return not gone
 
     # ---- appraisals and survey results ----
 

@@ -158,8 +158,11 @@ def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
     deadlines: dict[Level, MonthDay] | None = None
     if "deadlines" in top:
         deadlines = {}
-        table = r.mapping(top["deadlines"], "deadlines", frozenset(level.value for level in Level))
+        levels = frozenset(level.value for level in Level)
+        table = r.mapping(top["deadlines"], "deadlines", levels)
         for key, value in table.items():
+            if key not in levels:
+                continue  # reported as unknown_key
             day = _month_day(str(value))
             if day is None:
                 r.problem(RulesReason.BAD_DEADLINE, f"deadlines.{key}", f"{value!r}: expected MM-DD")
@@ -211,8 +214,11 @@ def _criteria_choices(r: _Reader, raw: Any) -> dict[Level, CriteriaChoice]:
     out: dict[Level, CriteriaChoice] = {}
     if raw is None:
         return out
-    table = r.mapping(raw, "criteria", frozenset(level.value for level in Level))
+    levels = frozenset(level.value for level in Level)
+    table = r.mapping(raw, "criteria", levels)
     for key, value in table.items():
+        if key not in levels:
+            continue  # reported as unknown_key
         path = f"criteria.{key}"
         item = r.mapping(value, path, CHOICE_KEYS)
         set_id = item.get("set")

@@ -119,6 +119,13 @@ class CriteriaCatalogue:
         rules = self.rules.get(year)
         return rules.ranked_of(unit_id, registered) if rules is not None else registered
 
+    def unscored_codes(self, level: str, set_id: str, year: int, codes: Iterable[str]) -> list[str]:
+        """The codes the set scoring a unit of `level` registered with `set_id` no longer has in
+        `year` (an overlay excluded them, seed 000's 7.3 in 2023; the year's rules file chose
+        another set). Raises ScoringError when that year cannot be scored with the set."""
+        tree = self.tree_for(self.set_id_for(level, set_id, year), year)
+        return [code for code in codes if code not in tree.leaves_under]
+
     def tree(self, set_id: str) -> ScoringTree:
         try:
             return self.trees[set_id]

@@ -217,3 +217,11 @@ def test_a_partial_deadline_table_keeps_seed_003s_dates_for_the_levels_it_leaves
     assert table[Level.COMMUNE] == MonthDay(12, 10)
     assert table[Level.DISTRICT] == MonthDay(12, 20)
     assert catalogue.deadlines_for(2024)[Level.COMMUNE] == MonthDay(11, 30)  # another year: seed 003's
+
+
+def test_a_deadline_for_a_level_that_does_not_exist_is_refused_not_a_traceback() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules({"province": "vinhlong", "year": 2023, "deadlines": {"ministry": "12-10"}})
+    assert [(p.reason, p.path) for p in caught.value.problems] == [
+        (RulesReason.UNKNOWN_KEY, "deadlines.ministry")
+    ]
