@@ -16,18 +16,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from contracts.events import YEAR_MAX, YEAR_MIN
 from contracts.vocabulary import Level
 from kiemchung.runtime.clock import Clock, random_ids
+from kiemchung.runtime.messaging import EventFactory
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.limits import MAX_CURSOR_CHARS, MAX_NUMBER_PREFIX_CHARS, MAX_PAGE, MAX_QUERY_CHARS
 from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex
 from services.scoring.access import ApiKey, KeyRing, Role
+from services.scoring.corrections import (
+    CorrectionRequest,
+    correction_event,
+    published_year_changes,
+    submit_correction,
+)
 from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
 from services.scoring.errors import (
     AccessError,
@@ -180,6 +187,28 @@ def _import_upload(
     )
 
 
+class CorrectionResultView(BaseModel):
+    """The ledger's answer to a correction: accepted with the new score version and exact index,
+    or refused with its reason code (not_published, points_out_of_range, …)."""
+
+    model_config = ConfigDict(frozen=True)
+    accepted: bool
+    event_id: str
+    reason: str = ""
+    detail: str = ""
+    version: int | None = None
+    index: str | None = None
+
+
+class PublishedChangeView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    unit_id: str
+    year: int
+    reason: str
+    fields: list[str]
+
+
+API_PRODUCER = "kiemchung.api"
 CONTEXT_STATE = "scoring_api"
 _header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An API key (role and scope)")
 
@@ -378,6 +407,51 @@ def build_router() -> APIRouter:
         options = ImportOptions(year=year, source=source or name, actor=key.name)
         result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options)
         return JSONResponse(status_code=422 if result.refused else 200, content=result.model_dump())
+
+    @router.post(
+        "/units/{unit_id}/corrections/{year}",
+        response_model=CorrectionResultView,
+        tags=["scores"],
+        responses={
+            **NOT_FOUND,
+            422: {"model": CorrectionResultView, "description": "refused: not_published, bad points, …"},
+        },
+    )
+    def correct_result(
+        unit_id: str, year: YearPath, body: CorrectionRequest, key: Key, db: Db, ctx: Ctx
+    ) -> JSONResponse:
+        """Correct a published result by the province's decision (ResultCorrected): corrected
+        points per leaf and/or the unit-year's maximum, exemptions, ranked flag (province keys).
+        Refused unless the unit-year is published; every other change to it stays refused."""
+        key.require_role(Role.PROVINCE)
+        unit = unit_for(key, db, unit_id)
+        db.close()  # the correction runs in its own transaction
+        try:
+            event = correction_event(
+                EventFactory(API_PRODUCER, ctx.clock, random_ids), unit.unit_id, year, body, key.name
+            )
+        except ValidationError as exc:
+            result = CorrectionResultView(
+                accepted=False, event_id="", reason="bad_input", detail=str(exc)[:500]
+            )
+            return JSONResponse(status_code=422, content=result.model_dump())
+        outcome = submit_correction(event, ctx.sessions, ctx.catalogue, ctx.clock, random_ids)
+        result = CorrectionResultView(**outcome.__dict__)
+        if not outcome.accepted:
+            log.warning("correction %s of %s %s refused: %s", event.event_id, unit_id, year, outcome.reason)
+        return JSONResponse(status_code=200 if outcome.accepted else 422, content=result.model_dump())
+
+    @router.get("/published/changes", response_model=list[PublishedChangeView], tags=["scores"])
+    def published_changes_report(
+        key: Key, db: Db, ctx: Ctx, year: YearQuery = None
+    ) -> list[PublishedChangeView]:
+        """Published unit-years whose rules files or registration now say something else: never
+        applied (the published setup stands), listed with reason published_year_changed."""
+        key.require_role(Role.PROVINCE)
+        return [
+            PublishedChangeView(unit_id=c.unit_id, year=c.year, reason=c.reason, fields=list(c.fields))
+            for c in published_year_changes(db, ctx.catalogue, year)
+        ]
 
     @router.get(
         "/evidence/search",
