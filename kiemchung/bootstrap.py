@@ -37,6 +37,7 @@ from services.indexer.handlers import build_handlers as indexer_handlers
 from services.indexer.port import SearchIndex
 from services.scoring.core.deadlines import SEED_003_DEADLINES, last_day
 from services.scoring.core.rules import ProvinceRules
+from services.scoring.corrections import report_published_changes
 from services.scoring.handlers import build_handlers as scoring_handlers
 from services.scoring.rules import PROVINCES_DIR, RulesError, load_rules_dir
 from services.scoring.service import load_catalogue
@@ -104,7 +105,9 @@ def build_runtimes(
             search.drop_abandoned_generations()
             handlers = indexer_handlers(search)
         else:
-            handlers = scoring_handlers(load_catalogue(settings.criteria_dir), events, clock)
+            catalogue = load_catalogue(settings.criteria_dir)
+            report_published_changes(sessions, catalogue)
+            handlers = scoring_handlers(catalogue, events, clock)
         runtimes[service] = ObservedRuntime(service, handlers, sessions, clock)
     return Wiring(settings, engine, sessions, clock, runtimes, search)
 

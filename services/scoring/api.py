@@ -16,18 +16,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from contracts.events import YEAR_MAX, YEAR_MIN
 from contracts.vocabulary import Level
 from kiemchung.runtime.clock import Clock, random_ids
+from kiemchung.runtime.messaging import EventFactory
 from services.indexer.errors import IndexerError, IndexerErrorCode
 from services.indexer.limits import MAX_CURSOR_CHARS, MAX_NUMBER_PREFIX_CHARS, MAX_PAGE, MAX_QUERY_CHARS
 from services.indexer.model import MAX_PAGE_SIZE, Decision, Facet, SearchQuery, SortOrder
 from services.indexer.port import SearchIndex
 from services.scoring.access import ApiKey, KeyRing, Role
+from services.scoring.corrections import (
+    CorrectionRequest,
+    correction_event,
+    published_year_changes,
+    submit_correction,
+)
 from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
 from services.scoring.errors import (
     AccessError,
@@ -153,33 +160,89 @@ class RefusalView(BaseModel):
     detail: str
 
 
+class NoteView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sheet: str
+    row: int
+    what: str
+    detail: str
+
+
+class PlannedView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sheet: str
+    row: int
+    column: str
+    unit_id: str
+    year: int
+    code: str
+    points: str
+    recorded: bool
+
+
 class ImportResultView(BaseModel):
-    """What an import did: rows read and events recorded, or every refused row (then nothing)."""
+    """What an import did: rows read and events recorded, or every refused row (then nothing).
+    A dry run records nothing and lists what it would record (`planned`); `notes` says which
+    sheets and rows were read and which were skipped as not data (totals, group rows...)."""
 
     model_config = ConfigDict(frozen=True)
     kind: str
     rows: int
     events: int
     refused: list[RefusalView]
+    dry_run: bool = False
+    would_record: int = 0
+    notes: list[NoteView] = []
+    planned: list[PlannedView] = []
 
 
 def _import_upload(
-    ctx: ApiContext, kind: ImportKind, data: bytes, name: str, options: ImportOptions
+    ctx: ApiContext, kind: ImportKind, data: bytes, name: str, options: ImportOptions, dry_run: bool
 ) -> ImportResultView:
     try:
         sheets = read_table_bytes(data, name)
     except TableError as exc:
         refusal = file_refusal(exc, name)
-        return ImportResultView(kind=kind.value, rows=0, events=0, refused=[RefusalView(**refusal.__dict__)])
-    plan = run_import(kind, sheets, name, ctx.sessions, ctx.catalogue, ctx.clock, random_ids, options)
+        return ImportResultView(
+            kind=kind.value, rows=0, events=0, refused=[RefusalView(**refusal.__dict__)], dry_run=dry_run
+        )
+    plan = run_import(
+        kind, sheets, name, ctx.sessions, ctx.catalogue, ctx.clock, random_ids, options, dry_run=dry_run
+    )
     return ImportResultView(
         kind=kind.value,
         rows=plan.rows,
-        events=0 if plan.refusals else len(plan.events),
+        events=0 if plan.refusals or dry_run else len(plan.events),
         refused=[RefusalView(**r.__dict__) for r in plan.refusals],
+        dry_run=dry_run,
+        would_record=len(plan.events),
+        notes=[NoteView(**n.__dict__) for n in plan.notes],
+        planned=[PlannedView(**{**p.__dict__, "points": str(p.points)}) for p in plan.planned],
     )
 
 
+class CorrectionResultView(BaseModel):
+    """The ledger's answer to a correction: accepted with the new score version and exact index,
+    or refused with its reason code (not_published, points_out_of_range, …)."""
+
+    model_config = ConfigDict(frozen=True)
+    accepted: bool
+    event_id: str
+    reason: str = ""
+    detail: str = ""
+    version: int | None = None
+    index: str | None = None
+
+
+class PublishedChangeView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    unit_id: str
+    year: int
+    reason: str
+    fields: list[str]
+
+
+API_PRODUCER = "kiemchung.api"
 CONTEXT_STATE = "scoring_api"
 _header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An API key (role and scope)")
 
@@ -360,9 +423,11 @@ def build_router() -> APIRouter:
         format: TableFormat,
         year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
         source: Annotated[str | None, Query(min_length=1, max_length=MAX_SOURCE_CHARS)] = None,
+        dry_run: bool = False,
     ) -> JSONResponse:
-        """Load a province table (the body: .xlsx in the appendix layout or a table, or .csv), as
-        `kiemchung import` does: all rows or none, every refused row listed (province keys)."""
+        """Load a province table (the body: .xlsx, a sheet per unit or the province's own table,
+        or .csv), as `kiemchung import` does: all rows or none, every refused row listed
+        (province keys). `dry_run=true` checks the file and records nothing."""
         key.require_role(Role.PROVINCE)
         chunks: list[bytes] = []
         size = 0
@@ -376,8 +441,53 @@ def build_router() -> APIRouter:
             chunks.append(chunk)
         name = f"upload.{format.value}"
         options = ImportOptions(year=year, source=source or name, actor=key.name)
-        result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options)
+        result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options, dry_run)
         return JSONResponse(status_code=422 if result.refused else 200, content=result.model_dump())
+
+    @router.post(
+        "/units/{unit_id}/corrections/{year}",
+        response_model=CorrectionResultView,
+        tags=["scores"],
+        responses={
+            **NOT_FOUND,
+            422: {"model": CorrectionResultView, "description": "refused: not_published, bad points, …"},
+        },
+    )
+    def correct_result(
+        unit_id: str, year: YearPath, body: CorrectionRequest, key: Key, db: Db, ctx: Ctx
+    ) -> JSONResponse:
+        """Correct a published result by the province's decision (ResultCorrected): corrected
+        points per leaf and/or the unit-year's maximum, exemptions, ranked flag (province keys).
+        Refused unless the unit-year is published; every other change to it stays refused."""
+        key.require_role(Role.PROVINCE)
+        unit = unit_for(key, db, unit_id)
+        db.close()  # the correction runs in its own transaction
+        try:
+            event = correction_event(
+                EventFactory(API_PRODUCER, ctx.clock, random_ids), unit.unit_id, year, body, key.name
+            )
+        except ValidationError as exc:
+            result = CorrectionResultView(
+                accepted=False, event_id="", reason="bad_input", detail=str(exc)[:500]
+            )
+            return JSONResponse(status_code=422, content=result.model_dump())
+        outcome = submit_correction(event, ctx.sessions, ctx.catalogue, ctx.clock, random_ids)
+        result = CorrectionResultView(**outcome.__dict__)
+        if not outcome.accepted:
+            log.warning("correction %s of %s %s refused: %s", event.event_id, unit_id, year, outcome.reason)
+        return JSONResponse(status_code=200 if outcome.accepted else 422, content=result.model_dump())
+
+    @router.get("/published/changes", response_model=list[PublishedChangeView], tags=["scores"])
+    def published_changes_report(
+        key: Key, db: Db, ctx: Ctx, year: YearQuery = None
+    ) -> list[PublishedChangeView]:
+        """Published unit-years whose rules files or registration now say something else: never
+        applied (the published setup stands), listed with reason published_year_changed."""
+        key.require_role(Role.PROVINCE)
+        return [
+            PublishedChangeView(unit_id=c.unit_id, year=c.year, reason=c.reason, fields=list(c.fields))
+            for c in published_year_changes(db, ctx.catalogue, year)
+        ]
 
     @router.get(
         "/evidence/search",

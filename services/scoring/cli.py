@@ -1,4 +1,5 @@
-"""`kiemchung replay`, `ledger export`, `export xlsx`, `apikey new` (serve, openapi: kiemchung/serve.py)."""
+"""`kiemchung replay`, `ledger export`, `export xlsx`, `import`, `correct`, `apikey new` (serve,
+openapi: kiemchung/serve.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 import sys
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from contracts.vocabulary import Level
 from kiemchung.runtime.db import make_engine, session_factory
 from kiemchung.runtime.settings import get_settings
 from services.scoring.replay import export_ledger, replay_file
-from services.scoring.service import load_catalogue
+from services.scoring.service import CriteriaCatalogue, load_catalogue
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -92,12 +95,85 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
     with sessions() as session:
         book = build_workbook(session, catalogue, Level(args.level).value, args.year, load_units(session))
+        _report_published_changes(session, catalogue, args.year)
     try:
         book.save(args.output)
     except OSError as exc:
         print(f"kiemchung export xlsx: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"wrote {args.output}: {len(book.sheetnames) - 1} unit sheet(s) and the ranking")
+    return EXIT_OK
+
+
+def _report_published_changes(session: Session, catalogue: CriteriaCatalogue, year: int | None) -> None:
+    """What the files now say otherwise about a published year: reported, never applied."""
+    from services.scoring.corrections import published_year_changes
+
+    for change in published_year_changes(session, catalogue, year):
+        print(change.render(), file=sys.stderr)
+
+
+def _points(items: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        code, sep, points = item.partition("=")
+        if not sep or not code.strip() or not points.strip():
+            raise ValueError(f"{item!r}: expected CODE=POINTS, e.g. 1.2=6.5")
+        out.append((code.strip(), points.strip().replace(",", ".")))
+    return out
+
+
+def _correct(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from kiemchung.runtime.clock import random_ids, system_clock
+    from kiemchung.runtime.db import create_schema
+    from kiemchung.runtime.messaging import EventFactory
+    from services.scoring.corrections import (
+        CORRECTION_PRODUCER,
+        CorrectionRequest,
+        correction_event,
+        submit_correction,
+    )
+
+    settings = get_settings()
+    try:
+        request = CorrectionRequest.model_validate(
+            {
+                "decision_number": args.decision,
+                "reason": args.reason,
+                "points": [{"criterion_code": c, "points": p} for c, p in _points(args.points or [])],
+                "maximum": args.maximum,
+                "not_applicable": None
+                if args.not_applicable is None
+                else [c for c in args.not_applicable.replace(";", ",").split(",") if c.strip()],
+                "ranked": None if args.ranked is None else args.ranked == "yes",
+            }
+        )
+        event = correction_event(
+            EventFactory(CORRECTION_PRODUCER, system_clock, random_ids),
+            args.unit,
+            args.year,
+            request,
+            args.by,
+        )
+    except (ValueError, ValidationError) as exc:
+        print(f"kiemchung correct: bad_input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    engine = make_engine(args.database_url or settings.resolved_database_url())
+    create_schema(engine)
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    try:
+        result = submit_correction(event, session_factory(engine), catalogue, system_clock, random_ids)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
+    if not result.accepted:
+        print(f"{args.unit} {args.year}: refused: {result.reason} {result.detail}".rstrip(), file=sys.stderr)
+        return EXIT_REFUSED
+    if not args.json:
+        print(f"{args.unit} {args.year}: corrected by {args.decision}: index {result.index}")
     return EXIT_OK
 
 
@@ -277,6 +353,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imports.add_argument("--council", help="units: the appraisal council when no 'Hội đồng thẩm định' column")
     imports.add_argument("--criteria-set", help="units: the criteria set when no 'Bộ tiêu chí' column")
     imports.set_defaults(func=_import)
+
+    correct = subparsers.add_parser(
+        "correct", help="correct a published result by the province's decision (ResultCorrected)"
+    )
+    correct.add_argument("unit", help="the unit id")
+    correct.add_argument("--year", type=int, required=True, help="the published year")
+    correct.add_argument("--decision", required=True, help="the correcting decision, e.g. 215/QĐ-UBND")
+    correct.add_argument("--reason", required=True, help="why (kept in the ledger and shown)")
+    correct.add_argument("--points", nargs="*", metavar="CODE=POINTS", help="corrected points per leaf")
+    correct.add_argument("--maximum", help="the applicable maximum as corrected (e.g. 84)")
+    correct.add_argument("--not-applicable", help="the codes not scored, as corrected ('' for none)")
+    correct.add_argument("--ranked", choices=["yes", "no"], help="ranked that year, as corrected")
+    correct.add_argument("--by", default="kiemchung.correct", help="who records the correction")
+    correct.add_argument("--database-url")
+    correct.add_argument("--criteria-dir", help="criteria sets and the province's rules")
+    correct.add_argument("--json", action="store_true")
+    correct.set_defaults(func=_correct)
 
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)

@@ -25,6 +25,7 @@ from criteria.xlsx_bounds import as_text
 from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
 from services.scoring.core.rules import ProvinceRules, default_rules
+from services.scoring.corrections import SheetLabels, mark_corrections
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
     EvidenceView,
@@ -299,6 +300,8 @@ def build_workbook(
     write_ranking_sheet(book.create_sheet(RANKING_SHEET), level, year, ranking, rules)
     flagged = flagged_for(session, [u.unit_id for u in chosen], year)
     write_register_sheet(book.create_sheet(REGISTER_SHEET), year, flagged)
+    # Corrected published values carry their decision on both sheets (issue 13).
+    mark_corrections(book, session, year, SheetLabels(TOTAL_LABEL, INDEX_LABEL, RANKING_SHEET))
     return as_text(book)  # explanations and titles are user text: never a live formula
 
 

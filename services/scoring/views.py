@@ -24,13 +24,13 @@ from criteria.model import CriteriaSet, Node, Source
 from services.evidence_verifier.pending import pending_links
 from services.evidence_verifier.store import verdicts
 from services.indexer.store import entries as index_entries
-from services.scoring.core.ledger import Ledger
+from services.scoring.core.ledger import Correction, Ledger
 from services.scoring.core.ranking import RankedUnit, Ranking
 from services.scoring.core.rules import ProvinceRules, default_rules, group_ranks
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
-from services.scoring.handlers import current_ledger
-from services.scoring.service import CriteriaCatalogue, UnitInfo, figures
+from services.scoring.handlers import current_ledger, frozen_setup
+from services.scoring.service import CriteriaCatalogue, UnitInfo, figures, published_changes
 from services.scoring.store import ledger as ledger_rows
 from services.scoring.store import rankings, rejections, scores
 
@@ -46,6 +46,39 @@ class Figure(_View):
 
     exact: str
     display: str
+
+
+class CorrectionView(_View):
+    """A recorded correction of the published result (issue 13): the decision, why, when, and
+    the total and index before and after it."""
+
+    decision_number: str
+    reason: str
+    at: datetime
+    maximum_before: Figure
+    achieved_before: Figure
+    index_before: Figure | None
+    maximum_after: Figure
+    achieved_after: Figure
+    index_after: Figure | None
+    leaves: list[str]
+    attributes: list[str]
+
+
+def correction_view(c: Correction) -> CorrectionView:
+    return CorrectionView(
+        decision_number=c.decision_number,
+        reason=c.reason,
+        at=c.at,
+        maximum_before=figure(c.maximum_before),
+        achieved_before=figure(c.achieved_before),
+        index_before=maybe_figure(ratio_index(c.achieved_before, c.maximum_before)),
+        maximum_after=figure(c.maximum_after),
+        achieved_after=figure(c.achieved_after),
+        index_after=maybe_figure(ratio_index(c.achieved_after, c.maximum_after)),
+        leaves=list(c.leaves),
+        attributes=list(c.attributes),
+    )
 
 
 def figure(value: Decimal) -> Figure:
@@ -127,6 +160,10 @@ class UnitScoreView(_View):
     version: int
     submitted: bool
     published: bool
+    # Published years: the corrections since, and what the files now say otherwise (not applied;
+    # reason published_year_changed): the fields of the setup frozen at publication that differ.
+    corrections: list[CorrectionView] = []
+    published_year_changed: list[str] = []
     locks_at: datetime
     maximum: Figure
     self_assessed: Figure
@@ -183,6 +220,13 @@ def _node_view(node: Node, state: Ledger, sources: Mapping[str, Source], rules: 
     )
 
 
+def changed_since_publication(
+    session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue
+) -> tuple[str, ...]:
+    frozen = frozen_setup(session, unit.unit_id, year)
+    return () if frozen is None else published_changes(unit, year, catalogue, frozen)
+
+
 def stored_score_version(session: Session, unit_id: str, year: int) -> int:
     version = session.execute(
         select(scores.c.version).where(scores.c.unit_id == unit_id, scores.c.year == year)
@@ -224,6 +268,8 @@ def unit_score_view(
         version=stored_score_version(session, unit.unit_id, year),
         submitted=state.submitted_at is not None,
         published=state.published_at is not None,
+        corrections=[correction_view(c) for c in state.corrections],
+        published_year_changed=list(changed_since_publication(session, unit, year, catalogue)),
         locks_at=state.lock_at,
         maximum=figure(numbers.maximum),
         self_assessed=figure(numbers.self_assessed),
