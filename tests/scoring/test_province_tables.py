@@ -584,3 +584,94 @@ def test_http_dry_run_lists_what_would_be_recorded_and_refuses_an_xls(tmp_path: 
         assert (loaded.status_code, loaded.json()["events"]) == (200, 1)
     engine.dispose()
     assert _survey(url) == {"so-noi-vu": "17.2534"}
+
+
+LEAVES = ("1.1", "1.2", "1.3.1", "1.3.2", "2.1.1", "2.1.2", "2.2.1", "2.2.2", "3.1.1", "3.1.2", "3.2")
+COUNCIL_POINTS = {
+    "Sở Nội vụ": (9.5, 8, 6, 5.5, 8, 6, 10, 6, 6, 4, 10),  # 79 + survey 17.2534 = 96.2534
+    "Sở Tư pháp": (10, 7, 6, 6, 7.5, 6, 9, 6, 6, 4, 10),  # 77.5 + 16.5 = 94
+    "Sở KH&ĐT": (8, 8, 5, 5, 8, 5, 9.5, 6, 6, 4, 9),  # 73.5 + 15.75 = 89.25
+}
+
+
+def test_thua_thien_hue_published_ranking_is_reproduced_and_differences_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A year loaded from the province's wide tables alone, then compared with its published
+    ranking printed as Thừa Thiên Huế prints it (three decimals, decimal comma: 97,685): the same
+    figures agree; a swapped rank, an index off by 0,01 and a unit we do not know are named."""
+    url = _units(tmp_path)
+    survey = tmp_path / "dtxhh.csv"
+    survey.write_text(
+        "Đơn vị;Điểm điều tra XHH\nSở Nội vụ;17,2534\nSở Tư pháp;16,5\nSở KH&ĐT;15,75\n", encoding="utf-8"
+    )
+    assert _import(capsys, "survey", survey, url, "--year", YEAR)[0] == 0
+    book, sheet = new_book()
+    row = title_block(
+        sheet, "Thừa Thiên Huế", f"TỔNG HỢP ĐIỂM THẨM ĐỊNH NĂM {YEAR}", "Huế, ngày 20 tháng 01 năm 2026", 12
+    )
+    put(
+        sheet,
+        row,
+        [
+            ["STT", "Tên đơn vị", *LEAVES],
+            *[[n, name, *points] for n, (name, points) in enumerate(COUNCIL_POINTS.items(), 1)],
+        ],
+    )
+    code, report = _import(capsys, "appraisals", save(book, tmp_path / "thamdinh.xlsx"), url)
+    assert (code, report["refused"], report["events"]) == (0, [], 33)
+
+    def published(rows: list[list[Any]]) -> Path:
+        book, sheet = new_book()
+        first = title_block(
+            sheet,
+            "Thừa Thiên Huế",
+            f"CHỈ SỐ CCHC NĂM {YEAR} CỦA CÁC SỞ, BAN, NGÀNH",
+            "Huế, ngày 05 tháng 3 năm 2026",
+            5,
+        )
+        put(
+            sheet,
+            first,
+            [
+                ["STT", "Đơn vị", "Tổng điểm", "Chỉ số CCHC (%)", "Xếp hạng"],
+                ["I", "Khối sở, ban, ngành"],
+                *rows,
+            ],
+        )
+        return save(book, tmp_path / "cong-bo.xlsx")
+
+    agreeing = published(
+        [
+            [1, "Sở Nội vụ", "96,25", "96,253", 1],
+            [2, "Sở Tư pháp", "94,00", "94,000", 2],
+            [3, "Sở Kế hoạch và Đầu tư", "89,25", "89,250", 3],
+        ]
+    )
+    capsys.readouterr()
+    assert _run("compare", str(agreeing), "--year", YEAR, "--database-url", url) == 0
+    assert "3 published row(s) compared with 2025: 3 agree, 0 difference(s)" in capsys.readouterr().out
+
+    differing = published(
+        [
+            [1, "Sở Nội vụ", "96,25", "96,253", 1],
+            [2, "Sở Kế hoạch và Đầu tư", "89,25", "89,260", 2],
+            [3, "Sở Tư pháp", "94,00", "94,000", 3],
+            [4, "Sở Y tế", "88,00", "88,000", 4],
+        ]
+    )
+    capsys.readouterr()
+    assert _run("compare", str(differing), "--year", YEAR, "--database-url", url, "--json") == 1
+    result = json.loads(capsys.readouterr().out)
+    found = {
+        (d["row"], d["column"], d["unit_id"], d["reason"], d["published"], d["ours"])
+        for d in result["differences"]
+    }
+    data = 9
+    assert found == {
+        (data + 1, "D", "so-khdt", "index_differs", "89.260", "89.250"),
+        (data + 1, "E", "so-khdt", "rank_differs", "2", "3"),
+        (data + 2, "E", "so-tu-phap", "rank_differs", "3", "2"),
+        (data + 3, "B", "", "unknown_unit", "Sở Y tế", "'Sở Y tế' is no registered unit"),
+    }
+    assert (result["compared"], result["agreeing"]) == (3, 1)
