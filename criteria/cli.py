@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from criteria.appendix import SetMeta, import_file, suggested_id
 from criteria.errors import CriteriaError, CriteriaLoadError, Issue
 from criteria.loader import dump_set, load_document, load_overlay, load_set
 from criteria.model import CriteriaSet, Level, Overlay
 from criteria.overlay import resolve
 from criteria.validation import validate
-from criteria.xlsx import SetMeta, export_xlsx, import_xlsx
+from criteria.xlsx import export_xlsx
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -73,20 +74,32 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    """An appendix table (.xlsx, .csv, .docx) as published to a set (README, "Importing an
+    appendix"); nothing is written when there is an error."""
     meta = SetMeta(
         issuer=args.issuer or "",
         decision=args.decision or "",
+        decision_date=args.decision_date or "",
         level=Level(args.level) if args.level else None,
         years=tuple(args.year or ()),
         total_basis=args.total_basis or "",
     )
-    cset, report = import_xlsx(Path(args.file), meta)
-    _print_issues(report.issues)
-    if not report.ok:
-        print(f"{len(report.errors)} error(s); nothing written", file=sys.stderr)
+    result = import_file(Path(args.file), meta, template=args.template)
+    _print_issues(result.report.issues)
+    if not result.report.ok:
+        print(f"{len(result.report.errors)} error(s); nothing written", file=sys.stderr)
         return EXIT_ERRORS
-    Path(args.output).write_text(dump_set(cset), encoding="utf-8")
-    print(f"wrote {args.output}: {sum(1 for _ in cset.leaves())} leaves, {len(report.warnings)} warning(s)")
+    cset = result.cset
+    output = Path(args.output)
+    if output.is_dir():
+        output = output / f"{args.id or suggested_id(cset)}.yaml"
+    elif args.id:
+        print("error: --id names the file only when -o is a directory", file=sys.stderr)
+        return EXIT_ERRORS
+    output.write_text(dump_set(cset), encoding="utf-8")
+    leaves = sum(1 for _ in cset.leaves())
+    kind = "TEMPLATE (not scorable): " + "; ".join(result.incomplete) if cset.is_template else "complete set"
+    print(f"wrote {output}: {kind}; {leaves} leaves, {len(result.report.warnings)} warning(s)")
     return EXIT_OK
 
 
@@ -118,14 +131,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     amend.add_argument("-o", "--output", required=True)
     amend.set_defaults(func=_apply)
 
-    imp = commands.add_parser("import", help="import an appendix table (xlsx) into YAML")
+    imp = commands.add_parser(
+        "import",
+        help="import a criteria appendix table (.xlsx, .csv, .docx) as provinces publish it into YAML",
+    )
     imp.add_argument("file")
-    imp.add_argument("-o", "--output", required=True)
-    imp.add_argument("--issuer")
-    imp.add_argument("--decision")
+    imp.add_argument(
+        "-o", "--output", required=True, help="YAML file, or a directory (the file is then <id>.yaml)"
+    )
+    imp.add_argument(
+        "--id", help="set id (file stem) when -o is a directory; default like vinhlong-1877-2023-department"
+    )
+    imp.add_argument("--issuer", help="e.g. 'UBND tỉnh Vĩnh Long' (when the title block does not say)")
+    imp.add_argument("--decision", help="e.g. 1877/QĐ-UBND (when the title block does not say)")
+    imp.add_argument("--decision-date", help="YYYY-MM-DD")
     imp.add_argument("--level", choices=[lv.value for lv in Level])
-    imp.add_argument("--year", type=int, action="append")
+    imp.add_argument("--year", type=int, action="append", help="a year the set scores (repeatable)")
     imp.add_argument("--total-basis", help="where the decision fixes a total other than 100")
+    imp.add_argument(
+        "--template",
+        action="store_true",
+        help="a table that cannot be proven complete (a fragment) is written as a template set",
+    )
     imp.set_defaults(func=_import)
 
     exp = commands.add_parser("export", help="export a criteria set (YAML) to xlsx")

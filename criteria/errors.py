@@ -58,20 +58,40 @@ class CriteriaReason(StrEnum):
     XLSX_TOO_LARGE = "xlsx_too_large"
     XLSX_NO_ROWS = "xlsx_no_rows"
     XLSX_BAD_ROW = "xlsx_bad_row"
+    # Appendix tables as provinces publish them (criteria/appendix.py, criteria/tables.py)
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TABLE_UNREADABLE = "table_unreadable"
+    TABLE_TOO_LARGE = "table_too_large"
+    NOT_UTF8 = "not_utf8"
+    LEGACY_ENCODING = "legacy_encoding"
+    NO_HEADER = "no_header"
+    BAD_STT = "bad_stt"
+    TOO_DEEP = "too_deep"
+    POINTS_INTERPRETED = "points_interpreted"
+    ROWS_AFTER_TOTAL = "rows_after_total"
+    INCOMPLETE_SET = "incomplete_set"
+    METADATA_CONFLICT = "metadata_conflict"
 
 
 @dataclass(frozen=True)
 class Issue:
-    """One finding: `path` is the criterion code ("7.2"), or "" for the set itself."""
+    """One finding: `path` is the criterion code ("7.2"), or "" for the set itself. An issue
+    found in an imported table also names its `row` (as the user sees it in the file) and
+    `column` ("C (Điểm tối đa)")."""
 
     reason: CriteriaReason
     path: str
     message: str
     severity: Severity = Severity.ERROR
+    row: int | None = None
+    column: str = ""
 
     def render(self) -> str:
         where = self.path or "<set>"
-        return f"{self.severity.value}: {where}: {self.reason.value}: {self.message}"
+        at = ""
+        if self.row is not None:
+            at = f"row {self.row}" + (f", column {self.column}" if self.column else "") + ": "
+        return f"{self.severity.value}: {at}{where}: {self.reason.value}: {self.message}"
 
 
 class CriteriaError(Exception):

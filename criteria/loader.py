@@ -33,7 +33,7 @@ KIND_OVERLAY = "overlay"
 SET_KEYS = frozenset(
     {
         "kind", "issuer", "decision", "decision_date", "level", "years", "title", "total", "total_basis",
-        "source_totals", "step", "declared_counts", "amendments", "note", "fields",
+        "source_totals", "step", "declared_counts", "amendments", "note", "template", "fields",
     }
 )  # fmt: skip
 NODE_KEYS = frozenset(
@@ -203,6 +203,10 @@ def _set(col: _Collector, raw: Mapping[str, Any]) -> CriteriaSet:
         col.add(CriteriaReason.BAD_VALUE, "", "'amendments' must be a list of decision numbers")
         amendments = []
     total = col.decimal(raw, "total", "")
+    template = raw.get("template", False)
+    if not isinstance(template, bool):
+        col.add(CriteriaReason.BAD_VALUE, "", "'template' must be true or false")
+        template = False
     return CriteriaSet(
         issuer=col.text(raw, "issuer", ""),
         decision=col.text(raw, "decision", ""),
@@ -217,6 +221,7 @@ def _set(col: _Collector, raw: Mapping[str, Any]) -> CriteriaSet:
         declared_counts=col.counts(raw, ""),
         amendments=tuple(amendments),
         note=col.text(raw, "note", "", required=False),
+        template=template,
         fields=fields,
     )
 
@@ -387,6 +392,8 @@ def set_to_dict(cset: CriteriaSet) -> dict[str, Any]:
         out["amendments"] = list(cset.amendments)
     if cset.note:
         out["note"] = cset.note
+    if cset.template:
+        out["template"] = True
     out["fields"] = [node_to_dict(node) for node in cset.fields]
     return out
 

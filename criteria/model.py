@@ -112,6 +112,14 @@ class CriteriaSet:
     # Decision numbers of the overlays applied by `resolve`, in order.
     amendments: tuple[str, ...] = ()
     note: str = ""
+    # The whole set is known to be incomplete (an appendix fragment: fields missing); its `note`
+    # says why. Such a set, like one with any template node, is never scored.
+    template: bool = False
+
+    @property
+    def is_template(self) -> bool:
+        """Incomplete: the set or any node is a template (official points or parts missing)."""
+        return self.template or any(node.template for node in self.walk())
 
     def walk(self) -> Iterator[Node]:
         for node in self.fields:

@@ -72,7 +72,7 @@ class _Checker:
     def __init__(self, cset: CriteriaSet) -> None:
         self.cset = cset
         self.issues: list[Issue] = []
-        self.set_incomplete = any(n.template for n in cset.walk())
+        self.set_incomplete = cset.is_template
 
     def add(
         self, reason: CriteriaReason, path: str, message: str, severity: Severity = Severity.ERROR
@@ -83,6 +83,13 @@ class _Checker:
         cset = self.cset
         if not cset.fields:
             self.add(CriteriaReason.EMPTY_SET, "", "the set has no fields")
+        if cset.template:
+            self.add(
+                CriteriaReason.TEMPLATE_NODE,
+                "",
+                f"template set (incomplete source): {cset.note or 'no reason given'}",
+                Severity.WARNING,
+            )
         self.check_codes()
         for top in cset.fields:
             self.check_node(top, parent="", explicit_source=None)

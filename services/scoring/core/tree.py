@@ -61,6 +61,11 @@ def compile_tree(cset: CriteriaSet) -> ScoringTree:
         raise ScoringError(
             ScoringReason.INCOMPLETE_CRITERIA, f"{len(report.errors)} error(s): {first.render()}"
         )
+    if cset.is_template:
+        # A template parent (children missing, e.g. an appendix fragment) is as incomplete as a
+        # template leaf: its leaves would add up to less than the set's total.
+        templates = [node.code for node in cset.walk() if node.template] or ["<set>"]
+        raise ScoringError(ScoringReason.INCOMPLETE_CRITERIA, f"template set: {', '.join(templates[:5])}")
     sources = cset.effective_sources()
     steps = cset.effective_steps()
     leaves: dict[str, LeafSpec] = {}
