@@ -98,6 +98,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rank": ("Hạng", "Rank"),
     "not_ranked": ("Đánh giá, không xếp hạng", "Evaluated, not ranked"),
     "band": ("Xếp loại", "Rating"),
+    "group": ("Nhóm xếp hạng", "Ranking group"),
+    "group_rank": ("Hạng trong nhóm", "Rank in group"),
     "no_result": ("Không có kết quả", "No result"),
     "export": ("Tải phụ lục (xlsx)", "Download appendix (xlsx)"),
     "publish": ("Công bố kết quả", "Publish results"),

@@ -429,6 +429,7 @@ def build_router() -> APIRouter:
             tables=[(lv, v) for lv, v in tables if v is not None],
             charts=charts,
             bands=bool(rules.bands),
+            groups={g.id: g.name for g in rules.groups},
             may_publish=viewer.key.role is Role.PROVINCE and ctx.commands is not None,
         )
 

@@ -160,30 +160,64 @@ class RefusalView(BaseModel):
     detail: str
 
 
+class NoteView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sheet: str
+    row: int
+    what: str
+    detail: str
+
+
+class PlannedView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sheet: str
+    row: int
+    column: str
+    unit_id: str
+    year: int
+    code: str
+    points: str
+    recorded: bool
+
+
 class ImportResultView(BaseModel):
-    """What an import did: rows read and events recorded, or every refused row (then nothing)."""
+    """What an import did: rows read and events recorded, or every refused row (then nothing).
+    A dry run records nothing and lists what it would record (`planned`); `notes` says which
+    sheets and rows were read and which were skipped as not data (totals, group rows...)."""
 
     model_config = ConfigDict(frozen=True)
     kind: str
     rows: int
     events: int
     refused: list[RefusalView]
+    dry_run: bool = False
+    would_record: int = 0
+    notes: list[NoteView] = []
+    planned: list[PlannedView] = []
 
 
 def _import_upload(
-    ctx: ApiContext, kind: ImportKind, data: bytes, name: str, options: ImportOptions
+    ctx: ApiContext, kind: ImportKind, data: bytes, name: str, options: ImportOptions, dry_run: bool
 ) -> ImportResultView:
     try:
         sheets = read_table_bytes(data, name)
     except TableError as exc:
         refusal = file_refusal(exc, name)
-        return ImportResultView(kind=kind.value, rows=0, events=0, refused=[RefusalView(**refusal.__dict__)])
-    plan = run_import(kind, sheets, name, ctx.sessions, ctx.catalogue, ctx.clock, random_ids, options)
+        return ImportResultView(
+            kind=kind.value, rows=0, events=0, refused=[RefusalView(**refusal.__dict__)], dry_run=dry_run
+        )
+    plan = run_import(
+        kind, sheets, name, ctx.sessions, ctx.catalogue, ctx.clock, random_ids, options, dry_run=dry_run
+    )
     return ImportResultView(
         kind=kind.value,
         rows=plan.rows,
-        events=0 if plan.refusals else len(plan.events),
+        events=0 if plan.refusals or dry_run else len(plan.events),
         refused=[RefusalView(**r.__dict__) for r in plan.refusals],
+        dry_run=dry_run,
+        would_record=len(plan.events),
+        notes=[NoteView(**n.__dict__) for n in plan.notes],
+        planned=[PlannedView(**{**p.__dict__, "points": str(p.points)}) for p in plan.planned],
     )
 
 
@@ -389,9 +423,11 @@ def build_router() -> APIRouter:
         format: TableFormat,
         year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
         source: Annotated[str | None, Query(min_length=1, max_length=MAX_SOURCE_CHARS)] = None,
+        dry_run: bool = False,
     ) -> JSONResponse:
-        """Load a province table (the body: .xlsx in the appendix layout or a table, or .csv), as
-        `kiemchung import` does: all rows or none, every refused row listed (province keys)."""
+        """Load a province table (the body: .xlsx, a sheet per unit or the province's own table,
+        or .csv), as `kiemchung import` does: all rows or none, every refused row listed
+        (province keys). `dry_run=true` checks the file and records nothing."""
         key.require_role(Role.PROVINCE)
         chunks: list[bytes] = []
         size = 0
@@ -405,7 +441,7 @@ def build_router() -> APIRouter:
             chunks.append(chunk)
         name = f"upload.{format.value}"
         options = ImportOptions(year=year, source=source or name, actor=key.name)
-        result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options)
+        result = await run_in_threadpool(_import_upload, ctx, kind, b"".join(chunks), name, options, dry_run)
         return JSONResponse(status_code=422 if result.refused else 200, content=result.model_dump())
 
     @router.post(

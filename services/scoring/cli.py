@@ -269,6 +269,44 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.scoring.compare import run_compare
+    from services.scoring.tables import TableError, read_table
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        sheets = read_table(path)
+    except TableError as exc:
+        print(f"{path.name}: {exc.reason.value}: {exc.detail}", file=sys.stderr)
+        return EXIT_REFUSED
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    engine = make_engine(args.database_url or settings.resolved_database_url())
+    with session_factory(engine)() as session:
+        result = run_compare(sheets, session, catalogue, args.year)
+    engine.dispose()
+    if args.json:
+        body = {
+            "compared": result.compared,
+            "agreeing": result.agreeing,
+            "differences": [asdict(d) for d in result.differences],
+            "notes": list(result.notes),
+        }
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        for difference in result.differences:
+            print(difference.render())
+        print(
+            f"{path.name}: {result.compared} published row(s) compared with {args.year}: "
+            f"{result.agreeing} agree, {len(result.differences)} difference(s)"
+        )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
 def _export_units(args: argparse.Namespace) -> int:
     import csv
 
@@ -370,6 +408,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     correct.add_argument("--criteria-dir", help="criteria sets and the province's rules")
     correct.add_argument("--json", action="store_true")
     correct.set_defaults(func=_correct)
+
+    compare = subparsers.add_parser(
+        "compare",
+        help="compare our index and rank per unit with a province's published ranking table",
+    )
+    compare.add_argument(
+        "file", help="the published table (.xlsx or .csv): Đơn vị, Tổng điểm, Chỉ số, Xếp hạng"
+    )
+    compare.add_argument("--year", type=int, required=True)
+    compare.add_argument("--database-url")
+    compare.add_argument("--criteria-dir", help="criteria sets and the province's rules (provinces/*.yaml)")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(func=_compare)
 
     apikey = subparsers.add_parser("apikey", help="API keys")
     apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)

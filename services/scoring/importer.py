@@ -784,6 +784,7 @@ class _Planner:
         columns = dict(layout.codes)
         total_column = layout.columns.get(Field.SURVEY) if survey and not columns else None
         value_columns = [*columns.values(), *([total_column] if total_column else [])]
+        sums: set[tuple[str, int]] = set()
         for row in layout.data_rows():
             skipped = skip_reason(layout, row, _UNIT_COLUMNS)
             if skipped is not None:
@@ -824,6 +825,15 @@ class _Planner:
                 continue
             for code, column in columns.items():
                 cell = sheet.cell(row, column)
+                if code in tree.leaves_under and code not in tree.leaves and (code, column) not in sums:
+                    sums.add((code, column))
+                    self.note(
+                        sheet.name,
+                        layout.first,
+                        NoteKind.COLUMN_IGNORED,
+                        f"{column_letter(column)} {code} is a field or criterion of {unit.criteria_set} "
+                        "(a sum of its leaves): only leaves are recorded",
+                    )
                 if code not in tree.leaves_under:
                     if text(cell):
                         self.refuse(

@@ -78,6 +78,13 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
             "Đơn vị, địa phương",
             "Địa phương",
             "Tên địa phương",
+            "Cơ quan, địa phương",
+            "Sở, ban, ngành",
+            "Tên sở, ban, ngành",
+            "Huyện, thị xã, thành phố",
+            "Tên huyện, thị xã, thành phố",
+            "Xã, phường, thị trấn",
+            "Tên xã, phường, thị trấn",
             "Tên",
             "name",
         ),
@@ -103,6 +110,9 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
             "Điểm Hội đồng thẩm định",
             "Điểm thẩm định của Hội đồng",
             "Điểm Hội đồng thẩm định chấm",
+            "Điểm HĐTĐ chấm",
+            "Điểm Hội đồng chấm",
+            "Điểm thẩm định HĐTĐ",
         ),
         Field.SELF: (
             "Điểm tự đánh giá",
@@ -124,6 +134,8 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
             "SIPAS",
             "Kết quả điều tra xã hội học",
             "Điểm đánh giá qua điều tra xã hội học",
+            "Kết quả khảo sát",
+            "Điểm khảo sát SIPAS",
         ),
         Field.POINTS: ("Điểm", "Điểm số", "points"),
         Field.TOTAL: ("Tổng điểm", "Tổng điểm đạt được", "Tổng số điểm", "Điểm tổng", "Tổng cộng điểm"),
@@ -151,6 +163,8 @@ _FOLDED: Mapping[Field, tuple[tuple[str, frozenset[str], int], ...]] = MappingPr
     }
 )
 CODE_PATTERN = re.compile(r"^\d{1,2}(?:\.\d{1,2}){0,4}$")
+# "TC1.1", "tc2.2.1": a prefix glued to the code.
+_GLUED_CODE = re.compile(r"^(?:tc|ma|lv)(\d{1,2}(?:\.\d{1,2}){0,4})$")
 _CODE_PREFIX_WORDS = frozenset(
     {"tc", "tieu", "chi", "ma", "diem", "linh", "vuc", "lv", "tctp", "thanh", "phan"}
 )
@@ -244,7 +258,10 @@ def _match(label: str) -> list[tuple[Field, int]]:
 def heading_code(label: str) -> str | None:
     """The criterion code a wide table's column heading names ("1.1", "TC 8.1", "Tiêu chí 2.3"),
     or None."""
-    words = fold(label, drop_parentheses=True).split()
+    words = [
+        glued.group(1) if (glued := _GLUED_CODE.match(w)) else w
+        for w in fold(label, drop_parentheses=True).split()
+    ]
     codes = [w for w in words if CODE_PATTERN.match(w)]
     if len(codes) != 1:
         return None
@@ -274,8 +291,19 @@ def _labels(sheet: Sheet, first: int, last: int) -> dict[int, str]:
 def _assign(
     sheet: Sheet, labels: Mapping[int, str], wanted: frozenset[Field]
 ) -> tuple[dict[Field, int], dict[str, int], int]:
+    # A heading naming a criterion code ("TC 2.1", "Tiêu chí 2.2") is that criterion's column.
+    codes: dict[str, int] = {}
+    for column, label in labels.items():
+        code = heading_code(label)
+        if code is None:
+            continue
+        if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
+            codes[code] = column
+    code_columns = set(codes.values())
     pairs: list[tuple[int, int, Field]] = []
     for column, label in labels.items():
+        if column in code_columns:
+            continue
         penalty = HIDDEN_PENALTY if column in sheet.hidden_columns else 0
         for key, score in _match(label):
             if key in wanted:
@@ -290,13 +318,6 @@ def _assign(
         columns[key] = column
         taken.add(column)
         total += max(score, 1)
-    codes: dict[str, int] = {}
-    for column, label in labels.items():
-        code = heading_code(label)
-        if column in taken or code is None:
-            continue
-        if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
-            codes[code] = column
     return columns, codes, total + len(codes)
 
 

@@ -49,6 +49,7 @@ MAX_CELL_CHARS = 10_000
 MERGE_ROWS = 40
 # A point value with more places than this is not a published figure (provinces publish 2-4).
 MAX_POINT_PLACES = 6
+FLOAT_NOISE = Decimal("1e-12")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIX = ".csv"
@@ -288,7 +289,10 @@ def sniff_delimiter(text: str) -> str:
 
 def read_csv(data: bytes, name: str) -> tuple[Sheet, ...]:
     text, encoding = decode_text(data, name)
-    delimiter = sniff_delimiter(text)
+    first_line = text.split("\n", 1)[0].strip()
+    # Excel's "sep=;" hint line names the delimiter (and reads as a title line, not a heading).
+    delimiter = first_line[4:5] if first_line.lower().startswith("sep=") and len(first_line) == 5 else ""
+    delimiter = delimiter or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: dict[int, tuple[Cell, ...]] = {}
     try:
@@ -514,6 +518,19 @@ def _parse_text_number(value: str) -> Decimal:
     return Decimal(raw)
 
 
+def _float_figure(value: float) -> Decimal:
+    """The figure a float stands for: its shortest repr (17.25, not 17.2499999...); a computed
+    cell's binary noise (3.4000000000000004 from =C5*0.2) is the figure shown when rounding to
+    MAX_POINT_PLACES changes it by less than a part in 10^12."""
+    exact = Decimal(repr(value))
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_POINT_PLACES and exact.is_finite():
+        rounded = round(exact, MAX_POINT_PLACES).normalize()
+        if abs(rounded - exact) <= FLOAT_NOISE * max(Decimal(1), abs(exact)):
+            return rounded
+    return exact
+
+
 def number(value: Cell) -> Decimal | Percent | None:
     """A cell as an exact number, a Percent, or None when empty; raises CellError otherwise.
 
@@ -540,8 +557,10 @@ def number(value: Cell) -> Decimal | Percent | None:
         )
     if isinstance(value, Decimal):
         parsed = value
-    elif isinstance(value, int | float):
-        parsed = Decimal(repr(value))
+    elif isinstance(value, float):
+        parsed = _float_figure(value)
+    elif isinstance(value, int):
+        parsed = Decimal(value)
     else:
         raw = str(value).strip()
         percent = raw.endswith(PERCENT_SIGN)

@@ -69,9 +69,14 @@ PREFIXES = (
 )
 SUFFIXES = ("tinh",)
 _FILLER = frozenset({"va"})
+_LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\s*[.)/-]\s+")
 _ABBREVIATION = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")\b"
 )
+
+
+def _strip_remarks(name: str) -> str:
+    return re.sub(r"\([^()]*\)", " ", name)
 
 
 class MatchReason(StrEnum):
@@ -141,7 +146,15 @@ class UnitDirectory:
             return Match(None, MatchReason.UNKNOWN_UNIT, "no unit id or name")
         if probe in self.by_id:
             return Match(self.by_id[probe])
-        for table, folded in ((self.by_fold, fold(probe)), (self.by_key, key(probe))):
+        bare = _LEADING_NUMBER.sub("", probe)
+        probes = [(self.by_fold, fold(probe)), (self.by_key, key(probe))]
+        if bare != probe or "(" in probe:
+            # "1. Sở Nội vụ", "Ban Dân tộc (không xếp hạng)": numbering and remarks around the name.
+            probes += [
+                (self.by_fold, fold(bare, drop_parentheses=True)),
+                (self.by_key, key(_strip_remarks(bare))),
+            ]
+        for table, folded in probes:
             found = table.get(folded, ())
             if prefix and not found and folded:
                 found = tuple(sorted({u for k, ids in table.items() if k.startswith(folded) for u in ids}))

@@ -29,7 +29,15 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.envelope import Event
-from contracts.events import DocumentLinked, SelfScoreEntered, UnitRegistered
+from contracts.events import (
+    CorrectedPoints,
+    DocumentLinked,
+    Published,
+    ResultCorrected,
+    SelfScoreEntered,
+    Submitted,
+    UnitRegistered,
+)
 from contracts.registry import serialise
 from contracts.routing import EXCHANGE, routing_key_of
 from contracts.vocabulary import Level
@@ -511,3 +519,88 @@ async def test_workers_export_metrics_and_one_trace_spans_the_three_services(
     assert {parent_name(s) for s in verifier_publishes} == {"evidence-verifier process DocumentLinked"}
     indexed = [s for s in flow if s["name"] == "indexer process EvidenceVerified"]
     assert {parent_name(s) for s in indexed} == {"evidence-verifier publish EvidenceVerified"}
+
+
+async def test_a_published_year_changes_only_by_a_correction_through_rabbitmq(
+    cluster: Cluster, observer: Observer
+) -> None:
+    """Issue 13 on the distributed runtime: after Published, a ResultCorrected reaches the scoring
+    worker over the broker (its own binding), re-scores once even when delivered twice, and any
+    other command on the published year stays refused."""
+    unit, year = "so-tu-phap", 2025  # a unit and year of its own: the other tests keep 2024 open
+    await observer.publish(
+        UnitRegistered(
+            **_envelope("province.registry"),
+            unit_id=unit,
+            name="Sở Tư pháp",
+            level=Level.DEPARTMENT,
+            council_id="hdtd-tinh",
+            criteria_set="demo-department",
+        )
+    )
+    entered = SelfScoreEntered(
+        **_envelope(),
+        unit_id=unit,
+        year=year,
+        criterion_code="1.2",
+        points=8,
+        explanation="BC",
+        entered_by="vt",
+    )
+    await observer.publish(entered)
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(entered.correlation_id)
+    )
+    submitted = Submitted(**_envelope(), unit_id=unit, year=year, submitted_by="ld")
+    await observer.publish(submitted)
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(submitted.correlation_id)
+    )
+    published = Published(
+        **_envelope("province.registry"), year=year, level=Level.DEPARTMENT, decision_number="9/QĐ"
+    )
+    await observer.publish(published)
+    await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(published.correlation_id)
+    )
+    correction = ResultCorrected(
+        **_envelope("province.registry"),
+        unit_id=unit,
+        year=year,
+        decision_number="215/QĐ-UBND",
+        reason="Phúc tra",
+        points=[CorrectedPoints(criterion_code="1.2", points=Decimal(5))],
+        corrected_by="so-noi-vu.cchc",
+    )
+    await observer.publish(correction)
+    await observer.publish(correction)  # delivered again: same event id
+    late = SelfScoreEntered(
+        **_envelope(),
+        unit_id=unit,
+        year=year,
+        criterion_code="1.1",
+        points=9,
+        explanation="BC",
+        entered_by="vt",
+    )
+    await observer.publish(late)
+    (update,) = await observer.wait_for(
+        lambda m: m["type"] == "ScoreUpdated" and m["correlation_id"] == str(correction.correlation_id)
+    )
+    assert Decimal(update["index"]) == Decimal(5)
+    await observer.wait_for(
+        lambda m: m["type"] == "RankingUpdated" and m["correlation_id"] == str(correction.correlation_id)
+    )
+    await asyncio.sleep(3.0)  # room for a wrongly processed duplicate or late command to show up
+    caused = [m for m in observer.received if m.get("correlation_id") == str(correction.correlation_id)]
+    assert sorted(m["type"] for m in caused) == ["RankingUpdated", "ScoreUpdated"]
+    with cluster.engine.connect() as conn:
+        refused = conn.execute(
+            sa.text("SELECT reason FROM scoring_rejections WHERE event_id = :e"), {"e": str(late.event_id)}
+        ).scalar_one()
+        frozen = conn.execute(
+            sa.text("SELECT decision_number FROM scoring_published_setups WHERE unit_id = :u AND year = :y"),
+            {"u": unit, "y": year},
+        ).scalar_one()
+    assert refused == "already_published"
+    assert frozen == "9/QĐ"

@@ -327,3 +327,351 @@ def test_tcvn3_text_inside_an_xlsx_is_refused(tmp_path: Path, capsys: pytest.Cap
     assert code == 1
     assert [r["reason"] for r in report["refused"]] == ["legacy_encoding"]
     assert "TCVN3" in report["refused"][0]["detail"]
+
+
+DEMO_SET = Path(__file__).resolve().parents[2] / "criteria" / "data" / "demo.yaml"
+TWO_SURVEYS = """kind: criteria_set
+issuer: "Tỉnh Mẫu (dữ liệu kiểm thử)"
+decision: "02/QĐ-TEST"
+decision_date: "2024-01-15"
+level: department
+years: [2025]
+title: "Bộ tiêu chí kiểm thử: hai tiêu chí điều tra xã hội học, tiêu chí 1.1 và 1.10"
+total: 100
+source_totals: {self_assessed: 60, survey: 40}
+declared_counts: {fields: 2, criteria: 4, subcriteria: 0}
+fields:
+  - code: "1"
+    title: "Công tác chỉ đạo, điều hành"
+    max: 60
+    children:
+      - {code: "1.1", title: "Kế hoạch CCHC", max: 30}
+      - {code: "1.10", title: "Sáng kiến CCHC", max: 30}
+  - code: "2"
+    title: "Tác động của CCHC"
+    max: 40
+    children:
+      - {code: "2.1", title: "Sự hài lòng về thủ tục hành chính", max: 20, source: survey}
+      - {code: "2.2", title: "Sự hài lòng về dịch vụ công", max: 20, source: survey}
+"""
+
+
+def _criteria(tmp: Path) -> list[str]:
+    folder = tmp / "criteria"
+    folder.mkdir()
+    (folder / "two-surveys.yaml").write_text(TWO_SURVEYS, encoding="utf-8")
+    district = DEMO_SET.read_text(encoding="utf-8").replace("level: department", "level: district")
+    (folder / "demo-district.yaml").write_text(district, encoding="utf-8")
+    return ["--criteria-dir", str(folder)]
+
+
+def test_vinh_phuc_units_list_with_groups_loads_with_defaults_and_ids_from_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Phúc 2019 lists its units in groups (central agencies, departments): a list of
+    names only, loaded with the level, council and set given once; ids made from the names."""
+    book, sheet = new_book()
+    row = title_block(sheet, "Vĩnh Phúc", "DANH SÁCH CƠ QUAN, ĐƠN VỊ XÁC ĐỊNH CHỈ SỐ CCHC NĂM 2019", "", 3)
+    put(
+        sheet,
+        row,
+        [
+            ["STT", "Tên cơ quan, đơn vị", "Ghi chú"],
+            ["I", "Sở, ban, ngành"],
+            [1, "Sở Nội vụ"],
+            [2, "Sở Tư pháp"],
+            ["II", "Cơ quan đặc thù"],
+            [3, "Ban Dân tộc tỉnh", "Không xếp hạng"],
+            [None, "Tổng số: 03 cơ quan"],
+        ],
+    )
+    path = save(book, tmp_path / "don-vi.xlsx")
+    url = _url(tmp_path)
+    defaults = ["--level", "department", "--council", "hdtd", "--criteria-set", "demo-department"]
+    code, report = _import(capsys, "units", path, url, *defaults)
+    assert (code, report["refused"]) == (0, [])
+    assert report["events"] == 3
+    out = tmp_path / "u.csv"
+    assert _run("export", "units", "-o", str(out), "--database-url", url) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()[1:]
+    assert [line.split(",")[:2] for line in lines] == [
+        ["ban-dan-toc-tinh", "Ban Dân tộc tỉnh"],
+        ["so-noi-vu", "Sở Nội vụ"],
+        ["so-tu-phap", "Sở Tư pháp"],
+    ]
+    code, report = _import(capsys, "units", path, url)
+    assert code == 1
+    assert {r["reason"] for r in report["refused"]} == {"missing_column"}
+
+
+def test_vinh_long_a_name_fitting_two_units_is_refused_not_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Long's Bình Minh was a district before it became a town (thị xã): a table saying
+    only "UBND Bình Minh" fits both registrations and is refused, naming both."""
+    criteria = _criteria(tmp_path)
+    url = _units(
+        tmp_path,
+        "huyen-binh-minh,Huyện Bình Minh,huyện,hdtd,demo-district,có,\n"
+        "tx-binh-minh,Thị xã Bình Minh,huyện,hdtd,demo-district,có,\n",
+        *criteria,
+    )
+    path = tmp_path / "huyen.csv"
+    path.write_text(
+        '"Huyện, thị xã, thành phố",Điểm khảo sát\nUBND Bình Minh,15\nTHỊ XÃ BÌNH MINH,16\n', encoding="utf-8"
+    )
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR, *criteria)
+    assert code == 1
+    assert _refused(report) == {("huyen.csv", 2, "A", "ambiguous_unit")}
+    detail = report["refused"][0]["detail"]
+    assert "huyen-binh-minh" in detail
+    assert "tx-binh-minh" in detail
+
+
+def test_one_survey_column_stands_for_the_sets_survey_criterion_only_when_there_is_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A single "Điểm điều tra XHH" column maps to the demo set's one survey criterion (seed 003:
+    8.1 SIPAS); for a set with two survey criteria it is refused, and a column per criterion
+    ("TC 2.1", "Tiêu chí 2.2") is read instead."""
+    criteria = _criteria(tmp_path)
+    url = _units(tmp_path, "so-y-te,Sở Y tế,sở,hdtd,two-surveys,có,\n", *criteria)
+    total = tmp_path / "tong.csv"
+    total.write_text("Tên đơn vị,Điểm điều tra XHH\nSở Nội vụ,17\nSở Y tế,30\n", encoding="utf-8")
+    code, report = _import(capsys, "survey", total, url, "--year", YEAR, *criteria)
+    assert code == 1
+    assert _refused(report) == {("tong.csv", 3, "B", "survey_total_ambiguous")}
+    assert "2.1, 2.2" in report["refused"][0]["detail"]
+    wide = tmp_path / "tung-tieu-chi.csv"
+    wide.write_text("Tên đơn vị;TC 2.1;Tiêu chí 2.2\nSở Y tế;15,5;14,25\n", encoding="utf-8")
+    code, report = _import(capsys, "survey", wide, url, "--year", YEAR, *criteria)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-y-te": "29.75"}
+
+
+def test_a_code_typed_as_a_number_is_refused_when_it_could_be_two_criteria(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Excel turns a typed 1.10 into the number 1.1: with both 1.1 and 1.10 in the set, the row
+    is refused (ambiguous_code); the same code kept as text is read."""
+    criteria = _criteria(tmp_path)
+    url = _units(tmp_path, "so-y-te,Sở Y tế,sở,hdtd,two-surveys,có,\n", *criteria)
+    book, sheet = new_book()
+    sheet.title = "Sở Y tế"
+    row = title_block(sheet, "Vĩnh Long", f"KẾT QUẢ THẨM ĐỊNH NĂM {YEAR}", VINH_LONG_DATE, 3)
+    put(sheet, row, [["STT", "Nội dung", "Điểm thẩm định"], [1.1, "Kế hoạch", 20], ["1.10", "Sáng kiến", 25]])
+    path = save(book, tmp_path / "so-y-te.xlsx")
+    code, report = _import(capsys, "appraisals", path, url, *criteria)
+    assert code == 1
+    assert _refused(report) == {("Sở Y tế", row + 1, "A", "ambiguous_code")}
+    sheet.cell(row=row + 1, column=1, value="1.1")
+    save(book, path)
+    code, report = _import(capsys, "appraisals", path, url, *criteria)
+    assert (code, report["refused"]) == (0, [])
+    assert _appraised(url) == {("so-y-te", "1.1"): "20", ("so-y-te", "1.10"): "25"}
+    assert ("Sở Y tế", 0, "unit_from") in _notes(report)
+
+
+def test_several_sheets_are_picked_by_content_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A province workbook: instructions, a hidden lookup sheet, one results sheet per group;
+    the results sheets are read, the others named as ignored, a visible column preferred to a
+    hidden one of the same meaning."""
+    url = _units(tmp_path)
+    book, guide = new_book()
+    guide.title = "Hướng dẫn"
+    guide["A1"] = "Cột Điểm khảo sát: điểm tối đa 20."
+    lookup = book.create_sheet("Danh mục")
+    put(lookup, 1, [["Tên đơn vị", "Điểm khảo sát"], ["Sở Nội vụ", 1]])
+    lookup.sheet_state = "hidden"
+    departments = book.create_sheet("Sở, ngành")
+    put(
+        departments,
+        1,
+        [
+            [f"KẾT QUẢ KHẢO SÁT NĂM {YEAR}"],
+            ["STT", "Đơn vị", "Điểm khảo sát (cũ)", "Điểm khảo sát"],
+            [1, "Sở Nội vụ", 3, 17],
+        ],
+    )
+    departments.column_dimensions["C"].hidden = True
+    special = book.create_sheet("Đặc thù")
+    put(special, 1, [[f"NĂM {YEAR}"], ["STT", "Cơ quan", "Điểm SIPAS"], [1, "Thanh tra tỉnh", "16,5"]])
+    path = save(book, tmp_path / "nhieu-sheet.xlsx")
+    code, report = _import(capsys, "survey", path, url)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-noi-vu": "17", "thanh-tra": "16.5"}
+    notes = _notes(report)
+    assert {("Hướng dẫn", 0, "sheet_ignored"), ("Danh mục", 0, "sheet_ignored")} <= notes
+    assert {("Sở, ngành", 0, "sheet_used"), ("Đặc thù", 0, "sheet_used")} <= notes
+
+
+def test_the_scored_year_comes_from_the_title_not_the_date_line_and_must_agree_with_year(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Long's results of 2025 are signed in January 2026: "năm 2026" of the date line is not
+    the scored year; --year disagreeing with the title is refused, a title naming two years
+    without --year too."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    row = title_block(sheet, "Vĩnh Long", "KẾT QUẢ ĐIỀU TRA XÃ HỘI HỌC NĂM 2025", VINH_LONG_DATE, 2)
+    put(sheet, row, [["Đơn vị", "Điểm khảo sát"], ["Sở Nội vụ", 17]])
+    path = save(book, tmp_path / "nam.xlsx")
+    code, report = _import(capsys, "survey", path, url, "--year", "2024")
+    assert (code, [r["reason"] for r in report["refused"]]) == (1, ["year_mismatch"])
+    sheet["A4"] = "Số liệu năm 2024 và năm 2025"
+    save(book, path)
+    code, report = _import(capsys, "survey", path, url)
+    assert (code, [r["reason"] for r in report["refused"]]) == (1, ["bad_year"])
+    del sheet["A4"]
+    sheet["A4"] = "Phụ lục"
+    save(book, path)
+    code, report = _import(capsys, "survey", path, url)
+    assert (code, report["refused"]) == (0, [])
+    assert {p["year"] for p in report["planned"]} == {2025}
+
+
+def test_vni_text_inside_an_xlsx_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """VNI fonts write "Mã đơn vị" as "Maõ ñôn vò": refused and named, not matched as names."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    put(sheet, 1, [["Teân ñôn vò", "Ñieåm khaûo saùt"], ["Sôû Noäi vuï", 17]])
+    path = save(book, tmp_path / "vni.xlsx")
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert code == 1
+    assert [r["reason"] for r in report["refused"]] == ["legacy_encoding"]
+    assert "VNI" in report["refused"][0]["detail"]
+
+
+def test_http_dry_run_lists_what_would_be_recorded_and_refuses_an_xls(tmp_path: Path) -> None:
+    """The province's office checks its Vĩnh Long survey table over HTTP before loading it."""
+    from fastapi.testclient import TestClient
+
+    from kiemchung.api import create_app
+    from kiemchung.runtime.settings import Settings
+    from services.scoring.access import ApiKey, KeyRing, Role, hash_key
+    from services.scoring.tables import OLE2_MAGIC
+    from tests.scoring.kit import vn
+
+    url = _units(tmp_path)
+    engine = make_engine(url)
+    app = create_app(
+        Settings(),
+        sessions=session_factory(engine),
+        search_index=None,
+        keys=KeyRing.of([ApiKey("tỉnh", hash_key("k-province"), Role.PROVINCE, "")]),
+        clock=lambda: vn(12, 1, year=2026),
+    )
+    body = "STT;Cơ quan, đơn vị;Điểm điều tra XHH\n1;SỞ NỘI VỤ;17,2534\n;Tổng cộng;17,2534\n".encode()
+    headers = {"X-API-Key": "k-province"}
+    with TestClient(app) as client:
+        dry = client.post(
+            f"/imports/survey?format=csv&year={YEAR}&dry_run=true", content=body, headers=headers
+        )
+        assert dry.status_code == 200
+        result = dry.json()
+        assert (result["dry_run"], result["events"], result["would_record"]) == (True, 0, 1)
+        assert [(p["unit_id"], p["code"], p["points"]) for p in result["planned"]] == [
+            ("so-noi-vu", "4.1", "17.2534")
+        ]
+        assert ("upload.csv", 3, "total_row") in {(n["sheet"], n["row"], n["what"]) for n in result["notes"]}
+        assert _survey(url) == {}
+        xls = client.post("/imports/survey?format=xlsx", content=OLE2_MAGIC + b"\0" * 512, headers=headers)
+        assert xls.status_code == 422
+        assert [r["reason"] for r in xls.json()["refused"]] == ["xls_not_xlsx"]
+        loaded = client.post(f"/imports/survey?format=csv&year={YEAR}", content=body, headers=headers)
+        assert (loaded.status_code, loaded.json()["events"]) == (200, 1)
+    engine.dispose()
+    assert _survey(url) == {"so-noi-vu": "17.2534"}
+
+
+LEAVES = ("1.1", "1.2", "1.3.1", "1.3.2", "2.1.1", "2.1.2", "2.2.1", "2.2.2", "3.1.1", "3.1.2", "3.2")
+COUNCIL_POINTS = {
+    "Sở Nội vụ": (9.5, 8, 6, 5.5, 8, 6, 10, 6, 6, 4, 10),  # 79 + survey 17.2534 = 96.2534
+    "Sở Tư pháp": (10, 7, 6, 6, 7.5, 6, 9, 6, 6, 4, 10),  # 77.5 + 16.5 = 94
+    "Sở KH&ĐT": (8, 8, 5, 5, 8, 5, 9.5, 6, 6, 4, 9),  # 73.5 + 15.75 = 89.25
+}
+
+
+def test_thua_thien_hue_published_ranking_is_reproduced_and_differences_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A year loaded from the province's wide tables alone, then compared with its published
+    ranking printed as Thừa Thiên Huế prints it (three decimals, decimal comma: 97,685): the same
+    figures agree; a swapped rank, an index off by 0,01 and a unit we do not know are named."""
+    url = _units(tmp_path)
+    survey = tmp_path / "dtxhh.csv"
+    survey.write_text(
+        "Đơn vị;Điểm điều tra XHH\nSở Nội vụ;17,2534\nSở Tư pháp;16,5\nSở KH&ĐT;15,75\n", encoding="utf-8"
+    )
+    assert _import(capsys, "survey", survey, url, "--year", YEAR)[0] == 0
+    book, sheet = new_book()
+    row = title_block(
+        sheet, "Thừa Thiên Huế", f"TỔNG HỢP ĐIỂM THẨM ĐỊNH NĂM {YEAR}", "Huế, ngày 20 tháng 01 năm 2026", 12
+    )
+    put(
+        sheet,
+        row,
+        [
+            ["STT", "Tên đơn vị", *LEAVES],
+            *[[n, name, *points] for n, (name, points) in enumerate(COUNCIL_POINTS.items(), 1)],
+        ],
+    )
+    code, report = _import(capsys, "appraisals", save(book, tmp_path / "thamdinh.xlsx"), url)
+    assert (code, report["refused"], report["events"]) == (0, [], 33)
+
+    def published(rows: list[list[Any]]) -> Path:
+        book, sheet = new_book()
+        first = title_block(
+            sheet,
+            "Thừa Thiên Huế",
+            f"CHỈ SỐ CCHC NĂM {YEAR} CỦA CÁC SỞ, BAN, NGÀNH",
+            "Huế, ngày 05 tháng 3 năm 2026",
+            5,
+        )
+        put(
+            sheet,
+            first,
+            [
+                ["STT", "Đơn vị", "Tổng điểm", "Chỉ số CCHC (%)", "Xếp hạng"],
+                ["I", "Khối sở, ban, ngành"],
+                *rows,
+            ],
+        )
+        return save(book, tmp_path / "cong-bo.xlsx")
+
+    agreeing = published(
+        [
+            [1, "Sở Nội vụ", "96,25", "96,253", 1],
+            [2, "Sở Tư pháp", "94,00", "94,000", 2],
+            [3, "Sở Kế hoạch và Đầu tư", "89,25", "89,250", 3],
+        ]
+    )
+    capsys.readouterr()
+    assert _run("compare", str(agreeing), "--year", YEAR, "--database-url", url) == 0
+    assert "3 published row(s) compared with 2025: 3 agree, 0 difference(s)" in capsys.readouterr().out
+
+    differing = published(
+        [
+            [1, "Sở Nội vụ", "96,25", "96,253", 1],
+            [2, "Sở Kế hoạch và Đầu tư", "89,25", "89,260", 2],
+            [3, "Sở Tư pháp", "94,00", "94,000", 3],
+            [4, "Sở Y tế", "88,00", "88,000", 4],
+        ]
+    )
+    capsys.readouterr()
+    assert _run("compare", str(differing), "--year", YEAR, "--database-url", url, "--json") == 1
+    result = json.loads(capsys.readouterr().out)
+    found = {
+        (d["row"], d["column"], d["unit_id"], d["reason"], d["published"], d["ours"])
+        for d in result["differences"]
+    }
+    data = 9
+    assert found == {
+        (data + 1, "D", "so-khdt", "index_differs", "89.260", "89.250"),
+        (data + 1, "E", "so-khdt", "rank_differs", "2", "3"),
+        (data + 2, "E", "so-tu-phap", "rank_differs", "3", "2"),
+        (data + 3, "B", "", "unknown_unit", "Sở Y tế", "'Sở Y tế' is no registered unit"),
+    }
+    assert (result["compared"], result["agreeing"]) == (3, 1)

@@ -11,6 +11,7 @@ comes from:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +24,7 @@ from openpyxl import load_workbook
 
 from criteria.model import Level
 from kiemchung.api import create_app
+from kiemchung.cli import main
 from kiemchung.runtime.db import make_engine, session_factory
 from kiemchung.runtime.settings import Settings
 from services.scoring.access import ApiKey, KeyRing, Role, hash_key
@@ -158,7 +160,7 @@ def _ranking(path: Path) -> list[tuple[Any, ...]]:
 
 
 def test_seed_003_ban_dan_toc_and_thanh_tra_are_evaluated_but_not_ranked_that_year_only(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Registered as ranked; the 2023 file (seed 003 applies from 2023) ranks neither; 2024 has
     # no file, so the registration stands.
@@ -185,6 +187,19 @@ def test_seed_003_ban_dan_toc_and_thanh_tra_are_evaluated_but_not_ranked_that_ye
         ranking = client.get("/rankings/department/2023", headers=head).json()
         assert [r["unit_id"] for r in ranking["ranked"]] == ["so-noi-vu"]
         assert [r["unit_id"] for r in ranking["not_ranked"]] == ["ban-dan-toc", "thanh-tra"]
+    # Replaying the ledger with the same rules gives the same flags and ranks, year by year.
+    log = tmp_path / "ledger.jsonl"
+    assert main(["ledger", "export", "-o", str(log), "--database-url", url]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(log), "--json", "--criteria-dir", str(criteria)]) == 0
+    replayed = {
+        (s["unit_id"], s["year"]): (s["rank"], s["ranked"])
+        for s in json.loads(capsys.readouterr().out)["scores"]
+    }
+    assert replayed[("ban-dan-toc", 2023)] == (None, False)
+    assert replayed[("thanh-tra", 2023)] == (None, False)
+    assert replayed[("so-noi-vu", 2023)] == (1, True)
+    assert replayed[("ban-dan-toc", 2024)] == (1, True)
 
 
 def test_seed_003_a_year_file_may_also_rank_a_unit_registered_as_not_ranked(tmp_path: Path) -> None:

@@ -36,6 +36,9 @@ RULES: dict[str, Any] = {
         {"name": "Trung bình", "min": 50},
         {"name": "Yếu", "min": 0},
     ],
+    # Vĩnh Phúc-style ranking groups (its 2019 results rank departments apart from central agencies).
+    "groups": [{"id": "so-nganh", "name": "Sở, ban, ngành", "level": "department"}],
+    "units": {unit.unit_id: {"group": "so-nganh"} for unit in UNITS if unit.ranked},
 }
 THREE_DECIMALS_WITH_COMMA = re.compile(r"^\d{1,3},\d{3}$")
 
@@ -82,5 +85,10 @@ def test_unit_page_and_rankings_print_three_decimals_with_a_comma_and_the_band(
     row = table.locator("tr", has_text=UNITS[0].name)
     expect(row).to_contain_text(printed)
     expect(row).to_contain_text(band)
+    expect(table.locator("thead")).to_contain_text("Hạng trong nhóm")
+    rank = row.locator("td").first.inner_text()
+    expect(row.locator("td").nth(3)).to_have_text("Sở, ban, ngành")
+    expect(row.locator("td").nth(4)).to_have_text(rank)  # one group: the same rank within it
+    assert serious_violations(province) == []
     shoot(province, "province-three-decimals")
     province.context.close()
