@@ -55,6 +55,7 @@ class Field(StrEnum):
     CRITERIA_SET = "criteria_set"
     RANKED = "ranked"
     NOT_APPLICABLE = "not_applicable"
+    YEAR = "year"
 
 
 SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
@@ -156,6 +157,7 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
         Field.CRITERIA_SET: ("Bộ tiêu chí", "criteria_set"),
         Field.RANKED: ("Xếp hạng", "Có xếp hạng", "ranked"),
         Field.NOT_APPLICABLE: ("Không áp dụng", "Tiêu chí không áp dụng", "not_applicable"),
+        Field.YEAR: ("Năm", "Năm đánh giá", "Năm đánh giá, xếp hạng", "year"),
     }
 )
 _FOLDED: Mapping[Field, tuple[tuple[str, frozenset[str], int], ...]] = MappingProxyType(

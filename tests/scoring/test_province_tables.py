@@ -675,3 +675,39 @@ def test_thua_thien_hue_published_ranking_is_reproduced_and_differences_are_name
         (data + 3, "B", "", "unknown_unit", "Sở Y tế", "'Sở Y tế' is no registered unit"),
     }
     assert (result["compared"], result["agreeing"]) == (3, 1)
+
+
+def test_a_year_column_holds_each_rows_year_even_as_an_excel_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Survey results kept over several years in one table (Năm | Đơn vị | Mã tiêu chí | Điểm):
+    the year typed as a number, as text, or entered as a date (an Excel serial shown as a date)."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    put(
+        sheet,
+        1,
+        [
+            ["Năm", "Đơn vị", "Mã tiêu chí", "Điểm"],
+            [2024, "Sở Nội vụ", "4.1", "16,5"],
+            ["2025", "Sở Nội vụ", "4.1", "17,25"],
+            [datetime(2025, 12, 31), "Sở Tư pháp", "4.1", 15],
+            ["năm nay", "Sở Tư pháp", "4.1", 15],
+        ],
+    )
+    sheet["A4"].number_format = "dd/mm/yyyy"
+    path = save(book, tmp_path / "nhieu-nam.xlsx")
+    code, report = _import(capsys, "survey", path, url)
+    assert code == 1
+    assert _refused(report) == {("Sheet", 5, "A", "bad_year")}
+    sheet.delete_rows(5)
+    save(book, path)
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert _refused(report) == {("Sheet", 2, "A", "year_mismatch")}
+    code, report = _import(capsys, "survey", path, url)
+    assert (code, report["refused"]) == (0, [])
+    assert {(p["unit_id"], p["year"], p["points"]) for p in report["planned"]} == {
+        ("so-noi-vu", 2024, "16.5"),
+        ("so-noi-vu", 2025, "17.25"),
+        ("so-tu-phap", 2025, "15"),
+    }
