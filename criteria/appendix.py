@@ -92,7 +92,7 @@ _INLINE_LABEL = re.compile(
     re.DOTALL,
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_POINTS_WORDS = re.compile(r"\b(?:điểm|đ)\b\.?", re.IGNORECASE)
+_POINTS_WORDS = re.compile(r"(?:điểm|đ)\.?(?!\w)", re.IGNORECASE)
 _MAXIMUM_PHRASE = re.compile(r"^(?:tối đa|max)\s*:?\s*", re.IGNORECASE)
 
 _DECISION = re.compile(
@@ -254,6 +254,8 @@ def parse_points(text: str) -> Points:
     if cleaned in {"", "-", "–", "—"}:
         return Points(None)
     cleaned = _MAXIMUM_PHRASE.sub("", cleaned).strip()
+    if re.match(r"[-–—]\s*\d", cleaned):
+        return Points(None, bad=True)  # a negative maximum, not a range
     if re.fullmatch(r"\d+(?:[.,]\d+)?", cleaned):
         return Points(_to_decimal(cleaned))
     numbers = _NUMBER.findall(cleaned)

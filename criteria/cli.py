@@ -8,10 +8,10 @@ from pathlib import Path
 
 from criteria.appendix import SetMeta, import_file, suggested_id
 from criteria.errors import CriteriaError, CriteriaLoadError, Issue
-from criteria.loader import dump_set, load_document, load_overlay, load_set
-from criteria.model import CriteriaSet, Level, Overlay
+from criteria.loader import dump_set, load_any, load_overlay, load_set
+from criteria.model import CriteriaSet, FieldTable, Level, Overlay
 from criteria.overlay import resolve
-from criteria.validation import validate
+from criteria.validation import validate, validate_field_table
 from criteria.xlsx import export_xlsx
 
 EXIT_OK = 0
@@ -25,7 +25,9 @@ def _print_issues(issues: tuple[Issue, ...]) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        doc = load_document(Path(args.file))
+        doc = load_any(Path(args.file))
+        if isinstance(doc, FieldTable):
+            return _check_field_table(doc)
         if isinstance(doc, Overlay):
             print(f"overlay {doc.decision} amends {doc.base_decision} ({len(doc.changes)} change(s))")
             return EXIT_OK
@@ -45,6 +47,16 @@ def _check(args: argparse.Namespace) -> int:
     print(
         f"{decisions} ({cset.level.value}, {', '.join(map(str, cset.years))}): "
         f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    )
+    return EXIT_OK if report.ok else EXIT_ERRORS
+
+
+def _check_field_table(table: FieldTable) -> int:
+    report = validate_field_table(table)
+    _print_issues(report.issues)
+    print(
+        f"field table {table.decision} ({table.scope.value}: not a level scored here; never scored): "
+        f"{len(table.fields)} fields, {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
     )
     return EXIT_OK if report.ok else EXIT_ERRORS
 

@@ -19,17 +19,24 @@ from criteria.model import (
     STANDARD_TOTAL,
     CountKind,
     CriteriaSet,
+    FieldTable,
     Level,
     Node,
     Overlay,
     OverlayChange,
     OverlayOp,
+    Scope,
     Source,
 )
 from criteria.safe_yaml import MAX_YAML_BYTES, safe_load
 
 KIND_SET = "criteria_set"
 KIND_OVERLAY = "overlay"
+KIND_FIELD_TABLE = "field_table"
+FIELD_TABLE_KEYS = frozenset(
+    {"kind", "issuer", "decision", "decision_date", "scope", "years", "title", "total", "declared_counts",
+     "note", "fields"}
+)  # fmt: skip
 SET_KEYS = frozenset(
     {
         "kind", "issuer", "decision", "decision_date", "level", "years", "title", "total", "total_basis",
@@ -288,6 +295,18 @@ def parse_document(raw: Any) -> CriteriaSet | Overlay:
         result = _set(col, raw)
     elif kind == KIND_OVERLAY:
         result = _overlay(col, raw)
+    elif kind == KIND_FIELD_TABLE:
+        # Reference data, never a set to score: the criteria folder lists it as refused.
+        raise CriteriaLoadError(
+            (
+                Issue(
+                    CriteriaReason.BAD_KIND,
+                    "",
+                    "a field table (national PAR INDEX fields) is reference data, not a criteria set; "
+                    "read it with `kiemchung criteria check`",
+                ),
+            )
+        )
     else:
         raise CriteriaLoadError(
             (Issue(CriteriaReason.BAD_KIND, "", f"'kind' must be {KIND_SET!r} or {KIND_OVERLAY!r}"),)
@@ -298,6 +317,69 @@ def parse_document(raw: Any) -> CriteriaSet | Overlay:
     return result
 
 
+def _field_table(col: _Collector, raw: Mapping[str, Any]) -> FieldTable:
+    col.unknown_keys(raw, FIELD_TABLE_KEYS, "")
+    raw_fields = raw.get("fields")
+    if not isinstance(raw_fields, list):
+        col.add(CriteriaReason.MISSING_KEY, "", "'fields' must be a list of nodes")
+        raw_fields = []
+    fields = tuple(
+        node for i, item in enumerate(raw_fields) if (node := _node(col, item, f"fields[{i}]")) is not None
+    )
+    try:
+        scope = Scope(str(raw.get("scope")))
+    except ValueError:
+        col.add(CriteriaReason.BAD_VALUE, "", f"'scope' must be one of {[s.value for s in Scope]}")
+        scope = Scope.PROVINCE
+    total = col.decimal(raw, "total", "")
+    return FieldTable(
+        issuer=col.text(raw, "issuer", ""),
+        decision=col.text(raw, "decision", ""),
+        decision_date=col.text(raw, "decision_date", "", required=False),
+        scope=scope,
+        years=col.years(raw, ""),
+        title=col.text(raw, "title", "", required=False),
+        total=STANDARD_TOTAL if total is None else total,
+        declared_counts=col.counts(raw, ""),
+        note=col.text(raw, "note", "", required=False),
+        fields=fields,
+    )
+
+
+def parse_field_table(raw: Any) -> FieldTable:
+    col = _Collector()
+    if not isinstance(raw, dict) or raw.get("kind") != KIND_FIELD_TABLE:
+        raise CriteriaLoadError((Issue(CriteriaReason.BAD_KIND, "", f"'kind' must be {KIND_FIELD_TABLE!r}"),))
+    table = _field_table(col, raw)
+    if any(i.severity is Severity.ERROR for i in col.issues):
+        raise CriteriaLoadError(tuple(col.issues))
+    return table
+
+
+def load_any(path: Path) -> CriteriaSet | Overlay | FieldTable:
+    """What `kiemchung criteria check` reads: a set, an overlay or a national field table."""
+    raw = safe_load(_read(path))
+    if isinstance(raw, dict) and raw.get("kind") == KIND_FIELD_TABLE:
+        return parse_field_table(raw)
+    return parse_document(raw)
+
+
+def load_field_table(path: Path) -> FieldTable:
+    """A national field table (`kind: field_table`); CriteriaLoadError like `load_document`."""
+    return parse_field_table(safe_load(_read(path)))
+
+
+def _read(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise CriteriaLoadError(
+                (Issue(CriteriaReason.YAML_TOO_LARGE, str(path), f"over {MAX_YAML_BYTES} bytes"),)
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CriteriaLoadError((Issue(CriteriaReason.YAML_SYNTAX, str(path), str(exc)),)) from exc
+
+
 def load_document_text(text: str) -> CriteriaSet | Overlay:
     return parse_document(safe_load(text))
 
@@ -305,15 +387,7 @@ def load_document_text(text: str) -> CriteriaSet | Overlay:
 def load_document(path: Path) -> CriteriaSet | Overlay:
     """The set or overlay in `path`; CriteriaLoadError (with a reason code) for any file that
     is too large, unreadable, not UTF-8 or not a valid document."""
-    try:
-        if path.stat().st_size > MAX_YAML_BYTES:
-            raise CriteriaLoadError(
-                (Issue(CriteriaReason.YAML_TOO_LARGE, str(path), f"over {MAX_YAML_BYTES} bytes"),)
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CriteriaLoadError((Issue(CriteriaReason.YAML_SYNTAX, str(path), str(exc)),)) from exc
-    return load_document_text(text)
+    return load_document_text(_read(path))
 
 
 def load_set(path: Path) -> CriteriaSet:
@@ -333,6 +407,15 @@ def load_overlay(path: Path) -> Overlay:
 def data_path(name: str) -> Path:
     """Path of a file shipped in criteria/data (e.g. "demo.yaml")."""
     return Path(str(resources.files(DATA_PACKAGE).joinpath(DATA_DIR, name)))
+
+
+NATIONAL_DIR = "national"
+
+
+def national_path(name: str) -> Path:
+    """Path of a national field table shipped in criteria/data/national (kept out of data/ so
+    nothing that loads every set there meets it)."""
+    return data_path(NATIONAL_DIR).joinpath(name)
 
 
 def load_packaged_set(name: str) -> CriteriaSet:

@@ -157,6 +157,32 @@ class CriteriaSet:
             yield from visit(top, Source.SELF_ASSESSED, self.step)
 
 
+class Scope(StrEnum):
+    """Whom a national PAR INDEX field table assesses. Not a `Level`: the project scores sở,
+    huyện and xã units of a province; provinces and ministries are ranked by Bộ Nội vụ."""
+
+    PROVINCE = "province"  # UBND tỉnh, thành phố trực thuộc Trung ương
+    MINISTRY = "ministry"  # bộ, cơ quan ngang bộ
+
+
+@dataclass(frozen=True)
+class FieldTable:
+    """A field-level template of a national scheme (QĐ 2948/QĐ-BNV): each field (lĩnh vực) with
+    its maximum and the counts of criteria and sub-criteria the source states, nothing below.
+    Reference data for whoever transcribes a full set: never a `CriteriaSet`, never scored."""
+
+    issuer: str
+    decision: str
+    scope: Scope
+    years: tuple[int, ...]
+    fields: tuple[Node, ...]
+    decision_date: str = ""
+    title: str = ""
+    total: Decimal = STANDARD_TOTAL
+    declared_counts: tuple[tuple[CountKind, int], ...] = ()
+    note: str = ""
+
+
 class OverlayOp(StrEnum):
     SET_MAXIMUM = "set_maximum"
     RENAME = "rename"

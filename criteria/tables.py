@@ -45,7 +45,6 @@ MAX_CELL_CHARS = 10_000
 MAX_DOCX_UNCOMPRESSED_BYTES = 60 * MIB
 MAX_DOCX_XML_BYTES = 25 * MIB
 MAX_DOCX_MEMBERS = MAX_XLSX_MEMBERS
-DOCX_BODY = "word/document.xml"
 # How much of a table is looked at to recognise a legacy font encoding.
 ENCODING_SAMPLE_CHARS = 20_000
 CSV_DELIMITERS = (",", ";", "\t")
@@ -258,11 +257,6 @@ def _check_docx_zip(path: Path) -> None:
             CriteriaReason.TABLE_TOO_LARGE,
             f"{path}: unpacks to {unpacked} bytes, over {MAX_DOCX_UNCOMPRESSED_BYTES}",
         )
-    body = next((m for m in members if m.filename == DOCX_BODY), None)
-    if body is None:
-        raise TableRefusedError(
-            CriteriaReason.TABLE_UNREADABLE, f"{path}: no {DOCX_BODY}: not a Word document"
-        )
     xml_size = sum(m.file_size for m in members if m.filename.endswith((".xml", ".rels")))
     if xml_size > MAX_DOCX_XML_BYTES:
         raise TableRefusedError(
@@ -270,29 +264,62 @@ def _check_docx_zip(path: Path) -> None:
         )
 
 
+W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W_P, W_R, W_T, W_TAB, W_BR = (f"{W_NS}{tag}" for tag in ("p", "r", "t", "tab", "br"))
+W_TR, W_TC, W_TCPR, W_GRIDSPAN, W_VMERGE = (
+    f"{W_NS}{tag}" for tag in ("tr", "tc", "tcPr", "gridSpan", "vMerge")
+)
+W_TRPR, W_GRIDBEFORE, W_VAL = f"{W_NS}trPr", f"{W_NS}gridBefore", f"{W_NS}val"
+
+
+def _int_attr(element: Any, default: int) -> int:
+    try:
+        return int(element.get(W_VAL, default)) if element is not None else default
+    except ValueError:
+        return default
+
+
+def _cell_text(tc: Any) -> str:
+    """The cell's paragraphs, one per line (runs' text, tabs and breaks); a table nested in a
+    cell is not read."""
+    lines: list[str] = []
+    for paragraph in tc.iterchildren(W_P):
+        parts: list[str] = []
+        for node in paragraph.iter(W_T, W_TAB, W_BR):
+            if node.tag == W_T:
+                parts.append(node.text or "")
+            else:
+                parts.append("\t" if node.tag == W_TAB else "\n")
+        lines.append("".join(parts))
+    return "\n".join(lines).strip()
+
+
 def _docx_table_rows(table: Any, first_number: int) -> Iterator[GridRow]:
     """Each row as one text per layout-grid column. A horizontally merged cell's text is in its
     first column only; a vertically merged cell's text only in its first row (python-docx's
-    `row.cells` would repeat both, turning one STT into many)."""
-    from docx.table import _Cell
-
-    for offset, tr in enumerate(table._tbl.tr_lst):
+    `row.cells` would repeat both, turning one STT into many). Read from the XML directly:
+    python-docx's objects cost ten times more on a long appendix (bench/criteria_import.py)."""
+    for offset, tr in enumerate(table.iterchildren(W_TR)):
         number = first_number + offset
-        if number - first_number >= MAX_ROWS:
+        if offset >= MAX_ROWS:
             raise TableRefusedError(CriteriaReason.TABLE_TOO_LARGE, f"more than {MAX_ROWS} table rows")
-        cells: list[str] = [""] * int(tr.grid_before or 0)
-        for tc in tr.tc_lst:
-            text = ""
-            if tc.vMerge != "continue":
-                cell = _Cell(tc, table)
-                text = "\n".join(p.text for p in cell.paragraphs).strip()
-            span = max(1, int(tc.grid_span or 1))
+        properties = tr.find(W_TRPR)
+        before = _int_attr(properties.find(W_GRIDBEFORE) if properties is not None else None, 0)
+        cells: list[str] = [""] * max(0, min(before, MAX_COLUMNS))
+        for tc in tr.iterchildren(W_TC):
+            tc_properties = tc.find(W_TCPR)
+            span, continued = 1, False
+            if tc_properties is not None:
+                span = max(1, _int_attr(tc_properties.find(W_GRIDSPAN), 1))
+                merge = tc_properties.find(W_VMERGE)
+                continued = merge is not None and merge.get(W_VAL, "continue") == "continue"
+            text = "" if continued else _cell_text(tc)
             cells.append(_check_cell(text, number, len(cells)))
-            cells.extend([""] * (span - 1))
-            if len(cells) > MAX_COLUMNS:
+            if len(cells) + span - 1 > MAX_COLUMNS:
                 raise TableRefusedError(
                     CriteriaReason.TABLE_TOO_LARGE, f"table row {number}: more than {MAX_COLUMNS} columns"
                 )
+            cells.extend([""] * (span - 1))
         yield GridRow(number, tuple(cells))
 
 
@@ -303,7 +330,6 @@ def read_docx(path: Path) -> Grid:
     _check_docx_zip(path)
     try:
         import docx
-        from docx.table import Table
 
         document = docx.Document(str(path))
         preamble: list[str] = []
@@ -312,12 +338,12 @@ def read_docx(path: Path) -> Grid:
         for child in document.element.body.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
             if tag == "p" and not seen_table:
-                text = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t"))
+                text = "".join(t.text or "" for t in child.iter(W_T))
                 if text.strip():
                     preamble.append(_check_cell(text.strip(), 0, 0))
             elif tag == "tbl":
                 seen_table = True
-                rows.extend(_docx_table_rows(Table(child, document), len(rows) + 1))
+                rows.extend(_docx_table_rows(child, len(rows) + 1))
                 if len(rows) > MAX_ROWS:
                     raise TableRefusedError(
                         CriteriaReason.TABLE_TOO_LARGE, f"more than {MAX_ROWS} table rows"

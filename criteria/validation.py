@@ -17,6 +17,7 @@ from criteria.model import (
     STANDARD_TOTAL,
     CountKind,
     CriteriaSet,
+    FieldTable,
     Node,
     Source,
     code_depth,
@@ -249,3 +250,61 @@ class _Checker:
 
 def validate(cset: CriteriaSet) -> ValidationReport:
     return _Checker(cset).run()
+
+
+def validate_field_table(table: FieldTable) -> ValidationReport:
+    """A national field table: fields only, each with a positive maximum, adding up to the total.
+    Per-field counts of criteria and sub-criteria that do not add up to the counts the source
+    states for the whole table are warnings: the source itself is inconsistent (2948/QĐ-BNV's
+    provincial page lists 39 criteria by field but states 38), and it is kept as published."""
+    issues: list[Issue] = []
+    if not table.fields:
+        issues.append(Issue(CriteriaReason.EMPTY_SET, "", "the table has no fields"))
+    for code, count in Counter(f.code for f in table.fields).items():
+        if count > 1:
+            issues.append(Issue(CriteriaReason.DUPLICATE_CODE, code, f"code appears {count} times"))
+    total = ZERO
+    for node in table.fields:
+        if not is_valid_code(node.code) or code_depth(node.code) != 1:
+            issues.append(
+                Issue(CriteriaReason.BAD_CODE_FORMAT, node.code, "a field table holds fields: 1, 2, 3")
+            )
+        if node.children:
+            issues.append(Issue(CriteriaReason.BAD_VALUE, node.code, "a field table holds no criteria"))
+        if node.maximum is None:
+            issues.append(Issue(CriteriaReason.MISSING_MAXIMUM, node.code, "a field needs 'max'"))
+        elif node.maximum <= ZERO:
+            issues.append(Issue(CriteriaReason.NON_POSITIVE_MAXIMUM, node.code, f"maximum {node.maximum}"))
+        else:
+            total += node.maximum
+    if table.fields and total != table.total:
+        issues.append(
+            Issue(
+                CriteriaReason.TOTAL_MISMATCH, "", f"fields sum to {total}, declared total is {table.total}"
+            )
+        )
+    declared = dict(table.declared_counts)
+    if CountKind.FIELDS in declared and declared[CountKind.FIELDS] != len(table.fields):
+        issues.append(
+            Issue(
+                CriteriaReason.COUNT_MISMATCH,
+                "",
+                f"declared {declared[CountKind.FIELDS]} fields but the table has {len(table.fields)}",
+            )
+        )
+    for kind in (CountKind.CRITERIA, CountKind.SUBCRITERIA):
+        per_field = [dict(f.declared_counts).get(kind) for f in table.fields]
+        if kind not in declared or any(n is None for n in per_field):
+            continue
+        listed = sum(n for n in per_field if n is not None)
+        if listed != declared[kind]:
+            issues.append(
+                Issue(
+                    CriteriaReason.COUNT_MISMATCH,
+                    "",
+                    f"the fields list {listed} {kind.value}, the source states {declared[kind]} in all"
+                    " (kept as published)",
+                    Severity.WARNING,
+                )
+            )
+    return ValidationReport(tuple(issues))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from criteria.appendix import SetMeta, format_points, import_file
+from criteria.appendix import SetMeta, format_points, import_file, parse_points, read_title_block
 from criteria.errors import CriteriaReason, Severity
 from criteria.loader import data_path, dump_set, load_document_text, load_packaged_set, load_set
 from criteria.model import CriteriaSet, Level, Node, Source
@@ -318,3 +318,51 @@ def test_the_demo_set_still_round_trips_through_our_own_layout(tmp_path: Path) -
     assert result.report.ok
     assert _shape(result.cset) == _shape(demo)
     assert not [i for i in result.report.issues if i.severity is Severity.WARNING]
+
+
+@pytest.mark.parametrize(
+    ("cell", "maximum", "interpreted"),
+    [
+        ("2", Decimal(2), False),
+        ("0,5", Decimal("0.5"), False),
+        ("0.25", Decimal("0.25"), False),
+        ("2 điểm", Decimal(2), False),
+        ("1,5đ", Decimal("1.5"), False),
+        ("Tối đa: 2 điểm", Decimal(2), False),
+        ("0,5/1", Decimal(1), True),
+        ("0 - 2", Decimal(2), True),
+        ("từ 0 đến 2", Decimal(2), True),
+        ("", None, False),
+        ("-", None, False),
+    ],
+)
+def test_points_as_provinces_write_them(cell: str, maximum: Decimal | None, interpreted: bool) -> None:
+    points = parse_points(cell)
+    assert (points.value, points.interpreted, points.bad) == (maximum, interpreted, False)
+
+
+@pytest.mark.parametrize("cell", ["mười", "-1", "0,5 điểm/văn bản", "x"])
+def test_points_that_are_not_a_maximum_are_bad(cell: str) -> None:
+    assert parse_points(cell).bad
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (VINH_LONG_TITLE, {"decision": "1877/QĐ-UBND", "decision_date": "2023-08-11",
+                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department"}),
+        (("PHỤ LỤC II", "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
+          "(Ban hành kèm theo Quyết định số 3463/QĐ-UBND",
+          "ngày 25 tháng 11 năm 2022 của UBND tỉnh Quảng Ninh)"),
+         {"decision": "3463/QĐ-UBND", "decision_date": "2022-11-25", "issuer": "UBND tỉnh Quảng Ninh",
+          "level": "district"}),
+        (("Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn",
+          "(Kèm theo QĐ số 947/QĐ-UBND ngày 26/5/2023 của Ủy ban nhân dân tỉnh Thái Bình)"),
+         {"decision": "947/QĐ-UBND", "decision_date": "2023-05-26", "issuer": "UBND tỉnh Thái Bình",
+          "level": "commune"}),
+    ],
+)  # fmt: skip
+def test_the_title_block_states_decision_date_issuer_and_level(
+    lines: tuple[str, ...], expected: dict[str, str]
+) -> None:
+    assert read_title_block("\n".join(lines)) == expected

@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 
 from criteria.errors import CriteriaLoadError, CriteriaReason, Severity
-from criteria.loader import data_path, dump_set, load_document_text, load_packaged_set, load_set
+from criteria.loader import (
+    NATIONAL_DIR,
+    data_path,
+    dump_set,
+    load_document_text,
+    load_field_table,
+    load_packaged_set,
+    load_set,
+)
 from criteria.model import CriteriaSet, Level, Source
-from criteria.validation import validate
+from criteria.validation import validate, validate_field_table
 
 DEMO_LEAVES = {
     "1.1": "10", "1.2": "8", "1.3.1": "6", "1.3.2": "6", "2.1.1": "8", "2.1.2": "6",
@@ -240,3 +248,7 @@ def test_every_shipped_file_loads() -> None:
     assert len(names) >= 4
     for name in names:
         load_document_text((folder / name).read_text(encoding="utf-8"))
+    national = sorted((folder / NATIONAL_DIR).glob("*.yaml"))
+    assert len(national) == 2
+    for path in national:
+        assert validate_field_table(load_field_table(path)).ok

@@ -91,4 +91,8 @@ def test_unit_page_and_rankings_print_three_decimals_with_a_comma_and_the_band(
     expect(row.locator("td").nth(4)).to_have_text(rank)  # one group: the same rank within it
     assert serious_violations(province) == []
     shoot(province, "province-three-decimals")
+    apart = next(unit for unit in UNITS if not unit.ranked)  # seed 003's Ban Dân tộc
+    province.goto(f"{site.url}/ui/units/{apart.unit_id}?year={DEMO_YEAR}")
+    expect(province.locator("#unit-not-ranked")).to_have_text("Đánh giá, không xếp hạng")
+    expect(province.locator("#unit-index")).to_have_text(THREE_DECIMALS_WITH_COMMA)
     province.context.close()
