@@ -117,6 +117,7 @@ class ImportReason(StrEnum):
     SURVEY_TOTAL_AMBIGUOUS = "survey_total_ambiguous"
     DUPLICATE_ROW = "duplicate_row"
     NO_ROWS = "no_rows"
+    EXTRA_VALUES = "extra_values"
     TOO_LONG = "too_long"
     REFUSED_ON_COMMIT = "refused_on_commit"
 
@@ -759,6 +760,25 @@ class _Planner:
                 continue  # sums, or the other import's leaves
             self._record(sheet.name, row, value_column, unit, year, code, cell, survey, results)
 
+    def _extra_values(self, layout: Layout, row: int) -> bool:
+        """A CSV line with more fields than its heading: a decimal comma in a comma-separated
+        file ("Sở Nội vụ,17,25") would otherwise be read as 17."""
+        sheet = layout.sheet
+        width = max(layout.labels, default=0)
+        values = sheet.rows[row - 1]
+        if not sheet.encoding or len(values) <= width:
+            return False
+        self.rows += 1
+        self.refuse(
+            sheet.name,
+            row,
+            width + 1,
+            ImportReason.EXTRA_VALUES,
+            f"{len(values)} fields under a heading of {width}: quote numbers with a decimal comma "
+            "(\"17,25\") or separate the fields with ';'",
+        )
+        return True
+
     def _row_unit(self, layout: Layout, row: int, values: Sequence[int]) -> tuple[UnitInfo | None, str]:
         """The row's unit, by id or name; a row naming no unit is refused when it holds points
         (and is a blank line of the table otherwise)."""
@@ -790,6 +810,8 @@ class _Planner:
             skipped = skip_reason(layout, row, _UNIT_COLUMNS)
             if skipped is not None:
                 self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
+                continue
+            if self._extra_values(layout, row):
                 continue
             unit, letter = self._row_unit(layout, row, (layout.columns[value], layout.columns[Field.CODE]))
             if unit is None:
@@ -831,6 +853,8 @@ class _Planner:
             skipped = skip_reason(layout, row, _UNIT_COLUMNS)
             if skipped is not None:
                 self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
+                continue
+            if self._extra_values(layout, row):
                 continue
             unit, letter = self._row_unit(layout, row, value_columns)
             if unit is None:

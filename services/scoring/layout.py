@@ -139,6 +139,9 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
             "Điểm đánh giá qua điều tra xã hội học",
             "Kết quả khảo sát",
             "Điểm khảo sát SIPAS",
+            "Điểm quy đổi",
+            "Điểm SIPAS quy đổi",
+            "Điểm khảo sát quy đổi",
         ),
         Field.POINTS: ("Điểm", "Điểm số", "points"),
         Field.TOTAL: ("Tổng điểm", "Tổng điểm đạt được", "Tổng số điểm", "Điểm tổng", "Tổng cộng điểm"),
@@ -290,7 +293,7 @@ def _labels(sheet: Sheet, first: int, last: int) -> dict[int, str]:
             if part and (not parts or parts[-1] != part):
                 parts.append(part)
         if parts:
-            labels[column] = " ".join(parts)
+            labels[column] = "\n".join(parts)
     return labels
 
 
@@ -300,7 +303,9 @@ def _assign(
     # A heading naming a criterion code ("TC 2.1", "Tiêu chí 2.2") is that criterion's column.
     codes: dict[str, int] = {}
     for column, label in labels.items():
-        code = heading_code(label)
+        # A code on the heading's lowest row names the column even under a merged field title
+        # ("Công tác chỉ đạo, điều hành" over "1.1 | 1.2").
+        code = heading_code(label.rsplit("\n", 1)[-1]) or heading_code(label)
         if code is None:
             continue
         if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
