@@ -130,6 +130,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facets": ("Thu hẹp kết quả", "Narrow the results"),
     "supplements": ("Yêu cầu bổ sung", "Supplement requests"),
     "language": ("English", "Tiếng Việt"),
+    "corrections": ("Đính chính kết quả đã công bố", "Corrections of the published result"),
+    "correct": ("Đính chính", "Correct"),
+    "correction_decision": ("Số quyết định đính chính", "Correcting decision"),
+    "correction_reason": ("Lý do đính chính", "Reason for the correction"),
+    "corrected_points": ("Điểm sau đính chính", "Corrected points"),
+    "index_before_after": ("Chỉ số trước → sau", "Index before → after"),
+    "published_year_changed": (
+        "Tệp quy định của năm đã công bố nay khác (không áp dụng)",
+        "The published year's rules files now differ (not applied)",
+    ),
 }
 
 

@@ -18,7 +18,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from contracts.events import AppraisalRecorded, Published, SupplementRequested
+from contracts.events import (
+    AppraisalRecorded,
+    CorrectedPoints,
+    Published,
+    ResultCorrected,
+    SupplementRequested,
+)
 from contracts.vocabulary import Level, ReasonCode
 from kiemchung.web.charts import Bar, bar_chart
 from kiemchung.web.context import WebContext
@@ -322,6 +328,40 @@ def build_router() -> APIRouter:
         )
         return await submit(ctx, event, f"{PREFIX}/province?year={year}")
 
+    @router.post("/corrections")
+    async def correct_result(
+        viewer: Who,
+        ctx: Ctx,
+        unit_id: Annotated[str, Form(max_length=100)],
+        year: Annotated[int, Form()],
+        criterion: Annotated[str, Form(max_length=32)],
+        points: Annotated[str, Form(max_length=20)],
+        decision_number: Annotated[str, Form(min_length=1, max_length=100)],
+        reason: Annotated[str, Form(min_length=1, max_length=2000)],
+        csrf: Annotated[str, Form(max_length=100)],
+    ) -> Response:
+        """A correction of a published result by the province's decision (ResultCorrected)."""
+        require_csrf(viewer, csrf)
+        viewer.key.require_role(Role.PROVINCE)
+        back = f"{PREFIX}/units/{quote(unit_id, safe='')}?year={year}"
+        try:
+            corrected = CorrectedPoints(
+                criterion_code=criterion.strip(), points=Decimal(points.strip().replace(",", "."))
+            )
+            event = ctx.events.make(
+                ResultCorrected,
+                correlation_id=uuid.uuid4(),
+                unit_id=unit_id,
+                year=year,
+                decision_number=decision_number,
+                reason=reason,
+                points=[corrected],
+                corrected_by=viewer.key.name,
+            )
+        except (ValidationError, InvalidOperation) as exc:
+            return RedirectResponse(with_params(back, refused=f"bad_input: {exc}"[:300]), 303)
+        return await submit(ctx, event, back)
+
     @router.get("/documents/{link_id}", response_class=HTMLResponse)
     def document(
         request: Request, link_id: str, viewer: Who, ctx: Ctx, page: int = 1, zoom: float = 1.0
@@ -398,6 +438,7 @@ def build_router() -> APIRouter:
             rejected=[e for e in evidence if e.decision != Decision.ACCEPTED.value],
             history=history,
             supplements=asked,
+            may_correct=viewer.key.role is Role.PROVINCE and ctx.commands is not None and view.published,
         )
 
     @router.get("/province", response_class=HTMLResponse)

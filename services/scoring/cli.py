@@ -21,6 +21,8 @@ EXIT_REFUSED = 1
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 2
+PUBLISH_PRODUCER = "province.registry"
+SCORING_PRODUCER = "kiemchung.scoring"
 # The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
 STATE_DB = "kiemchung.db"
 
@@ -174,6 +176,71 @@ def _correct(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     if not args.json:
         print(f"{args.unit} {args.year}: corrected by {args.decision}: index {result.index}")
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """The province publishes a level's results for a year (seeds 003/004: "công bố"), as the
+    province page's publish form does: after it, the year changes only by a correction."""
+    import asyncio
+    import uuid
+
+    from pydantic import ValidationError
+    from sqlalchemy import func, select
+
+    from contracts.events import Published
+    from contracts.routing import Service
+    from kiemchung.runtime.clock import random_ids, system_clock
+    from kiemchung.runtime.db import create_schema
+    from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+    from services.scoring.handlers import NO_RESULT, build_handlers
+    from services.scoring.store import rejections, scores
+
+    settings = get_settings()
+    try:
+        event = EventFactory(PUBLISH_PRODUCER, system_clock, random_ids).make(
+            Published,
+            correlation_id=uuid.uuid4(),
+            year=args.year,
+            level=Level(args.level),
+            decision_number=args.decision,
+        )
+    except (ValueError, ValidationError) as exc:
+        print(f"kiemchung publish: bad_input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    engine = make_engine(args.database_url or settings.resolved_database_url())
+    create_schema(engine)
+    sessions = session_factory(engine)
+    catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    handlers = build_handlers(
+        catalogue, EventFactory(SCORING_PRODUCER, system_clock, random_ids), system_clock
+    )
+    try:
+        outcome = asyncio.run(ServiceRuntime(Service.SCORING, handlers, sessions, system_clock).handle(event))
+        with sessions() as session:
+            refused = session.execute(
+                select(rejections.c.reason, rejections.c.detail).where(
+                    rejections.c.event_id == str(event.event_id)
+                )
+            ).first()
+            counts = session.execute(
+                select(scores.c.index_value == NO_RESULT, func.count())
+                .where(scores.c.level == args.level, scores.c.year == args.year)
+                .group_by(scores.c.index_value == NO_RESULT)
+            ).all()
+    finally:
+        engine.dispose()
+    if outcome.status in (Status.REJECTED, Status.FAILED) or refused is not None:
+        reason = refused.reason if refused is not None else outcome.reason or outcome.status.value
+        detail = refused.detail if refused is not None else outcome.detail
+        print(f"kiemchung publish: refused: {reason} {detail or ''}".rstrip(), file=sys.stderr)
+        return EXIT_REFUSED
+    no_result = sum(n for empty, n in counts if empty)
+    with_result = sum(n for empty, n in counts if not empty)
+    print(
+        f"{args.level} {args.year}: published by {args.decision}: {with_result} unit(s) with a result, "
+        f"{no_result} with no result"
+    )
     return EXIT_OK
 
 
@@ -391,6 +458,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imports.add_argument("--council", help="units: the appraisal council when no 'Hội đồng thẩm định' column")
     imports.add_argument("--criteria-set", help="units: the criteria set when no 'Bộ tiêu chí' column")
     imports.set_defaults(func=_import)
+
+    publish = subparsers.add_parser(
+        "publish", help="publish a level's results for a year (after it, only corrections change them)"
+    )
+    publish.add_argument("--year", type=int, required=True)
+    publish.add_argument("--level", required=True, choices=[level.value for level in Level])
+    publish.add_argument("--decision", required=True, help="the publishing decision, e.g. 312/QĐ-UBND")
+    publish.add_argument("--database-url")
+    publish.add_argument("--criteria-dir", help="criteria sets and the province's rules")
+    publish.set_defaults(func=_publish)
 
     correct = subparsers.add_parser(
         "correct", help="correct a published result by the province's decision (ResultCorrected)"

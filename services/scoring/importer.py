@@ -29,7 +29,7 @@ import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -86,6 +86,7 @@ _YEAR = re.compile(r"\bnam\s+(\d{4})\b")
 _DATE_BEFORE = re.compile(r"thang\s+\d{1,2}\s*$")
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_FOUR_DIGITS = re.compile(r"\d{4}")
 
 
 class ImportKind(StrEnum):
@@ -116,6 +117,7 @@ class ImportReason(StrEnum):
     SURVEY_TOTAL_AMBIGUOUS = "survey_total_ambiguous"
     DUPLICATE_ROW = "duplicate_row"
     NO_ROWS = "no_rows"
+    EXTRA_VALUES = "extra_values"
     TOO_LONG = "too_long"
     REFUSED_ON_COMMIT = "refused_on_commit"
 
@@ -219,6 +221,12 @@ LEVEL_WORDS: Mapping[str, Level] = MappingProxyType(
         "cap huyen": Level.DISTRICT,
         "xa": Level.COMMUNE,
         "cap xa": Level.COMMUNE,
+        "co quan chuyen mon": Level.DEPARTMENT,
+        "ubnd cap huyen": Level.DISTRICT,
+        "ubnd huyen": Level.DISTRICT,
+        "huyen thi xa thanh pho": Level.DISTRICT,
+        "ubnd cap xa": Level.COMMUNE,
+        "xa phuong thi tran": Level.COMMUNE,
     }
 )
 YES_WORDS = frozenset({"", "co", "x", "1", "true", "yes", "co xep hang"})
@@ -252,6 +260,7 @@ UNIT_FIELDS = frozenset(
 )
 VALUE_FIELDS = frozenset(
     {
+        Field.YEAR,
         Field.UNIT_ID,
         Field.NAME,
         Field.STT,
@@ -304,7 +313,8 @@ def slug(name: str) -> str:
 
 # ---- the plan ----------------------------------------------------------------------------------
 
-Results = dict[tuple[str, str], tuple[Decimal, int, str]]
+# (unit, criterion, year) -> (points, where)
+Results = dict[tuple[str, str, int], tuple[Decimal, str]]
 
 
 @dataclass
@@ -525,7 +535,7 @@ class _Planner:
 
     # ---- appraisals and survey results ----
 
-    def _year(self, layout: Layout) -> int | None:
+    def _year(self, layout: Layout, *, required: bool = True) -> int | None:
         """The scored year: the title block's "năm YYYY" (not a date's), or --year; refused when
         they disagree or neither says."""
         sheet = layout.sheet
@@ -554,6 +564,8 @@ class _Planner:
             year = next(iter(found))
             if YEAR_MIN <= year <= YEAR_MAX:
                 return year
+        if not required:
+            return None  # each row's "Năm" says
         detail = (
             f"the title names several years ({', '.join(map(str, sorted(found)))}); pass --year"
             if len(found) > 1
@@ -561,6 +573,31 @@ class _Planner:
         )
         self.refuse(sheet.name, layout.first, "A", ImportReason.BAD_YEAR, detail)
         return None
+
+    def _row_year(self, layout: Layout, row: int, default: int | None) -> int | None:
+        """The row's year from a "Năm" column (a number, text or a date cell, as Excel stores
+        dates: a serial shown as a date), else the table's; refused when neither or when it
+        disagrees with --year."""
+        cell = layout.value(row, Field.YEAR)
+        sheet, letter = layout.sheet.name, layout.letter(Field.YEAR)
+        if cell is None or text(cell) == "":
+            if default is None:
+                self.rows += 1
+                self.refuse(sheet, row, letter or "A", ImportReason.BAD_YEAR, "no year: pass --year")
+            return default
+        year = _year_of(cell)
+        if year is None or not YEAR_MIN <= year <= YEAR_MAX:
+            self.rows += 1
+            self.refuse(sheet, row, letter, ImportReason.BAD_YEAR, f"{text(cell)!r} is not a year")
+            return None
+        wanted = self.options.year
+        if wanted is not None and wanted != year:
+            self.rows += 1
+            self.refuse(
+                sheet, row, letter, ImportReason.YEAR_MISMATCH, f"the row says {year}, asked {wanted}"
+            )
+            return None
+        return year
 
     def plan_values(self, sheets: Sequence[Sheet], survey: bool) -> Results:
         results: Results = {}
@@ -590,10 +627,11 @@ class _Planner:
                 continue
             used += 1
             self.note(sheet.name, 0, NoteKind.SHEET_USED, f"{shape} table, {layout.describe()}")
-            year = self._year(layout)
-            if year is None:
+            year = self._year(layout, required=shape == "appendix" or Field.YEAR not in layout.columns)
+            if year is None and (shape == "appendix" or Field.YEAR not in layout.columns):
                 continue
             if shape == "appendix":
+                assert year is not None
                 assert value is not None
                 self._appendix(layout, value, year, survey, results)
             elif shape == "flat":
@@ -722,6 +760,25 @@ class _Planner:
                 continue  # sums, or the other import's leaves
             self._record(sheet.name, row, value_column, unit, year, code, cell, survey, results)
 
+    def _extra_values(self, layout: Layout, row: int) -> bool:
+        """A CSV line with more fields than its heading: a decimal comma in a comma-separated
+        file ("Sở Nội vụ,17,25") would otherwise be read as 17."""
+        sheet = layout.sheet
+        width = max(layout.labels, default=0)
+        values = sheet.rows[row - 1]
+        if not sheet.encoding or len(values) <= width:
+            return False
+        self.rows += 1
+        self.refuse(
+            sheet.name,
+            row,
+            width + 1,
+            ImportReason.EXTRA_VALUES,
+            f"{len(values)} fields under a heading of {width}: quote numbers with a decimal comma "
+            "(\"17,25\") or separate the fields with ';'",
+        )
+        return True
+
     def _row_unit(self, layout: Layout, row: int, values: Sequence[int]) -> tuple[UnitInfo | None, str]:
         """The row's unit, by id or name; a row naming no unit is refused when it holds points
         (and is a blank line of the table otherwise)."""
@@ -745,15 +802,22 @@ class _Planner:
             self.refuse(layout.sheet.name, row, letter or "A", reason, match.detail)
         return match.unit, letter
 
-    def _flat(self, layout: Layout, value: Field, year: int, survey: bool, results: Results) -> None:
+    def _flat(
+        self, layout: Layout, value: Field, default_year: int | None, survey: bool, results: Results
+    ) -> None:
         sheet = layout.sheet
         for row in layout.data_rows():
             skipped = skip_reason(layout, row, _UNIT_COLUMNS)
             if skipped is not None:
                 self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
                 continue
+            if self._extra_values(layout, row):
+                continue
             unit, letter = self._row_unit(layout, row, (layout.columns[value], layout.columns[Field.CODE]))
             if unit is None:
+                continue
+            year = self._row_year(layout, row, default_year)
+            if year is None:
                 continue
             ledger = self._unit_ledger(sheet.name, row, letter, unit, year)
             if ledger is None:
@@ -779,7 +843,7 @@ class _Planner:
                 required=True,
             )
 
-    def _wide(self, layout: Layout, year: int, survey: bool, results: Results) -> None:
+    def _wide(self, layout: Layout, default_year: int | None, survey: bool, results: Results) -> None:
         sheet = layout.sheet
         columns = dict(layout.codes)
         total_column = layout.columns.get(Field.SURVEY) if survey and not columns else None
@@ -790,8 +854,13 @@ class _Planner:
             if skipped is not None:
                 self.note(sheet.name, row, skipped, text(layout.value(row, Field.NAME)))
                 continue
+            if self._extra_values(layout, row):
+                continue
             unit, letter = self._row_unit(layout, row, value_columns)
             if unit is None:
+                continue
+            year = self._row_year(layout, row, default_year)
+            if year is None:
                 continue
             ledger = self._unit_ledger(sheet.name, row, letter, unit, year)
             if ledger is None:
@@ -880,17 +949,17 @@ class _Planner:
             return
         self.rows += 1
         where = f"{sheet}!{letter}{row}"
-        earlier = results.get((unit.unit_id, code))
-        if earlier is not None and earlier[1] == year:
+        earlier = results.get((unit.unit_id, code, year))
+        if earlier is not None:
             if earlier[0] == points:
-                self.note(sheet, row, NoteKind.SAME_VALUE_TWICE, f"{unit.unit_id} {code} as at {earlier[2]}")
+                self.note(sheet, row, NoteKind.SAME_VALUE_TWICE, f"{unit.unit_id} {code} as at {earlier[1]}")
                 return
             self.refuse(
                 sheet,
                 row,
                 code_column or letter,
                 ImportReason.DUPLICATE_ROW,
-                f"{unit.unit_id} {code} is {earlier[0]} at {earlier[2]}",
+                f"{unit.unit_id} {code} is {earlier[0]} at {earlier[1]}",
             )
             return
         ledger = self.ledger(unit, year)
@@ -913,7 +982,7 @@ class _Planner:
                     at = letter
                 self.refuse(sheet, row, at, exc.reason, str(exc))
                 return
-        results[(unit.unit_id, code)] = (points, year, where)
+        results[(unit.unit_id, code, year)] = (points, where)
         self.planned.append(Planned(sheet, row, letter, unit.unit_id, year, code, points, not unchanged))
         if survey or unchanged:
             return
@@ -933,9 +1002,9 @@ class _Planner:
 
     def survey_events(self, results: Results, name: str) -> None:
         by_year: dict[int, list[SurveyPoints]] = {}
-        changed = {(p.unit_id, p.code) for p in self.planned if p.recorded}
-        for (unit_id, code), (points, year, _) in sorted(results.items()):
-            if (unit_id, code) not in changed:
+        changed = {(p.unit_id, p.code, p.year) for p in self.planned if p.recorded}
+        for (unit_id, code, year), (points, _) in sorted(results.items()):
+            if (unit_id, code, year) not in changed:
                 continue
             by_year.setdefault(year, []).append(
                 SurveyPoints(unit_id=unit_id, criterion_code=code, points=points)
@@ -946,6 +1015,17 @@ class _Planner:
                     SurveyResultsImported, year=year, source=self.options.source or name, results=entries
                 )
             )
+
+
+def _year_of(cell: Cell) -> int | None:
+    if isinstance(cell, datetime | date):
+        return cell.year
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        return cell
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    found = _FOUR_DIGITS.fullmatch(fold(text(cell)).removeprefix("nam ").strip())
+    return int(found.group()) if found else None
 
 
 def _code_column(layout: Layout) -> Field:

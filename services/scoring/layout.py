@@ -17,6 +17,7 @@ Rows that are not data are skipped and said why: the column numbering row under 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ MAX_HEADING_DEPTH = 3
 EXACT_SCORE = 100
 HIDDEN_PENALTY = 1_000
 MIN_SUBSET_WORDS = 2
+LABEL_CACHE = 4096
 
 
 class Field(StrEnum):
@@ -53,6 +55,7 @@ class Field(StrEnum):
     CRITERIA_SET = "criteria_set"
     RANKED = "ranked"
     NOT_APPLICABLE = "not_applicable"
+    YEAR = "year"
 
 
 SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
@@ -136,6 +139,9 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
             "Điểm đánh giá qua điều tra xã hội học",
             "Kết quả khảo sát",
             "Điểm khảo sát SIPAS",
+            "Điểm quy đổi",
+            "Điểm SIPAS quy đổi",
+            "Điểm khảo sát quy đổi",
         ),
         Field.POINTS: ("Điểm", "Điểm số", "points"),
         Field.TOTAL: ("Tổng điểm", "Tổng điểm đạt được", "Tổng số điểm", "Điểm tổng", "Tổng cộng điểm"),
@@ -154,6 +160,7 @@ SYNONYMS: Mapping[Field, tuple[str, ...]] = MappingProxyType(
         Field.CRITERIA_SET: ("Bộ tiêu chí", "criteria_set"),
         Field.RANKED: ("Xếp hạng", "Có xếp hạng", "ranked"),
         Field.NOT_APPLICABLE: ("Không áp dụng", "Tiêu chí không áp dụng", "not_applicable"),
+        Field.YEAR: ("Năm", "Năm đánh giá", "Năm đánh giá, xếp hạng", "year"),
     }
 )
 _FOLDED: Mapping[Field, tuple[tuple[str, frozenset[str], int], ...]] = MappingProxyType(
@@ -239,7 +246,8 @@ class Layout:
         return f"heading on {rows}: {named}{codes}"
 
 
-def _match(label: str) -> list[tuple[Field, int]]:
+@functools.lru_cache(maxsize=LABEL_CACHE)
+def _match(label: str) -> tuple[tuple[Field, int], ...]:
     folded = fold(label, drop_parentheses=True) or fold(label)
     words = folded.split()
     found: list[tuple[Field, int]] = []
@@ -252,9 +260,10 @@ def _match(label: str) -> list[tuple[Field, int]]:
                 best = max(best, count)
         if best:
             found.append((key, best))
-    return found
+    return tuple(found)
 
 
+@functools.lru_cache(maxsize=LABEL_CACHE)
 def heading_code(label: str) -> str | None:
     """The criterion code a wide table's column heading names ("1.1", "TC 8.1", "Tiêu chí 2.3"),
     or None."""
@@ -284,17 +293,19 @@ def _labels(sheet: Sheet, first: int, last: int) -> dict[int, str]:
             if part and (not parts or parts[-1] != part):
                 parts.append(part)
         if parts:
-            labels[column] = " ".join(parts)
+            labels[column] = "\n".join(parts)
     return labels
 
 
 def _assign(
     sheet: Sheet, labels: Mapping[int, str], wanted: frozenset[Field]
-) -> tuple[dict[Field, int], dict[str, int], int]:
+) -> tuple[dict[Field, int], dict[str, int], int, frozenset[Field]]:
     # A heading naming a criterion code ("TC 2.1", "Tiêu chí 2.2") is that criterion's column.
     codes: dict[str, int] = {}
     for column, label in labels.items():
-        code = heading_code(label)
+        # A code on the heading's lowest row names the column even under a merged field title
+        # ("Công tác chỉ đạo, điều hành" over "1.1 | 1.2").
+        code = heading_code(label.rsplit("\n", 1)[-1]) or heading_code(label)
         if code is None:
             continue
         if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
@@ -312,13 +323,16 @@ def _assign(
     columns: dict[Field, int] = {}
     taken: set[int] = set()
     total = 0
+    exact: set[Field] = set()
     for score, column, key in pairs:
         if key in columns or column in taken:
             continue
         columns[key] = column
         taken.add(column)
         total += max(score, 1)
-    return columns, codes, total + len(codes)
+        if score >= EXACT_SCORE:
+            exact.add(key)
+    return columns, codes, total + len(codes), frozenset(exact)
 
 
 def find_layouts(
@@ -341,10 +355,12 @@ def find_layouts(
             if last > len(sheet.rows):
                 break
             labels = _labels(sheet, first, last)
-            columns, codes, score = _assign(sheet, labels, wanted)
+            columns, codes, score, exact = _assign(sheet, labels, wanted)
             found = frozenset(columns)
-            ok = any(need <= found for need in accept)
-            if wide and codes and (Field.NAME in found or Field.UNIT_ID in found):
+            ok = any(need <= found and need & exact for need in accept)
+            if wide and codes and (Field.NAME in exact or Field.UNIT_ID in exact):
+                # Criterion columns need a unit column headed as such ("Tên đơn vị"), not a data
+                # row whose name and figures ("Đơn vị 1", 10.39) merely look like headings.
                 ok = True
             if not ok:
                 continue
@@ -358,7 +374,7 @@ def find_layouts(
         while last < len(sheet.rows) and sheet.continues_above(last + 1):
             last += 1
         labels = _labels(sheet, best.first, last)
-        columns, codes, score = _assign(sheet, labels, wanted)
+        columns, codes, score, _ = _assign(sheet, labels, wanted)
         if score >= best.score:
             best = Layout(
                 sheet, best.first, last, MappingProxyType(columns), MappingProxyType(codes), labels, score

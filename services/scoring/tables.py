@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from collections import Counter
@@ -60,6 +61,8 @@ SNIFF_LINES = 60
 SNIFF_CHARS = 64 * 1024
 PERCENT_SIGN = "%"
 HIDDEN_VALUES = frozenset({"1", "true"})
+# "8,5 điểm", "8,5đ": the unit written after the figure.
+_POINTS_WORD = re.compile(r"\s*(?:điểm|đ)\.?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -562,7 +565,7 @@ def number(value: Cell) -> Decimal | Percent | None:
     elif isinstance(value, int):
         parsed = Decimal(value)
     else:
-        raw = str(value).strip()
+        raw = _POINTS_WORD.sub("", str(value).strip())
         percent = raw.endswith(PERCENT_SIGN)
         try:
             parsed = _parse_text_number(raw.removesuffix(PERCENT_SIGN))

@@ -36,6 +36,7 @@ ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
         "gd dt": "giao duc dao tao",
         "nnptnt": "nong nghiep phat trien nong thon",
         "nn ptnt": "nong nghiep phat trien nong thon",
+        "ptnt": "phat trien nong thon",
         "ldtbxh": "lao dong thuong binh xa hoi",
         "ld tb xh": "lao dong thuong binh xa hoi",
         "ldtb xh": "lao dong thuong binh xa hoi",

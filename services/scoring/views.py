@@ -63,19 +63,27 @@ class CorrectionView(_View):
     index_after: Figure | None
     leaves: list[str]
     attributes: list[str]
+    # The indices as the province prints them that year (services/scoring/core/rules.py).
+    index_before_text: str | None = None
+    index_after_text: str | None = None
 
 
-def correction_view(c: Correction) -> CorrectionView:
+def correction_view(c: Correction, rules: ProvinceRules | None = None) -> CorrectionView:
+    shown = rules if rules is not None else default_rules(c.at.year)
+    before = ratio_index(c.achieved_before, c.maximum_before)
+    after = ratio_index(c.achieved_after, c.maximum_after)
     return CorrectionView(
+        index_before_text=index_text(before, shown),
+        index_after_text=index_text(after, shown),
         decision_number=c.decision_number,
         reason=c.reason,
         at=c.at,
         maximum_before=figure(c.maximum_before),
         achieved_before=figure(c.achieved_before),
-        index_before=maybe_figure(ratio_index(c.achieved_before, c.maximum_before)),
+        index_before=maybe_figure(before),
         maximum_after=figure(c.maximum_after),
         achieved_after=figure(c.achieved_after),
-        index_after=maybe_figure(ratio_index(c.achieved_after, c.maximum_after)),
+        index_after=maybe_figure(after),
         leaves=list(c.leaves),
         attributes=list(c.attributes),
     )
@@ -268,7 +276,7 @@ def unit_score_view(
         version=stored_score_version(session, unit.unit_id, year),
         submitted=state.submitted_at is not None,
         published=state.published_at is not None,
-        corrections=[correction_view(c) for c in state.corrections],
+        corrections=[correction_view(c, rules) for c in state.corrections],
         published_year_changed=list(changed_since_publication(session, unit, year, catalogue)),
         locks_at=state.lock_at,
         maximum=figure(numbers.maximum),

@@ -30,8 +30,10 @@ _UNICODE_VIETNAMESE = re.compile("[ăĂđĐơƠưƯ\u1ea0-\u1ef9]")
 # with letters: ® đ, § Đ, ¬ ơ, ­ ư, ¨ ă, © â, ª ê, « ô, · ã, ¸ á, ¹ ạ, µ à, Þ ị, Ó ể, æ ổ, é ộ ...
 _TCVN3_MARKS = frozenset("®§¬\u00ad¨©ª«µ¶·¸¹»¼½¾ÆÇÈÉÊËÌÎÏÐÑÒÓÔÕÖ×ØÜÝÞßãäåæçèéêëìíîïñòóôõö÷øùúûüýþ")
 _TCVN3_STRONG = frozenset("®§¬\u00ad¨©ª«µ¸¹Þ")
-# VNI writes a base letter followed by a tone or shape character: "Maõ ñôn vò" (Mã đơn vị).
-_VNI_PAIR = re.compile("[aeiouyAEIOUY][øùûõïâåäêéèúüëöô]|[ñÑ][aeiouôöAEIOUÔÖ]")
+# VNI writes a base letter followed by a tone or shape character: "Maõ ñôn vò" (Mã đơn vị). Only
+# the characters Vietnamese itself never uses count (ñ đ, ö ư, æ ỉ, ï ạ, ø ờ, û ả, å ẩ, ë ặ, ä ậ ...):
+# "ê", "ô", "ù", "õ" are Vietnamese letters too.
+_VNI_MARKS = frozenset("ñÑöÖæÆïÏøØûÛåÅëËîÎäÄüÜ")
 # Windows-1258 keeps tones as combining marks after the letter.
 _COMBINING_TONE = re.compile("[\u0300\u0301\u0303\u0309\u0323]")
 _MIN_LEGACY_HITS = 2
@@ -59,14 +61,15 @@ def fold(value: str, *, drop_parentheses: bool = False) -> str:
 
 def legacy_encoding(texts: Iterable[str]) -> LegacyEncoding | None:
     """The legacy encoding these texts look typed in, or None when they read as Unicode (or as
-    plain ASCII, which every encoding shares)."""
+    plain ASCII, which every encoding shares). Each text is judged alone: a title retyped in
+    Unicode above a table pasted from a TCVN3 file does not hide the table."""
     tcvn3 = strong = vni = combining = 0
     for value in texts:
         if _UNICODE_VIETNAMESE.search(value):
-            return None
+            continue  # this text is Unicode; a table pasted from an old file beside it still counts
         tcvn3 += sum(1 for ch in value if ch in _TCVN3_MARKS)
         strong += sum(1 for ch in value if ch in _TCVN3_STRONG)
-        vni += len(_VNI_PAIR.findall(value))
+        vni += sum(1 for ch in value if ch in _VNI_MARKS)
         combining += len(_COMBINING_TONE.findall(unicodedata.normalize("NFC", value)))
     if strong >= _MIN_LEGACY_HITS and tcvn3 >= vni:
         return LegacyEncoding.TCVN3

@@ -538,6 +538,15 @@ async def test_a_published_year_changes_only_by_a_correction_through_rabbitmq(
             criteria_set="demo-department",
         )
     )
+    # The worker may take the next message before this one commits: score once the unit is known.
+    for _ in range(int(WAIT_SECONDS * 10)):
+        with cluster.engine.connect() as conn:
+            known = conn.execute(
+                sa.text("SELECT count(*) FROM scoring_units WHERE unit_id = :u"), {"u": unit}
+            ).scalar_one()
+        if known:
+            break
+        await asyncio.sleep(0.1)
     entered = SelfScoreEntered(
         **_envelope(),
         unit_id=unit,

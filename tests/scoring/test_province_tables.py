@@ -675,3 +675,85 @@ def test_thua_thien_hue_published_ranking_is_reproduced_and_differences_are_name
         (data + 3, "B", "", "unknown_unit", "Sở Y tế", "'Sở Y tế' is no registered unit"),
     }
     assert (result["compared"], result["agreeing"]) == (3, 1)
+
+
+def test_a_year_column_holds_each_rows_year_even_as_an_excel_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Survey results kept over several years in one table (Năm | Đơn vị | Mã tiêu chí | Điểm):
+    the year typed as a number, as text, or entered as a date (an Excel serial shown as a date)."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    put(
+        sheet,
+        1,
+        [
+            ["Năm", "Đơn vị", "Mã tiêu chí", "Điểm"],
+            [2024, "Sở Nội vụ", "4.1", "16,5"],
+            ["2025", "Sở Nội vụ", "4.1", "17,25"],
+            [datetime(2025, 12, 31), "Sở Tư pháp", "4.1", 15],
+            ["năm nay", "Sở Tư pháp", "4.1", 15],
+        ],
+    )
+    sheet["A4"].number_format = "dd/mm/yyyy"
+    path = save(book, tmp_path / "nhieu-nam.xlsx")
+    code, report = _import(capsys, "survey", path, url)
+    assert code == 1
+    assert _refused(report) == {("Sheet", 5, "A", "bad_year")}
+    sheet.delete_rows(5)
+    save(book, path)
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert _refused(report) == {("Sheet", 2, "A", "year_mismatch")}
+    code, report = _import(capsys, "survey", path, url)
+    assert (code, report["refused"]) == (0, [])
+    assert {(p["unit_id"], p["year"], p["points"]) for p in report["planned"]} == {
+        ("so-noi-vu", 2024, "16.5"),
+        ("so-noi-vu", 2025, "17.25"),
+        ("so-tu-phap", 2025, "15"),
+    }
+
+
+def test_a_decimal_comma_in_a_comma_separated_file_is_refused_not_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Sở Nội vụ,17,25" under "Đơn vị,Điểm khảo sát" would read as 17: the line is refused;
+    quoted ("17,25") or with ';' it reads as 17.25; "8,5 điểm" keeps its figure."""
+    url = _units(tmp_path)
+    path = tmp_path / "phay.csv"
+    path.write_text("Đơn vị,Điểm khảo sát\nSở Nội vụ,17,25\nSở Tư pháp,16\n", encoding="utf-8")
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert (code, _refused(report)) == (1, {("phay.csv", 2, "C", "extra_values")})
+    path.write_text('Đơn vị,Điểm khảo sát\nSở Nội vụ,"17,25"\nSở Tư pháp,"16,5 điểm"\n', encoding="utf-8")
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-noi-vu": "17.25", "so-tu-phap": "16.5"}
+
+
+def test_criterion_codes_under_a_merged_field_title_name_their_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wide appraisal table with field titles merged over their criteria (seed 003's fields:
+    "Công tác chỉ đạo, điều hành CCHC" over 1.1 | 1.2), the unit "Sở Nông nghiệp và PTNT"-style
+    abbreviation: each code column is read."""
+    url = _units(tmp_path, "so-nnptnt,Sở Nông nghiệp và Phát triển nông thôn,sở,hdtd,demo-department,có,\n")
+    book, sheet = new_book()
+    put(
+        sheet,
+        1,
+        [
+            [f"TỔNG HỢP ĐIỂM THẨM ĐỊNH NĂM {YEAR}"],
+            ["STT", "Đơn vị", "Công tác chỉ đạo, điều hành CCHC", None, "Cải cách TTHC"],
+            [None, None, "1.1", "1.2", "2.2.1"],
+            [1, "Sở NN&PTNT", "9,5", 8, 10],
+        ],
+    )
+    sheet.merge_cells("C2:D2")
+    sheet.merge_cells("A2:A3")
+    sheet.merge_cells("B2:B3")
+    code, report = _import(capsys, "appraisals", save(book, tmp_path / "gop.xlsx"), url)
+    assert (code, report["refused"]) == (0, [])
+    assert _appraised(url) == {
+        ("so-nnptnt", "1.1"): "9.5",
+        ("so-nnptnt", "1.2"): "8",
+        ("so-nnptnt", "2.2.1"): "10",
+    }

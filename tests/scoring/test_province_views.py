@@ -11,6 +11,7 @@ comes from:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,14 +26,15 @@ from openpyxl import load_workbook
 from criteria.model import Level
 from kiemchung.api import create_app
 from kiemchung.cli import main
-from kiemchung.runtime.db import make_engine, session_factory
+from kiemchung.runtime.db import create_schema, make_engine, session_factory
 from kiemchung.runtime.settings import Settings
 from services.scoring.access import ApiKey, KeyRing, Role, hash_key
 from services.scoring.core.deadlines import VIETNAM_TZ, MonthDay
 from services.scoring.export import BAND_LABEL, HEADER_ROW, INDEX_LABEL, RANKING_SHEET
 from services.scoring.rules import RulesError, RulesReason, parse_rules
 from services.scoring.service import UnitInfo, fresh_ledger, load_catalogue
-from tests.scoring.kit import vn
+from tests.scoring.kit import Scoring, vn
+from tests.scoring.test_api import header, keyring
 from tests.scoring.test_province_rules import BANDS, _criteria_dir, _load_year, _packaged
 
 PROVINCE_KEY = "key-province-hue"
@@ -240,3 +242,40 @@ def test_a_deadline_for_a_level_that_does_not_exist_is_refused_not_a_traceback()
     assert [(p.reason, p.path) for p in caught.value.problems] == [
         (RulesReason.UNKNOWN_KEY, "deadlines.ministry")
     ]
+
+
+def test_a_correction_of_a_published_year_shows_its_indices_as_the_province_prints_them(
+    tmp_path: Path,
+) -> None:
+    """Thừa Thiên Huế's three decimals also print the before and after of a recorded correction."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    create_schema(engine)
+    sessions = session_factory(engine)
+
+    async def province() -> None:
+        s = Scoring(sessions)
+        await s.register("so-noi-vu", "Sở Nội vụ")
+        await s.self_score("so-noi-vu", "1.2", "8", explanation="BC số 1")
+        await s.publish()
+
+    asyncio.run(province())
+    rules = {**_packaged("thuathienhue-2023.yaml"), "year": 2025}
+    criteria = _criteria_dir(tmp_path, ("thuathienhue-2025.yaml", rules))
+    settings = Settings(criteria_dir=criteria)
+    app = create_app(
+        settings, sessions=sessions, search_index=None, keys=keyring(), clock=lambda: vn(2, 5, year=2026)
+    )
+    body = {
+        "decision_number": "215/QĐ-UBND",
+        "reason": "Phúc tra",
+        "points": [{"criterion_code": "1.2", "points": "4"}],
+    }
+    with TestClient(app) as client:
+        answer = client.post("/units/so-noi-vu/corrections/2025", json=body, headers=header("province"))
+        assert answer.status_code == 200, answer.text
+        view = client.get("/units/so-noi-vu/scores/2025", headers=header("province")).json()
+    engine.dispose()
+    assert [(c["index_before_text"], c["index_after_text"]) for c in view["corrections"]] == [
+        ("8,000", "4,000")
+    ]
+    assert view["index_text"] == "4,000"

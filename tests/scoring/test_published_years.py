@@ -10,6 +10,7 @@ and both sheets of the appendix workbook show it with the decision.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -181,6 +182,16 @@ def test_thanh_hoa_2023_stays_as_published_when_its_rules_file_changes_until_cor
     assert view.corrections[0].leaves == ["1.2"]
     assert view.published_year_changed == ["maximum"]
     assert view.index.display == "71.81"
+
+    # The ledger (publication and corrections included) replays to the same result and rank.
+    ledger = tmp_path / "ledger.jsonl"
+    assert _run("ledger", "export", "-o", str(ledger), "--database-url", url) == 0
+    original = _criteria_dir(tmp_path / "original", ("thanhhoa-2023.yaml", _packaged("thanhhoa-2023.yaml")))
+    capsys.readouterr()
+    assert _run("replay", str(ledger), "--json", "--criteria-dir", str(original)) == 0
+    replayed = {s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR}
+    assert (replayed["ban-dan-toc"]["index_display"], replayed["ban-dan-toc"]["rank"]) == ("71.81", 2)
+    assert replayed["so-noi-vu"]["rank"] == 1
 
 
 def test_a_correction_with_bad_input_is_refused_before_it_reaches_the_ledger(
