@@ -51,7 +51,7 @@ from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, apply
 from services.scoring.core.tree import ScoringTree
-from services.scoring.export import HEADER_ROW, HEADINGS
+from services.scoring.export import HEADINGS
 from services.scoring.handlers import build_handlers, current_ledger, load_units
 from services.scoring.layout import CODE_PATTERN, Field, Layout, Skip, find_layouts, is_roman, skip_reason
 from services.scoring.service import CriteriaCatalogue, UnitInfo
@@ -231,9 +231,6 @@ LEVEL_WORDS: Mapping[str, Level] = MappingProxyType(
 )
 YES_WORDS = frozenset({"", "co", "x", "1", "true", "yes", "co xep hang"})
 NO_WORDS = frozenset({"khong", "0", "false", "no", "khong xep hang"})
-LEVEL_NAMES: Mapping[Level, str] = MappingProxyType(
-    {Level.DEPARTMENT: "sở", Level.DISTRICT: "huyện", Level.COMMUNE: "xã"}
-)
 UNIT_HEADINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "unit_id": ("Mã đơn vị", "unit_id"),
@@ -1063,12 +1060,6 @@ def _same_unit(known: UnitInfo, fields: Mapping[str, Any]) -> bool:
         and known.ranked == fields["ranked"]
         and known.not_applicable == frozenset(fields["not_applicable"])
     )
-
-
-def is_unit_sheet(sheet: Sheet) -> bool:
-    """A sheet in the appendix layout `export xlsx` writes: its headings on the heading row."""
-    heads = tuple(text(sheet.cell(HEADER_ROW, c)) for c in range(1, APPRAISED_COLUMN + 1))
-    return heads == HEADINGS[:APPRAISED_COLUMN]
 
 
 def plan_import(

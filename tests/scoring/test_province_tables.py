@@ -757,3 +757,40 @@ def test_criterion_codes_under_a_merged_field_title_name_their_columns(
         ("so-nnptnt", "1.2"): "8",
         ("so-nnptnt", "2.2.1"): "10",
     }
+
+
+def test_formulas_are_read_by_their_cached_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Vĩnh Long survey sheet whose points are formulas (=C3*0.2, as Excel saved them with
+    their results): the saved results are read, never evaluated; the binary noise of a computed
+    17.2534 (17.253400000000003) is the figure shown."""
+    import io
+    import zipfile
+
+    url = _units(tmp_path)
+    book, _ = new_book()
+    plain = io.BytesIO()
+    book.save(plain)
+    cells = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Tên đơn vị</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>Điểm điều tra XHH</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Sở Nội vụ</t></is></c>'
+        '<c r="B2"><f>86.267*0.2</f><v>17.253400000000003</v></c></row>'
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>Sở Tư pháp</t></is></c>'
+        '<c r="B3"><f>SUM(1,2)+12</f><v>15</v></c></row>'
+    )
+    xml = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{cells}</sheetData></worksheet>"
+    ).encode()
+    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    path = tmp_path / "cong-thuc.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(
+                item.filename, xml if item.filename.endswith("sheet1.xml") else source.read(item.filename)
+            )
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-noi-vu": "17.2534", "so-tu-phap": "15"}
