@@ -1077,7 +1077,11 @@ def import_grid(
     for top in builder.top:
         builder.assign_codes(top, 1)
     skip = _depth_issues(builder, (one for top in builder.top for one in top.walk()))
-    issues: list[Issue] = list(reader.issues)
+    # Issues found while reading name the STT as written; name the code derived from it.
+    row_codes = {one.row: one.code for top in builder.top for one in top.walk() if one.code}
+    issues: list[Issue] = [
+        replace(i, path=row_codes[i.row]) if i.row in row_codes and i.path else i for i in reader.issues
+    ]
     issues += _duplicate_rows(builder.top, cols)
     if not builder.top:
         issues.append(
