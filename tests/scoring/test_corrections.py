@@ -95,6 +95,8 @@ def test_a_correction_changes_points_and_records_the_totals_before_and_after(led
         (_correction(points=MappingProxyType({"1.3": D("1")})), ScoringReason.NOT_A_LEAF),
         (_correction(maximum=D("0")), ScoringReason.BAD_MAXIMUM),
         (_correction(maximum=D("101")), ScoringReason.BAD_MAXIMUM),
+        # 22 points achieved (7 appraised + 15 survey) cannot sit under a maximum of 20.
+        (_correction(maximum=D("20")), ScoringReason.BAD_MAXIMUM),
         (_correction(not_applicable=frozenset({"7"})), ScoringReason.UNKNOWN_LEAF),
         (_correction(), ScoringReason.EMPTY_COMMAND),
         (
@@ -113,6 +115,7 @@ def test_a_correction_changes_points_and_records_the_totals_before_and_after(led
         "not-a-leaf",
         "zero-max",
         "max-over-set",
+        "max-under-achieved",
         "bad-na",
         "empty",
         "na-leaf",

@@ -9,7 +9,6 @@ and both sheets of the appendix workbook show it with the decision.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from decimal import Decimal
@@ -20,14 +19,9 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from contracts.events import Published
-from contracts.routing import Service
-from contracts.vocabulary import Level
-from kiemchung.runtime.clock import SeededIds, system_clock
 from kiemchung.runtime.db import make_engine, session_factory
-from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.export import HEADER_ROW, RANKING_SHEET
-from services.scoring.handlers import build_handlers, load_unit
+from services.scoring.handlers import load_unit
 from services.scoring.service import load_catalogue
 from services.scoring.views import unit_score_view
 from tests.scoring.test_province_rules import BAN_DAN_TOC, _criteria_dir, _load_year, _packaged, _run
@@ -51,24 +45,10 @@ DECISION = "215/QĐ-UBND"
 
 
 def _publish(url: str, criteria: Path, year: int) -> None:
-    """The province publishes the year's department results (as the web's publish form does)."""
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    catalogue = load_catalogue(criteria)
-    handlers = build_handlers(
-        catalogue, EventFactory("kiemchung.scoring", system_clock, SeededIds()), system_clock
-    )
-    runtime = ServiceRuntime(Service.SCORING, handlers, sessions, system_clock)
-    province = EventFactory("province.registry", system_clock, SeededIds(seed=3))
-    event = province.make(
-        Published,
-        correlation_id=province.ids(),
-        year=year,
-        level=Level.DEPARTMENT,
-        decision_number="QĐ công bố",
-    )
-    assert asyncio.run(runtime.handle(event)).status is Status.PROCESSED
-    engine.dispose()
+    """The province publishes the year's department results (`kiemchung publish`)."""
+    common = ("--database-url", url, "--criteria-dir", str(criteria))
+    publish = ("publish", "--year", str(year), "--level", "department", "--decision", "QĐ công bố")
+    assert _run(*publish, *common) == 0
 
 
 def _sheets(path: Path) -> dict[str, Any]:
