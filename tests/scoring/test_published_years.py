@@ -163,15 +163,22 @@ def test_thanh_hoa_2023_stays_as_published_when_its_rules_file_changes_until_cor
     assert view.published_year_changed == ["maximum"]
     assert view.index.display == "71.81"
 
-    # The ledger (publication and corrections included) replays to the same result and rank.
+    # The ledger export carries the setups 2023 was published with: a replay rebuilds the
+    # corrected result and rank even with the edited file, and nothing is refused.
     ledger = tmp_path / "ledger.jsonl"
     assert _run("ledger", "export", "-o", str(ledger), "--database-url", url) == 0
-    original = _criteria_dir(tmp_path / "original", ("thanhhoa-2023.yaml", _packaged("thanhhoa-2023.yaml")))
     capsys.readouterr()
-    assert _run("replay", str(ledger), "--json", "--criteria-dir", str(original)) == 0
-    replayed = {s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR}
-    assert (replayed["ban-dan-toc"]["index_display"], replayed["ban-dan-toc"]["rank"]) == ("71.81", 2)
-    assert replayed["so-noi-vu"]["rank"] == 1
+    for rules_dir in (
+        criteria,
+        _criteria_dir(tmp_path / "original", ("thanhhoa-2023.yaml", _packaged("thanhhoa-2023.yaml"))),
+    ):
+        assert _run("replay", str(ledger), "--json", "--criteria-dir", str(rules_dir)) == 0
+        replayed = {
+            s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR
+        }
+        assert (replayed["ban-dan-toc"]["index_display"], replayed["ban-dan-toc"]["rank"]) == ("71.81", 2)
+        assert replayed["ban-dan-toc"]["maximum"] == "84"
+        assert replayed["so-noi-vu"]["rank"] == 1
 
 
 def test_a_correction_with_bad_input_is_refused_before_it_reaches_the_ledger(
