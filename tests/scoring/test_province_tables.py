@@ -821,7 +821,8 @@ def test_vinh_phuc_published_ranks_per_group_are_compared_with_our_group_ranks(
     more = ["--criteria-dir", str(criteria)]
     url = _units(
         tmp_path,
-        "cuc-thue,Cục Thuế tỉnh,sở,hdtd,demo-department,có,\nkho-bac,Kho bạc Nhà nước tỉnh,sở,hdtd,demo-department,có,\n",
+        "cuc-thue,Cục Thuế tỉnh,sở,hdtd,demo-department,có,\n"
+        "kho-bac,Kho bạc Nhà nước tỉnh,sở,hdtd,demo-department,có,\n",
         *more,
     )
     survey = tmp_path / "xhh.csv"
