@@ -92,6 +92,10 @@ _INLINE_LABEL = re.compile(
     rf"^(?P<label>(?:[IVX]+|\d{{1,4}}(?:\.\d{{1,4}})*)\.|\d{{1,4}}(?:\.\d{{1,4}})+|\(?[{VIETNAMESE_LETTERS}]\)|[-–—+•])\s+(?P<rest>\S.*)$",
     re.DOTALL,
 )
+# "Lĩnh vực II: Cải cách thể chế" in the title when the STT cell is empty: field 2.
+_FIELD_TITLE = re.compile(
+    r"^lĩnh vực\s+(?P<number>[IVX]+|\d{1,2})\s*[:.\-–]\s*(?P<rest>\S.*)$", re.IGNORECASE
+)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _POINTS_WORDS = re.compile(r"(?:điểm|đ)\.?(?!\w)", re.IGNORECASE)
 _MAXIMUM_PHRASE = re.compile(r"^(?:tối đa|max)\s*:?\s*", re.IGNORECASE)
@@ -553,7 +557,14 @@ class _Reader:
             label = parse_label(raw_code)
             if label.kind is Kind.NONE and not label.text:
                 inline = _INLINE_LABEL.match(_one_line(content))
-                if inline:
+                field_title = _FIELD_TITLE.match(_one_line(content))
+                if field_title:
+                    number = field_title.group("number")
+                    value = int(number) if number.isdigit() else _roman_value(number.upper())
+                    if value:
+                        label = _Label(Kind.ROMAN, (value,), number)
+                        content = field_title.group("rest")
+                elif inline:
                     candidate = parse_label(inline.group("label"))
                     if candidate.kind is not Kind.NONE and not candidate.bad:
                         label, content = candidate, inline.group("rest")
@@ -1066,7 +1077,11 @@ def import_grid(
     for top in builder.top:
         builder.assign_codes(top, 1)
     skip = _depth_issues(builder, (one for top in builder.top for one in top.walk()))
-    issues: list[Issue] = list(reader.issues)
+    # Issues found while reading name the STT as written; name the code derived from it.
+    row_codes = {one.row: one.code for top in builder.top for one in top.walk() if one.code}
+    issues: list[Issue] = [
+        replace(i, path=row_codes[i.row]) if i.row in row_codes and i.path else i for i in reader.issues
+    ]
     issues += _duplicate_rows(builder.top, cols)
     if not builder.top:
         issues.append(

@@ -29,6 +29,7 @@ from services.scoring.core.ranking import RankedUnit, Ranking
 from services.scoring.core.rules import ProvinceRules, default_rules, group_ranks
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
+from services.scoring.corrections import as_published
 from services.scoring.handlers import current_ledger, frozen_setup
 from services.scoring.service import CriteriaCatalogue, UnitInfo, figures, published_changes
 from services.scoring.store import ledger as ledger_rows
@@ -365,6 +366,8 @@ def ranking_view(
         silent = []  # a published year lists whom its publication covered
     if row is None and not silent:
         return None
+    if rules is not None:  # a published unit keeps the group it was published in (issue 13)
+        rules = as_published(session, rules, year)
 
     shown = rules if rules is not None else default_rules(year)
     in_groups: dict[str, int] = {}

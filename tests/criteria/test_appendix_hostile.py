@@ -277,3 +277,10 @@ def test_missing_fields_make_the_whole_set_a_template_that_is_never_scored(tmp_p
     with pytest.raises(ScoringError) as caught:
         compile_tree(result.cset)
     assert caught.value.reason is ScoringReason.INCOMPLETE_CRITERIA
+
+
+def test_a_problem_names_the_derived_code_not_the_stt_as_written(tmp_path: Path) -> None:
+    rows = list(GOOD)
+    rows[4] = ("1", "Công khai thủ tục hành chính", "bốn mươi")  # under field II: code 2.1
+    result = import_file(_docx(tmp_path, tuple(rows)), META)
+    assert (CriteriaReason.BAD_DECIMAL, "2.1", 6) in {(i.reason, i.path, i.row) for i in result.report.errors}

@@ -472,3 +472,31 @@ def test_the_command_never_replaces_a_set_without_force(
         == 1
     )
     assert not (tmp_path.parent / "evil.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        ("TT", "Tiêu chí đánh giá", "Điểm chuẩn", "Hướng dẫn chấm điểm"),
+        ("Số TT", "Nội dung", "Thang điểm", "Cách tính điểm"),
+        ("STT", "Lĩnh vực/Tiêu chí/Tiêu chí thành phần", "Điểm tối đa", "Thang điểm"),
+        ("Mã số", "Tên tiêu chí", "Điểm tối đa (điểm)", "Phương pháp chấm điểm"),
+    ],
+)
+def test_heading_wordings_provinces_use(heading: tuple[str, str, str, str], tmp_path: Path) -> None:
+    rows = (
+        ("", "Lĩnh vực I: Công tác chỉ đạo, điều hành cải cách hành chính", "60", ""),
+        ("1", "Kế hoạch cải cách hành chính năm", "60", "Ban hành đúng hạn: 60; chậm: 30"),
+        ("", "Lĩnh vực II: Kết quả chỉ số hài lòng (SIPAS)", "40", "Điều tra xã hội học"),
+        ("", "Tổng cộng", "100", ""),
+    )
+    path = write_docx(Appendix(VINH_LONG_TITLE, Heading(heading), rows), tmp_path / "h.docx")
+    result = import_file(path, SetMeta(years=(2023,)))
+    assert result.report.ok, [i.render() for i in result.report.issues]
+    assert [(n.code, n.title, n.maximum) for n in result.cset.walk()] == [
+        ("1", "Công tác chỉ đạo, điều hành cải cách hành chính", Decimal(60)),
+        ("1.1", "Kế hoạch cải cách hành chính năm", Decimal(60)),
+        ("2", "Kết quả chỉ số hài lòng (SIPAS)", Decimal(40)),
+    ]
+    assert _node(result.cset, "1.1").note == "Ban hành đúng hạn: 60; chậm: 30"
+    assert result.cset.effective_sources()["2"] is Source.SURVEY

@@ -205,6 +205,10 @@ def test_vinh_long_appendix_sheet_per_unit_with_merged_points_heading(
     assert ("Hướng dẫn", 0, "sheet_ignored") in notes
     assert ("Biểu 01", 0, "sheet_used") in notes
     assert ("Biểu 01", data + 7, "total_row") in notes
+    ignored = [n["detail"] for n in report["notes"] if n["what"] == "column_ignored"]
+    assert ignored == [
+        "D 'Điểm Tự đánh giá': the unit's self-assessment is entered by the unit, not imported"
+    ]
 
 
 def test_thua_thien_hue_wide_appraisal_table_refuses_each_bad_row_and_records_nothing(
