@@ -241,6 +241,7 @@ def test_seed_003_wording_imports_as_a_complete_scorable_set(tmp_path: Path) -> 
         "2023-08-11",
         Level.DEPARTMENT,
     )
+    assert cset.title == "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"
     assert [n.code for n in cset.walk()] == [
         "1",
         "1.1",
@@ -357,16 +358,17 @@ def test_points_that_are_not_a_maximum_are_bad(cell: str) -> None:
     ("lines", "expected"),
     [
         (VINH_LONG_TITLE, {"decision": "1877/QĐ-UBND", "decision_date": "2023-08-11",
-                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department"}),
+                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department",
+                           "title": "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"}),
         (("PHỤ LỤC II", "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
           "(Ban hành kèm theo Quyết định số 3463/QĐ-UBND",
           "ngày 25 tháng 11 năm 2022 của UBND tỉnh Quảng Ninh)"),
          {"decision": "3463/QĐ-UBND", "decision_date": "2022-11-25", "issuer": "UBND tỉnh Quảng Ninh",
-          "level": "district"}),
+          "level": "district", "title": "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ (PHỤ LỤC II)"}),
         (("Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn",
           "(Kèm theo QĐ số 947/QĐ-UBND ngày 26/5/2023 của Ủy ban nhân dân tỉnh Thái Bình)"),
          {"decision": "947/QĐ-UBND", "decision_date": "2023-05-26", "issuer": "UBND tỉnh Thái Bình",
-          "level": "commune"}),
+          "level": "commune", "title": "Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn"}),
     ],
 )  # fmt: skip
 def test_the_title_block_states_decision_date_issuer_and_level(
