@@ -180,6 +180,11 @@ def test_ca_mau_fragment_without_template_is_refused_with_rows(shared_dir: Path,
     # Row 4 of the Word table: heading (2 rows), column numbers, then field I.
     assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 4) in reasons
     assert CriteriaReason.INCOMPLETE_SET in {i.reason for i in result.report.errors}
+    # In a workbook the row is the sheet's: 4 title rows, a two-row heading, the column numbers.
+    in_sheet = import_file(_xlsx(_fragment(shared_dir), tmp_path), CA_MAU_META)
+    assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 8, "C (Điểm Tối đa)") in {
+        (i.reason, i.path, i.row, i.column) for i in in_sheet.report.errors
+    }
     out = tmp_path / "camau.yaml"
     argv = ["criteria", "import", str(path), "-o", str(out), "--level", "department", "--year", "2013"]
     assert run(argv) == 1
