@@ -248,6 +248,25 @@ class SurveyResultsImported(Event):
     results: list[SurveyPoints] = Field(min_length=1)
 
 
+MAX_PUBLISHED_UNITS = 20_000
+MAX_SETUP_CODES = 500
+
+
+class PublishedSetup(BaseModel):
+    """A unit-year's setup as it was published (issue 13): what its ledger is opened with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    unit_id: str = Field(min_length=1, max_length=100)
+    criteria_set: str = Field(min_length=1, max_length=100)
+    overlays: list[str] = Field(default_factory=list, max_length=50)
+    criteria_digest: str = Field(min_length=64, max_length=64, pattern=_SHA256_PATTERN)
+    not_applicable: list[CriterionCode] = Field(default_factory=list, max_length=MAX_SETUP_CODES)
+    maximum: Decimal | None = Field(default=None, gt=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES)
+    ranked: bool = True
+    group: str | None = Field(default=None, max_length=100)
+    lock_at: AwareDatetime
+
+
 class Published(Event):
     TYPE: ClassVar[str] = "Published"
     VERSION: ClassVar[int] = 1
@@ -257,6 +276,14 @@ class Published(Event):
     year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     level: Level
     decision_number: str = Field(min_length=1, max_length=REF_CHARS)
+    setups: list[PublishedSetup] | None = Field(
+        default=None,
+        max_length=MAX_PUBLISHED_UNITS,
+        description=(
+            "The setup each unit was published with, as `kiemchung ledger export` writes it so a "
+            "replay rebuilds the published year as published; absent, today's rules files decide"
+        ),
+    )
 
 
 MAX_CORRECTED_LEAVES = 500

@@ -46,10 +46,11 @@ def parse_event_dict(data: Any) -> Event:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ContractError(ContractReason.INVALID_PAYLOAD, _summarise(exc)) from exc
+        raise ContractError(ContractReason.INVALID_PAYLOAD, summarise(exc)) from exc
 
 
-def _summarise(exc: ValidationError) -> str:
+def summarise(exc: ValidationError) -> str:
+    """A validation error in one line a person can act on (field path: what is wrong)."""
     parts = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:10]]
     return "; ".join(parts)
 

@@ -58,6 +58,7 @@ SURVEY_MARKERS = (
 SURVEY_ABBREVIATION = re.compile(r"\b(?:đt)?xhh\b")
 SELF_MARKERS = ("tự đánh giá", "self")
 TEMPLATE_MARK = "x"
+STORED_YES = "yes"
 
 CODE_LABELS = frozenset({"stt", "tt", "số tt", "số thứ tự", "mã", "mã số", "mã tiêu chí", "ký hiệu"})
 CONTENT_WORDS = ("nội dung", "tiêu chí", "lĩnh vực", "chỉ tiêu", "tên ")
@@ -90,6 +91,10 @@ _PART = re.compile(r"^(?:phần\s+)?([A-H])$", re.IGNORECASE)
 _INLINE_LABEL = re.compile(
     rf"^(?P<label>(?:[IVX]+|\d{{1,4}}(?:\.\d{{1,4}})*)\.|\d{{1,4}}(?:\.\d{{1,4}})+|\(?[{VIETNAMESE_LETTERS}]\)|[-–—+•])\s+(?P<rest>\S.*)$",
     re.DOTALL,
+)
+# "Lĩnh vực II: Cải cách thể chế" in the title when the STT cell is empty: field 2.
+_FIELD_TITLE = re.compile(
+    r"^lĩnh vực\s+(?P<number>[IVX]+|\d{1,2})\s*[:.\-–]\s*(?P<rest>\S.*)$", re.IGNORECASE
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _POINTS_WORDS = re.compile(r"(?:điểm|đ)\.?(?!\w)", re.IGNORECASE)
@@ -387,25 +392,65 @@ def _combined_labels(top: GridRow, sub: GridRow) -> list[str]:
     return out
 
 
-def find_heading(rows: Sequence[GridRow]) -> tuple[_Columns, int] | None:
-    """The column roles and the index of the first data row, or None."""
-    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        top = _roles(row.cells)
-        if top is None and i + 1 < len(rows) and _is_text_only(rows[i + 1]):
-            cols = _roles(_combined_labels(row, rows[i + 1]))
+@dataclass(frozen=True)
+class _Heading:
+    cols: _Columns
+    index: int  # the heading's first row, as an index into the grid's rows
+    start: int  # the first data row below it
+    end: int = 0  # where its data stops: the next heading, or the end of the grid
+
+
+def _heading_at(rows: Sequence[GridRow], i: int) -> tuple[_Columns, int] | None:
+    row = rows[i]
+    top = _roles(row.cells)
+    following = rows[i + 1] if i + 1 < len(rows) else None
+    if top is None:
+        # A two-row heading whose roles need both rows: the top row names the STT column and
+        # holds words only; a total or text row just above a heading is not part of it.
+        names_code = any(fold(c) in CODE_LABELS or fold(c).startswith("stt") for c in row.cells)
+        if (
+            names_code
+            and _is_text_only(row)
+            and following is not None
+            and _is_text_only(following)
+            and _roles(following.cells) is None
+        ):
+            cols = _roles(_combined_labels(row, following))
             if cols is not None:
                 return cols, i + 2
-        if top is None:
+        return None
+    if following is not None and _is_text_only(following):
+        code_cell = following.cells[top.code] if top.code < len(following.cells) else ""
+        if not code_cell.strip():
+            combined = _roles(_combined_labels(row, following))
+            if combined is not None:
+                return combined, i + 2
+    return top, i + 1
+
+
+def find_headings(rows: Sequence[GridRow]) -> list[_Heading]:
+    """Every heading row (one per table section), the first within HEADER_SCAN_ROWS rows."""
+    out: list[_Heading] = []
+    i = 0
+    while i < len(rows):
+        if not out and i >= HEADER_SCAN_ROWS:
+            break
+        found = _heading_at(rows, i)
+        if found is None:
+            i += 1
             continue
-        if i + 1 < len(rows) and _is_text_only(rows[i + 1]):
-            nxt = rows[i + 1]
-            code_cell = nxt.cells[top.code] if top.code < len(nxt.cells) else ""
-            if not code_cell.strip():
-                combined = _roles(_combined_labels(row, nxt))
-                if combined is not None:
-                    return combined, i + 2
-        return top, i + 1
-    return None
+        cols, start = found
+        if out:
+            out[-1] = replace(out[-1], end=i)
+        out.append(_Heading(cols, i, start, len(rows)))
+        i = start
+    return out
+
+
+def find_heading(rows: Sequence[GridRow]) -> tuple[_Columns, int] | None:
+    """The first heading's column roles and the index of its first data row, or None."""
+    headings = find_headings(rows)
+    return (headings[0].cols, headings[0].start) if headings else None
 
 
 def _is_column_numbering(row: GridRow) -> bool:
@@ -446,11 +491,21 @@ def read_title_block(text: str) -> dict[str, str]:
         if short:
             kind = "thành phố" if short.group(1).lower().startswith(("thành", "tp")) else "tỉnh"
             out["issuer"] = f"UBND {kind} {_one_line(short.group(2))}"
-    lowered = fold(text)
-    for level, pattern in _LEVEL_PATTERNS:
-        if pattern.search(lowered):
-            out["level"] = level.value
-            break
+    # The level from the appendix's own title ("PHỤ LỤC II ... CẤP HUYỆN"): lines from the last
+    # "Phụ lục" on, and only when exactly one level is named (a decision's own title names all
+    # three: "sở, ban, ngành tỉnh; UBND cấp huyện, cấp xã").
+    lines = text.splitlines()
+    marks = [i for i, line in enumerate(lines) if "phụ lục" in fold(line)]
+    own = fold("\n".join(lines[marks[-1] :] if marks else lines))
+    levels = [level for level, pattern in _LEVEL_PATTERNS if pattern.search(own)]
+    if len(levels) == 1:
+        out["level"] = levels[0].value
+    # Title: the line under "PHỤ LỤC I" ("CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH").
+    if marks:
+        heading = _one_line(lines[marks[-1]])
+        below = next((_one_line(x) for x in lines[marks[-1] + 1 :] if x.strip()), "")
+        name = below if below and not below.startswith("(") and "quyết định" not in fold(below) else ""
+        out["title"] = f"{name} ({heading})" if name else heading
     return out
 
 
@@ -496,8 +551,10 @@ class _Reader:
         return None
 
     def read(self, rows: Sequence[GridRow]) -> None:
+        """Rows of one table section; a rule continued across a page split still reaches the
+        row above it."""
         cols = self.cols
-        last: _Item | None = None
+        last = self.items[-1] if self.items else None
         for row in rows:
             if not any(c.strip() for c in row.cells) or _is_column_numbering(row):
                 continue
@@ -506,7 +563,14 @@ class _Reader:
             label = parse_label(raw_code)
             if label.kind is Kind.NONE and not label.text:
                 inline = _INLINE_LABEL.match(_one_line(content))
-                if inline:
+                field_title = _FIELD_TITLE.match(_one_line(content))
+                if field_title:
+                    number = field_title.group("number")
+                    value = int(number) if number.isdigit() else _roman_value(number.upper())
+                    if value:
+                        label = _Label(Kind.ROMAN, (value,), number)
+                        content = field_title.group("rest")
+                elif inline:
                     candidate = parse_label(inline.group("label"))
                     if candidate.kind is not Kind.NONE and not candidate.bad:
                         label, content = candidate, inline.group("rest")
@@ -825,11 +889,10 @@ def _mark_templates(node: Node, marked: list[str]) -> Node:
     return replace(node, children=children, template=node.template or missing is not None)
 
 
-def incompleteness(cset: CriteriaSet, has_total_row: bool) -> tuple[list[str], bool]:
-    """Why the set cannot be proven complete, and whether whole fields are missing (the fields
-    add up to less than the total)."""
+def incompleteness(cset: CriteriaSet, has_total_row: bool) -> list[str]:
+    """Why the set cannot be proven complete: parts adding up to less than their parent, fields
+    to less than the total."""
     reasons: list[str] = []
-    fields_short = False
     for node in cset.walk():
         missing = _underfull(node)
         if missing is not None:
@@ -841,12 +904,11 @@ def incompleteness(cset: CriteriaSet, has_total_row: bool) -> tuple[list[str], b
     if cset.fields and all(p is not None for p in parts):
         fields_sum = sum((p for p in parts if p is not None), ZERO)
         if fields_sum < cset.total:
-            fields_short = True
             where = "the total row" if has_total_row else "the standard total"
             reasons.append(
                 f"the fields sum to {format_points(fields_sum)} of {format_points(cset.total)} ({where})"
             )
-    return reasons, fields_short
+    return reasons
 
 
 # ---------------------------------------------------------------- entry point
@@ -911,27 +973,96 @@ def _duplicate_rows(items: Iterable[_Item], cols: _Columns) -> list[Issue]:
     ]
 
 
-def import_grid(grid: Grid, meta: SetMeta = SetMeta(), template: bool = False) -> TableImport:
-    """A set from an appendix grid: every problem reported, with its row and column."""
+@dataclass(frozen=True)
+class _Appendix:
+    """One appendix of the file: its table sections (a repeated heading after a page split
+    continues it) and the title text above it."""
+
+    sections: tuple[_Heading, ...]
+    title: str
+
+    def label(self, grid: Grid) -> str:
+        first = grid.rows[self.sections[0].index].number
+        last = grid.rows[self.sections[-1].end - 1].number if self.sections[-1].end else first
+        line = next((x for x in self.title.splitlines() if "phụ lục" in fold(x)), "")
+        return f"{line or 'untitled'} (rows {first}-{last})"
+
+
+def _row_text(row: GridRow) -> str:
+    return " ".join(c for c in row.cells if c.strip())
+
+
+def _first_label(rows: Sequence[GridRow], heading: _Heading) -> _Label:
+    for row in rows[heading.start : heading.end]:
+        if any(c.strip() for c in row.cells) and not _is_column_numbering(row):
+            cell = row.cells[heading.cols.code] if heading.cols.code < len(row.cells) else ""
+            return parse_label(cell)
+    return _Label(Kind.NONE)
+
+
+def split_appendices(grid: Grid, headings: Sequence[_Heading]) -> list[_Appendix]:
+    """Group heading sections into appendices. A heading starts a new appendix when the text
+    above it says "Phụ lục" or its first row restarts the numbering (I or 1); otherwise it is
+    the same table continued after a page break, its heading repeated."""
+    appendices: list[tuple[list[_Heading], str]] = []
+    previous_row = 0  # row number after which this heading's paragraphs start
+    for k, heading in enumerate(headings):
+        number = grid.rows[heading.index].number
+        # (place, 0 for a paragraph before that row / 1 for the row itself, text), in file order.
+        lines = [(at, 0, text) for at, text in grid.paragraphs if previous_row < at <= number]
+        if k == 0:
+            lines += [(row.number, 1, _row_text(row)) for row in grid.rows[: heading.index]]
+        lines.sort(key=lambda line: line[:2])  # stable: paragraphs keep their order
+        above = "\n".join(text for _, _, text in lines)
+        label = _first_label(grid.rows, heading)
+        restarts = label.kind in {Kind.ROMAN, Kind.ARABIC} and label.parts == (1,)
+        if k == 0 or "phụ lục" in fold(above) or restarts:
+            appendices.append(([heading], above))
+        else:
+            appendices[-1][0].append(heading)
+        previous_row = number
+    return [_Appendix(tuple(sections), title) for sections, title in appendices]
+
+
+def _refused(reason: CriteriaReason, message: str) -> TableImport:
     empty = CriteriaSet("", "", Level.DEPARTMENT, (), ())
-    heading = find_heading(grid.rows)
-    if heading is None:
-        message = (
-            "no heading row found in the first "
-            f"{HEADER_SCAN_ROWS} rows: need columns like 'STT', 'Nội dung' or 'Lĩnh vực/Tiêu chí', "
-            "and 'Điểm tối đa' (or 'Điểm chuẩn', 'Thang điểm')"
+    return TableImport(empty, ValidationReport((Issue(reason, "", message),)))
+
+
+def import_grid(
+    grid: Grid, meta: SetMeta = SetMeta(), template: bool = False, appendix: int | None = None
+) -> TableImport:
+    """A set from an appendix grid: every problem reported, with its row and column. A file
+    holding several appendices (Phụ lục I, II, III) needs `appendix` (1-based)."""
+    headings = find_headings(grid.rows)
+    if not headings:
+        return _refused(
+            CriteriaReason.NO_HEADER,
+            f"no heading row found in the first {HEADER_SCAN_ROWS} rows: need columns like 'STT', "
+            "'Nội dung' or 'Lĩnh vực/Tiêu chí', and 'Điểm tối đa' (or 'Điểm chuẩn', 'Thang điểm')",
         )
-        return TableImport(empty, ValidationReport((Issue(CriteriaReason.NO_HEADER, "", message),)))
-    cols, start = heading
-    title_text = "\n".join(
-        [
-            grid.preamble,
-            *(" ".join(c for c in row.cells if c.strip()) for row in grid.rows[: max(0, start - 1)]),
-        ]
-    )
-    stated = read_title_block(title_text)
+    appendices = split_appendices(grid, headings)
+    listing = "; ".join(f"{i}: {a.label(grid)}" for i, a in enumerate(appendices, start=1))
+    if appendix is None and len(appendices) > 1:
+        return _refused(
+            CriteriaReason.MULTIPLE_APPENDICES,
+            f"the file holds {len(appendices)} appendices ({listing}); choose one with --appendix N",
+        )
+    chosen = appendix or 1
+    if not 1 <= chosen <= len(appendices):
+        return _refused(CriteriaReason.NO_SUCH_APPENDIX, f"no appendix {chosen}: the file holds {listing}")
+    picked = appendices[chosen - 1]
+    cols = picked.sections[0].cols
+    stated = read_title_block(picked.title)
+    # Decision, date and issuer are often written once, above the first appendix.
+    for key, value in read_title_block(appendices[0].title).items():
+        if key != "level":
+            stated.setdefault(key, value)
     reader = _Reader(grid, cols)
-    reader.read(grid.rows[start:])
+    for section in picked.sections:
+        reader.cols = section.cols
+        reader.read(grid.rows[section.start : section.end])
+    reader.cols = cols
     builder = _Builder(reader)
     items = reader.items
     romans = [item for item in items if item.kind is Kind.ROMAN]
@@ -952,7 +1083,11 @@ def import_grid(grid: Grid, meta: SetMeta = SetMeta(), template: bool = False) -
     for top in builder.top:
         builder.assign_codes(top, 1)
     skip = _depth_issues(builder, (one for top in builder.top for one in top.walk()))
-    issues: list[Issue] = list(reader.issues)
+    # Issues found while reading name the STT as written; name the code derived from it.
+    row_codes = {one.row: one.code for top in builder.top for one in top.walk() if one.code}
+    issues: list[Issue] = [
+        replace(i, path=row_codes[i.row]) if i.row in row_codes and i.path else i for i in reader.issues
+    ]
     issues += _duplicate_rows(builder.top, cols)
     if not builder.top:
         issues.append(
@@ -1001,27 +1136,32 @@ def import_grid(grid: Grid, meta: SetMeta = SetMeta(), template: bool = False) -
         decision_date=pick("decision_date", meta.decision_date),
         level=level,
         years=years,
-        title=meta.title or stored.get("title", ""),
+        title=meta.title or stored.get("title", "") or stated.get("title", ""),
         total=total,
         total_basis=meta.total_basis or stored.get("total_basis", ""),
+        note=stored.get("note", ""),
+        # A template set written by `criteria export` stays one.
+        template=stored.get("template") == STORED_YES,
         fields=tuple(_to_node(top, skip) for top in builder.top if id(top) not in skip),
     )
+    # A table whose rows say "Mẫu: x" (or a template set's export) declares itself a template.
+    template = template or cset.is_template
     for key, value in (("issuer", cset.issuer), ("decision", cset.decision)):
         if not value:
             meta_issues.append(
                 Issue(CriteriaReason.MISSING_KEY, "", f"the table does not state the {key}: give --{key}")
             )
-    reasons, fields_short = incompleteness(cset, reader.total is not None) if cset.fields else ([], False)
-    incomplete = tuple(reasons)
+    incomplete = tuple(incompleteness(cset, reader.total is not None)) if cset.fields else ()
     if incomplete and template:
         marked: list[str] = []
         fields = tuple(_mark_templates(f, marked) for f in cset.fields)
         cset = replace(
             cset,
             fields=fields,
-            # Whole fields missing: no node to mark, the set itself is the template.
-            template=fields_short or not marked,
-            note=f"Mẫu (template): bảng nguồn chưa đầy đủ: {'; '.join(incomplete)}",
+            # Whole fields missing and no node marked: the set itself is the template (any template
+            # node already keeps a set from being scored).
+            template=cset.template or not any(n.template for f in fields for n in f.walk()),
+            note=cset.note or f"Mẫu (template): bảng nguồn chưa đầy đủ: {'; '.join(incomplete)}",
         )
     report = validate(cset)
     rows = _node_rows(builder.top)
@@ -1062,14 +1202,20 @@ def import_grid(grid: Grid, meta: SetMeta = SetMeta(), template: bool = False) -
     )
 
 
-def import_file(path: Path, meta: SetMeta | None = None, template: bool = False) -> TableImport:
-    """`import_grid` on a .xlsx, .csv or .docx file; a refused file is one issue with its reason."""
+def import_file(
+    path: Path,
+    meta: SetMeta | None = None,
+    template: bool = False,
+    appendix: int | None = None,
+    sheet: str | None = None,
+) -> TableImport:
+    """`import_grid` on a .xlsx (its `sheet`), .csv or .docx file; a refused file is one issue
+    with its reason."""
     try:
-        grid = read_table(path)
+        grid = read_table(path, sheet)
     except CriteriaError as exc:  # TableRefusedError, XlsxRefusedError
-        empty = CriteriaSet("", "", Level.DEPARTMENT, (), ())
-        return TableImport(empty, ValidationReport((Issue(exc.reason, "", str(exc)),)))
-    return import_grid(grid, meta or SetMeta(), template)
+        return _refused(exc.reason, str(exc))
+    return import_grid(grid, meta or SetMeta(), template, appendix)
 
 
 def _ascii_slug(text: str) -> str:

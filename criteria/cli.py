@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from criteria.overlay import resolve
 from criteria.validation import validate, validate_field_table
 from criteria.xlsx import export_xlsx
 
+# A set's id is its file stem: vinhlong-1877-2023-department.
+SET_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 EXIT_OK = 0
 EXIT_ERRORS = 1
 
@@ -96,19 +99,31 @@ def _import(args: argparse.Namespace) -> int:
         years=tuple(args.year or ()),
         total_basis=args.total_basis or "",
     )
-    result = import_file(Path(args.file), meta, template=args.template)
+    result = import_file(
+        Path(args.file), meta, template=args.template, appendix=args.appendix, sheet=args.sheet
+    )
     _print_issues(result.report.issues)
     if not result.report.ok:
         print(f"{len(result.report.errors)} error(s); nothing written", file=sys.stderr)
         return EXIT_ERRORS
     cset = result.cset
     output = Path(args.output)
+    if args.id is not None and not SET_ID.fullmatch(args.id):
+        print(f"error: --id {args.id!r}: lowercase letters, digits and '-' only", file=sys.stderr)
+        return EXIT_ERRORS
     if output.is_dir():
         output = output / f"{args.id or suggested_id(cset)}.yaml"
     elif args.id:
         print("error: --id names the file only when -o is a directory", file=sys.stderr)
         return EXIT_ERRORS
-    output.write_text(dump_set(cset), encoding="utf-8")
+    if output.exists() and not args.force:
+        print(f"error: {output} exists; nothing written (give --force to replace it)", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        output.write_text(dump_set(cset), encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERRORS
     leaves = sum(1 for _ in cset.leaves())
     kind = "TEMPLATE (not scorable): " + "; ".join(result.incomplete) if cset.is_template else "complete set"
     print(f"wrote {output}: {kind}; {leaves} leaves, {len(result.report.warnings)} warning(s)")
@@ -160,6 +175,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--level", choices=[lv.value for lv in Level])
     imp.add_argument("--year", type=int, action="append", help="a year the set scores (repeatable)")
     imp.add_argument("--total-basis", help="where the decision fixes a total other than 100")
+    imp.add_argument(
+        "--appendix",
+        type=int,
+        help="which appendix when the file holds several (Phụ lục I, II, III): 1, 2, 3",
+    )
+    imp.add_argument("--sheet", help="the workbook sheet to read (default 'Tiêu chí', else the first)")
+    imp.add_argument("--force", action="store_true", help="replace the output file when it exists")
     imp.add_argument(
         "--template",
         action="store_true",

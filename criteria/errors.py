@@ -65,6 +65,8 @@ class CriteriaReason(StrEnum):
     NOT_UTF8 = "not_utf8"
     LEGACY_ENCODING = "legacy_encoding"
     NO_HEADER = "no_header"
+    MULTIPLE_APPENDICES = "multiple_appendices"
+    NO_SUCH_APPENDIX = "no_such_appendix"
     BAD_STT = "bad_stt"
     TOO_DEEP = "too_deep"
     POINTS_INTERPRETED = "points_interpreted"

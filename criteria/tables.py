@@ -45,6 +45,8 @@ MAX_CELL_CHARS = 10_000
 MAX_DOCX_UNCOMPRESSED_BYTES = 60 * MIB
 MAX_DOCX_XML_BYTES = 25 * MIB
 MAX_DOCX_MEMBERS = MAX_XLSX_MEMBERS
+# Paragraphs kept for title blocks (the rest of a long decision's text is not needed).
+MAX_PARAGRAPHS = 2_000
 # How much of a table is looked at to recognise a legacy font encoding.
 ENCODING_SAMPLE_CHARS = 20_000
 CSV_DELIMITERS = (",", ";", "\t")
@@ -73,9 +75,10 @@ class GridRow:
 @dataclass(frozen=True)
 class Grid:
     rows: tuple[GridRow, ...]
-    # Text above the table (Word paragraphs before it); rows above the heading row are added by
-    # the parser.
-    preamble: str = ""
+    # Word paragraphs outside the tables, each with the number of the table row it comes before
+    # (title blocks: "PHỤ LỤC II", "(Kèm theo Quyết định số …)"); rows above a heading row are
+    # title text too, taken by the parser.
+    paragraphs: tuple[tuple[int, str], ...] = ()
     # Our own layout's "Thông tin" sheet (what `criteria export` writes).
     stored: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     where: str = ""  # "sheet 'Tiêu chí'", "table 2": where in the file the rows are
@@ -90,12 +93,12 @@ def _check_cell(text: str, row: int, column: int) -> str:
     return text
 
 
-def _check_encoding(rows: Iterable[GridRow], preamble: str) -> None:
+def _check_encoding(rows: Iterable[GridRow], paragraphs: Iterable[tuple[int, str]] = ()) -> None:
     """Refuse text in a legacy font encoding, naming the first row where it is seen. Cells are
     judged one by one: a title retyped in Unicode above a table pasted from an old VNI file must
     not hide the table."""
     seen = 0
-    for number, text in [(0, line) for line in preamble.splitlines()] + [
+    for number, text in [(0, line) for _, line in paragraphs] + [
         (row.number, cell) for row in rows for cell in row.cells
     ]:
         if seen > ENCODING_SAMPLE_CHARS:
@@ -144,8 +147,9 @@ def _xlsx_rows(raw: Iterable[tuple[Any, ...]]) -> Iterator[GridRow]:
         yield GridRow(number, tuple(cells), frozenset(numeric))
 
 
-def read_xlsx(path: Path) -> Grid:
-    """The criteria sheet ("Tiêu chí", else the first that is not "Thông tin")."""
+def read_xlsx(path: Path, sheet: str | None = None) -> Grid:
+    """The sheet named `sheet`, else the criteria sheet ("Tiêu chí", else the first that is not
+    "Thông tin")."""
     try:
         workbook = open_bounded(path)
     except XlsxRefusedError:
@@ -159,15 +163,20 @@ def read_xlsx(path: Path) -> Grid:
         names = [n for n in workbook.sheetnames if n != META_SHEET]
         if not names:
             raise XlsxRefusedError(f"{path}: no sheet with a table", CriteriaReason.XLSX_NO_ROWS)
-        name = CRITERIA_SHEET if CRITERIA_SHEET in names else names[0]
+        if sheet is not None and sheet not in names:
+            raise XlsxRefusedError(
+                f"{path}: no sheet {sheet!r}; sheets: {', '.join(map(repr, names))}",
+                CriteriaReason.XLSX_NO_ROWS,
+            )
+        name = sheet if sheet is not None else CRITERIA_SHEET if CRITERIA_SHEET in names else names[0]
         rows = tuple(_xlsx_rows(bounded_rows(workbook[name])))
-    except XlsxRefusedError:
+    except (XlsxRefusedError, TableRefusedError):
         raise
     except Exception as exc:  # openpyxl raises many unrelated types for a bad file
         raise XlsxRefusedError(f"{path}: {exc}", CriteriaReason.XLSX_UNREADABLE) from exc
     finally:
         workbook.close()
-    _check_encoding(rows, "")
+    _check_encoding(rows)
     return Grid(rows, stored=MappingProxyType(stored), where=f"sheet {name!r}")
 
 
@@ -226,7 +235,7 @@ def read_csv(path: Path) -> Grid:
             rows.append(GridRow(number, cells))
     except csv.Error as exc:  # e.g. a field over csv's own size limit
         raise TableRefusedError(CriteriaReason.TABLE_UNREADABLE, f"{path}: {exc}") from exc
-    _check_encoding(rows, "")
+    _check_encoding(rows)
     return Grid(tuple(rows), where="CSV")
 
 
@@ -325,24 +334,23 @@ def _docx_table_rows(table: Any, first_number: int) -> Iterator[GridRow]:
 
 def read_docx(path: Path) -> Grid:
     """Every table of the document, one after another (a long appendix is sometimes split at
-    page breaks into several tables); the paragraphs before the first table are the title
-    block. Rows are numbered through all tables, as Word's table rows from the first."""
+    page breaks into several tables, and one document may hold Phụ lục I, II and III); the
+    paragraphs between them are kept with their place. Rows are numbered through all tables,
+    as Word's table rows from the first."""
     _check_docx_zip(path)
     try:
         import docx
 
         document = docx.Document(str(path))
-        preamble: list[str] = []
+        paragraphs: list[tuple[int, str]] = []
         rows: list[GridRow] = []
-        seen_table = False
         for child in document.element.body.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "p" and not seen_table:
-                text = "".join(t.text or "" for t in child.iter(W_T))
-                if text.strip():
-                    preamble.append(_check_cell(text.strip(), 0, 0))
+            if tag == "p" and len(paragraphs) < MAX_PARAGRAPHS:
+                text = "".join(t.text or "" for t in child.iter(W_T)).strip()
+                if text:
+                    paragraphs.append((len(rows) + 1, _check_cell(text, len(rows) + 1, 0)))
             elif tag == "tbl":
-                seen_table = True
                 rows.extend(_docx_table_rows(child, len(rows) + 1))
                 if len(rows) > MAX_ROWS:
                     raise TableRefusedError(
@@ -354,19 +362,18 @@ def read_docx(path: Path) -> Grid:
         raise TableRefusedError(
             CriteriaReason.TABLE_UNREADABLE, f"{path}: {type(exc).__name__}: {exc}"
         ) from exc
-    text = "\n".join(preamble)
-    _check_encoding(rows, text)
-    return Grid(tuple(rows), preamble=text, where="Word tables")
+    _check_encoding(rows, paragraphs)
+    return Grid(tuple(rows), paragraphs=tuple(paragraphs), where="Word tables")
 
 
-def read_table(path: Path) -> Grid:
+def read_table(path: Path, sheet: str | None = None) -> Grid:
     """The grid of an appendix file, by its suffix; TableRefusedError (or XlsxRefusedError) with a
     reason code for anything unreadable or over a limit."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise TableRefusedError(CriteriaReason.TABLE_UNREADABLE, f"{path}: no such file")
     if suffix == SUFFIX_XLSX:
-        return read_xlsx(path)
+        return read_xlsx(path, sheet)
     if suffix == SUFFIX_CSV:
         return read_csv(path)
     if suffix == SUFFIX_DOCX:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import openpyxl
 
-from criteria.appendix import TEMPLATE_MARK, SetMeta, import_grid
+from criteria.appendix import STORED_YES, TEMPLATE_MARK, SetMeta, import_grid
 from criteria.errors import Issue
 from criteria.model import CriteriaSet, Level, Source
 from criteria.tables import CRITERIA_SHEET, META_SHEET, TableRefusedError, read_xlsx
@@ -85,6 +85,8 @@ def export_xlsx(cset: CriteriaSet, path: Path) -> None:
         ("years", " ".join(str(y) for y in cset.years)),
         ("title", cset.title),
         ("total_basis", cset.total_basis),
+        ("note", cset.note),
+        ("template", STORED_YES if cset.template else ""),
     ):
         meta.append([key, value])
     as_text(workbook)  # a title or note starting with "=" stays text

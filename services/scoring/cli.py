@@ -125,9 +125,16 @@ def _points(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _refusal(reason: str | None, detail: str | None) -> str:
+    """ "reason: detail" once: the stored detail often repeats the reason code."""
+    detail = (detail or "").removeprefix(f"{reason}: ")
+    return f"{reason}: {detail}" if detail and detail != reason else str(reason)
+
+
 def _correct(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from contracts.registry import summarise
     from kiemchung.runtime.clock import random_ids, system_clock
     from kiemchung.runtime.db import create_schema
     from kiemchung.runtime.messaging import EventFactory
@@ -159,7 +166,10 @@ def _correct(args: argparse.Namespace) -> int:
             request,
             args.by,
         )
-    except (ValueError, ValidationError) as exc:
+    except ValidationError as exc:
+        print(f"kiemchung correct: bad_input: {summarise(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
         print(f"kiemchung correct: bad_input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     engine = make_engine(args.database_url or settings.resolved_database_url())
@@ -172,7 +182,7 @@ def _correct(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
     if not result.accepted:
-        print(f"{args.unit} {args.year}: refused: {result.reason} {result.detail}".rstrip(), file=sys.stderr)
+        print(f"{args.unit} {args.year}: refused: {_refusal(result.reason, result.detail)}", file=sys.stderr)
         return EXIT_REFUSED
     if not args.json:
         print(f"{args.unit} {args.year}: corrected by {args.decision}: index {result.index}")
@@ -189,6 +199,7 @@ def _publish(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from contracts.events import Published
+    from contracts.registry import summarise
     from contracts.routing import Service
     from kiemchung.runtime.clock import random_ids, system_clock
     from kiemchung.runtime.db import create_schema
@@ -205,8 +216,8 @@ def _publish(args: argparse.Namespace) -> int:
             level=Level(args.level),
             decision_number=args.decision,
         )
-    except (ValueError, ValidationError) as exc:
-        print(f"kiemchung publish: bad_input: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        print(f"kiemchung publish: bad_input: {summarise(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     engine = make_engine(args.database_url or settings.resolved_database_url())
     create_schema(engine)
@@ -233,7 +244,7 @@ def _publish(args: argparse.Namespace) -> int:
     if outcome.status in (Status.REJECTED, Status.FAILED) or refused is not None:
         reason = refused.reason if refused is not None else outcome.reason or outcome.status.value
         detail = refused.detail if refused is not None else outcome.detail
-        print(f"kiemchung publish: refused: {reason} {detail or ''}".rstrip(), file=sys.stderr)
+        print(f"kiemchung publish: refused: {_refusal(reason, detail)}", file=sys.stderr)
         return EXIT_REFUSED
     no_result = sum(n for empty, n in counts if empty)
     with_result = sum(n for empty, n in counts if not empty)

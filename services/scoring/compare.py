@@ -27,7 +27,7 @@ from services.scoring.layout import Field, Layout, find_layouts, skip_reason
 from services.scoring.service import CriteriaCatalogue
 from services.scoring.store import scores
 from services.scoring.tables import CellError, Percent, Sheet, column_letter, number, text
-from services.scoring.unitmatch import UnitDirectory
+from services.scoring.unitmatch import MatchReason, UnitDirectory
 from services.scoring.views import ranking_view
 
 COMPARE_FIELDS = frozenset(
@@ -167,7 +167,11 @@ def _rows(
         match = directory.find(unit_id=unit_id, name=name)
         letter = layout.letter(Field.UNIT_ID) if unit_id else layout.letter(Field.NAME)
         if match.unit is None:
-            reason = CompareReason.AMBIGUOUS_UNIT if "fits" in match.detail else CompareReason.UNKNOWN_UNIT
+            reason = (
+                CompareReason.AMBIGUOUS_UNIT
+                if match.reason is MatchReason.AMBIGUOUS_UNIT
+                else CompareReason.UNKNOWN_UNIT
+            )
             differences.append(Difference(sheet.name, row, letter, "", reason, name or unit_id, match.detail))
             continue
         found = match.unit.unit_id

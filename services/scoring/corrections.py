@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from openpyxl import Workbook
@@ -39,6 +41,7 @@ from contracts.routing import Service
 from kiemchung.runtime.clock import Clock, IdSource
 from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.core.errors import ScoringReason
+from services.scoring.core.rules import ProvinceRules, UnitYear
 from services.scoring.handlers import build_handlers, frozen_setups, load_units
 from services.scoring.service import CriteriaCatalogue, published_changes
 from services.scoring.store import ledger, rejections, scores
@@ -171,6 +174,20 @@ def report_published_changes(sessions: sessionmaker[Session], catalogue: Criteri
     except (OperationalError, ProgrammingError) as exc:  # no schema yet: nothing published
         log.info("published years not checked: %s", exc.__class__.__name__)
         return 0
+
+
+def as_published(session: Session, rules: ProvinceRules, year: int) -> ProvinceRules:
+    """The year's rules with each published unit's ranking group as frozen at its publication
+    (a group moved in the file since is reported, not applied)."""
+    frozen = frozen_setups(session, year)
+    units = dict(rules.units)
+    changed = False
+    for (unit_id, _), setup in frozen.items():
+        current = units.get(unit_id, UnitYear())
+        if current.group != setup.group:
+            units[unit_id] = dataclasses.replace(current, group=setup.group)
+            changed = True
+    return dataclasses.replace(rules, units=MappingProxyType(units)) if changed else rules
 
 
 # ---- the appendix workbook ----------------------------------------------------------------------

@@ -51,6 +51,7 @@ from contracts.events import (
     DocumentUnlinked,
     EvidenceVerified,
     Published,
+    PublishedSetup,
     RankingUpdated,
     ResultCorrected,
     ScoreUpdated,
@@ -206,7 +207,7 @@ def latest_tag(session: Session, unit_id: str, year: int) -> LedgerTag:
     return NO_ROWS if row is None else LedgerTag(int(row.seq), str(row.event_id))
 
 
-def _frozen_from_row(row: RowMapping) -> YearSetup:
+def frozen_from_row(row: RowMapping) -> YearSetup:
     return YearSetup(
         level=row["level"],
         criteria_set=row["criteria_set"],
@@ -220,6 +221,35 @@ def _frozen_from_row(row: RowMapping) -> YearSetup:
     )
 
 
+def published_setup(level: str, given: PublishedSetup) -> YearSetup:
+    return YearSetup(
+        level=level,
+        criteria_set=given.criteria_set,
+        overlays=tuple(given.overlays),
+        criteria=given.criteria_digest,
+        not_applicable=frozenset(given.not_applicable),
+        maximum=given.maximum,
+        ranked=given.ranked,
+        group=given.group,
+        lock_at=given.lock_at,
+    )
+
+
+def setup_payload(unit_id: str, setup: YearSetup) -> dict[str, Any]:
+    """A frozen setup as Published's `setups` carries it (JSON)."""
+    return {
+        "unit_id": unit_id,
+        "criteria_set": setup.criteria_set,
+        "overlays": list(setup.overlays),
+        "criteria_digest": setup.criteria,
+        "not_applicable": sorted(setup.not_applicable),
+        "maximum": None if setup.maximum is None else str(setup.maximum),
+        "ranked": setup.ranked,
+        "group": setup.group,
+        "lock_at": setup.lock_at.isoformat(),
+    }
+
+
 def frozen_setup(session: Session, unit_id: str, year: int) -> YearSetup | None:
     """The unit-year's setup frozen at publication, or None when the year is not published."""
     row = (
@@ -231,7 +261,7 @@ def frozen_setup(session: Session, unit_id: str, year: int) -> YearSetup | None:
         .mappings()
         .first()
     )
-    return None if row is None else _frozen_from_row(row)
+    return None if row is None else frozen_from_row(row)
 
 
 def frozen_setups(session: Session, year: int | None = None) -> dict[tuple[str, int], YearSetup]:
@@ -239,7 +269,7 @@ def frozen_setups(session: Session, year: int | None = None) -> dict[tuple[str, 
     if year is not None:
         query = query.where(published_setups.c.year == year)
     return {
-        (row["unit_id"], int(row["year"])): _frozen_from_row(row) for row in session.execute(query).mappings()
+        (row["unit_id"], int(row["year"])): frozen_from_row(row) for row in session.execute(query).mappings()
     }
 
 
@@ -348,6 +378,8 @@ class ScoringHandlers:
         # The contract entries last emitted per (level, year), reused when unchanged (content
         # checked entry by entry, so this is never stale, only sometimes unused).
         self._emitted: dict[tuple[str, int], dict[str, ContractRankEntry]] = {}
+        # The setups of the Published being handled, by unit (one event's, rebuilt per event).
+        self._given: tuple[str, dict[str, YearSetup]] | None = None
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -436,8 +468,12 @@ class ScoringHandlers:
             return []
         seq = state["ledger_seq"]
         tag = NO_ROWS if seq is None else LedgerTag(int(seq), str(state["ledger_event_id"]))
+        given = self._given_setup(event, unit_id)
         try:
-            before = self._ledger_at(session, unit, year, tag)
+            if given is None:
+                before = self._ledger_at(session, unit, year, tag)
+            else:  # a replayed publication: the setup it was published with, not today's files
+                before = replay(unit, year, self.catalogue, stored_ledger(session, unit_id, year), given)
             after = apply(before, command, event.occurred_at)
         except ScoringError as exc:
             self.reject(session, unit_id, year, event, exc.reason, str(exc))
@@ -446,7 +482,7 @@ class ScoringHandlers:
             self.reject(session, unit_id, year, event, ScoringReason.UNKNOWN_CRITERIA_SET, str(exc))
             return []
         if isinstance(command, cmd.Published):
-            self._freeze(conn, unit, year, after, event)
+            self._freeze(conn, unit, year, after, event, given)
         numbers = figures(after)
         # Lock the ranking row before writing the score: a concurrent writer of the same level
         # waits here, so the standings read under this lock are the ones the score changes. The
@@ -478,10 +514,27 @@ class ScoringHandlers:
         level.change(level.after.with_entry(RankEntry(unit_id, index, after.ranked)), event)
         return [score]
 
-    def _freeze(self, conn: Connection, unit: UnitInfo, year: int, published: Ledger, event: Event) -> None:
+    def _given_setup(self, event: Event, unit_id: str) -> YearSetup | None:
+        """The unit's setup a replayed Published carries (`ledger export` writes it), if any."""
+        if not isinstance(event, Published) or not event.setups:
+            return None
+        key = str(event.event_id)
+        if self._given is None or self._given[0] != key:
+            self._given = (key, {s.unit_id: published_setup(event.level.value, s) for s in event.setups})
+        return self._given[1].get(unit_id)
+
+    def _freeze(
+        self,
+        conn: Connection,
+        unit: UnitInfo,
+        year: int,
+        published: Ledger,
+        event: Event,
+        given: YearSetup | None = None,
+    ) -> None:
         """Keep the unit-year's setup as published: later replays use it, not today's files."""
         set_id = self.catalogue.set_id_for(unit.level, unit.criteria_set, year)  # the year's choice
-        setup = year_setup(
+        setup = given or year_setup(
             published,
             set_id,
             self.catalogue.overlays_for(set_id, year),

@@ -51,7 +51,7 @@ from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, apply
 from services.scoring.core.tree import ScoringTree
-from services.scoring.export import HEADER_ROW, HEADINGS
+from services.scoring.export import HEADINGS
 from services.scoring.handlers import build_handlers, current_ledger, load_units
 from services.scoring.layout import CODE_PATTERN, Field, Layout, Skip, find_layouts, is_roman, skip_reason
 from services.scoring.service import CriteriaCatalogue, UnitInfo
@@ -66,7 +66,7 @@ from services.scoring.tables import (
     decimal,
     text,
 )
-from services.scoring.unitmatch import UnitDirectory
+from services.scoring.unitmatch import MatchReason, UnitDirectory
 from services.scoring.vntext import fold, legacy_encoding
 
 IMPORT_PRODUCER = "kiemchung.import"
@@ -231,9 +231,6 @@ LEVEL_WORDS: Mapping[str, Level] = MappingProxyType(
 )
 YES_WORDS = frozenset({"", "co", "x", "1", "true", "yes", "co xep hang"})
 NO_WORDS = frozenset({"khong", "0", "false", "no", "khong xep hang"})
-LEVEL_NAMES: Mapping[Level, str] = MappingProxyType(
-    {Level.DEPARTMENT: "sở", Level.DISTRICT: "huyện", Level.COMMUNE: "xã"}
-)
 UNIT_HEADINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "unit_id": ("Mã đơn vị", "unit_id"),
@@ -627,6 +624,15 @@ class _Planner:
                 continue
             used += 1
             self.note(sheet.name, 0, NoteKind.SHEET_USED, f"{shape} table, {layout.describe()}")
+            for unused in (Field.SELF, Field.TOTAL, Field.INDEX, Field.RANK):
+                if unused in layout.columns:
+                    heading = " ".join(layout.labels[layout.columns[unused]].split())
+                    self.note(
+                        sheet.name,
+                        layout.first,
+                        NoteKind.COLUMN_IGNORED,
+                        f"{layout.letter(unused)} {heading!r}: {_UNUSED[unused]}",
+                    )
             year = self._year(layout, required=shape == "appendix" or Field.YEAR not in layout.columns)
             if year is None and (shape == "appendix" or Field.YEAR not in layout.columns):
                 continue
@@ -658,11 +664,10 @@ class _Planner:
         directory = self.directory()
         tried: list[str] = []
         for row, column, value in layout.title_texts():
-            labelled = _UNIT_LABEL.match(value)
-            of_unit = _OF_UNIT.search(value)
-            if labelled is None and of_unit is None:
+            found = _UNIT_LABEL.match(value) or _OF_UNIT.search(value)
+            if found is None:
                 continue
-            named = (labelled or of_unit).group(1).strip()  # type: ignore[union-attr]
+            named = found.group(1).strip()
             in_title = _UNIT_ID_IN_TITLE.search(named)
             if in_title and in_title.group(1).strip() in directory.by_id:
                 return directory.by_id[in_title.group(1).strip()]
@@ -670,7 +675,7 @@ class _Planner:
             if match.unit is not None:
                 self.note(sheet.name, row, NoteKind.UNIT_FROM, f"{value!r} → {match.unit.unit_id}")
                 return match.unit
-            if match.reason is not None and match.reason.value == ImportReason.AMBIGUOUS_UNIT.value:
+            if match.reason is MatchReason.AMBIGUOUS_UNIT:
                 self.refuse(sheet.name, row, column, ImportReason.AMBIGUOUS_UNIT, match.detail)
                 return None
             tried.append(named)
@@ -681,7 +686,7 @@ class _Planner:
         tried.append(sheet.name)
         reason = (
             ImportReason.AMBIGUOUS_UNIT
-            if match.detail and "fits" in match.detail
+            if match.reason is MatchReason.AMBIGUOUS_UNIT
             else ImportReason.UNKNOWN_UNIT
         )
         self.refuse(
@@ -796,7 +801,7 @@ class _Planner:
             self.rows += 1
             reason = (
                 ImportReason.AMBIGUOUS_UNIT
-                if match.reason and match.reason.value == ImportReason.AMBIGUOUS_UNIT.value
+                if match.reason is MatchReason.AMBIGUOUS_UNIT
                 else ImportReason.UNKNOWN_UNIT
             )
             self.refuse(layout.sheet.name, row, letter or "A", reason, match.detail)
@@ -1017,6 +1022,16 @@ class _Planner:
             )
 
 
+_UNUSED: Mapping[Field, str] = MappingProxyType(
+    {
+        Field.SELF: "the unit's self-assessment is entered by the unit, not imported",
+        Field.TOTAL: "totals are computed from the criteria, not imported",
+        Field.INDEX: "the index is computed, not imported (`kiemchung compare` checks it)",
+        Field.RANK: "ranks are computed, not imported (`kiemchung compare` checks them)",
+    }
+)
+
+
 def _year_of(cell: Cell) -> int | None:
     if isinstance(cell, datetime | date):
         return cell.year
@@ -1063,12 +1078,6 @@ def _same_unit(known: UnitInfo, fields: Mapping[str, Any]) -> bool:
         and known.ranked == fields["ranked"]
         and known.not_applicable == frozenset(fields["not_applicable"])
     )
-
-
-def is_unit_sheet(sheet: Sheet) -> bool:
-    """A sheet in the appendix layout `export xlsx` writes: its headings on the heading row."""
-    heads = tuple(text(sheet.cell(HEADER_ROW, c)) for c in range(1, APPRAISED_COLUMN + 1))
-    return heads == HEADINGS[:APPRAISED_COLUMN]
 
 
 def plan_import(

@@ -239,7 +239,8 @@ class Layout:
 
     def describe(self) -> str:
         named = ", ".join(
-            f"{column_letter(c)} {self.labels.get(c, '')!r}" for c in sorted(set(self.columns.values()))
+            f"{column_letter(c)} {' '.join(self.labels.get(c, '').split())!r}"
+            for c in sorted(set(self.columns.values()))
         )
         codes = f"; {len(self.codes)} criterion column(s)" if self.codes else ""
         rows = f"row {self.first}" if self.first == self.last else f"rows {self.first}-{self.last}"

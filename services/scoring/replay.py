@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
 from contracts.errors import ContractError
-from contracts.events import UnitRegistered
+from contracts.events import Published, UnitRegistered
 from contracts.registry import parse_event
 from contracts.routing import Service
 from kiemchung.runtime.clock import FrozenClock, SeededIds
@@ -25,9 +25,9 @@ from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.core.ranking import RankedUnit, Ranking
 from services.scoring.core.rules import group_ranks
 from services.scoring.core.scores import display
-from services.scoring.handlers import build_handlers
+from services.scoring.handlers import build_handlers, frozen_from_row, setup_payload
 from services.scoring.service import CriteriaCatalogue
-from services.scoring.store import ledger, rankings, rejections, scores, units
+from services.scoring.store import ledger, published_setups, rankings, rejections, scores, units
 
 REPLAY_PRODUCER = "kiemchung.replay"
 IN_MEMORY = "sqlite://"
@@ -58,11 +58,18 @@ def export_ledger(session: Session) -> Iterator[str]:
         }
         yield json.dumps(registered, ensure_ascii=False)
     seen: set[str] = set()
+    frozen: dict[str, list[dict[str, Any]]] = {}
+    for row in session.execute(select(published_setups).order_by(published_setups.c.unit_id)).mappings():
+        frozen.setdefault(row["event_id"], []).append(setup_payload(row["unit_id"], frozen_from_row(row)))
     for payload in session.execute(select(ledger.c.payload).order_by(ledger.c.seq)).scalars():
         # A multi-unit event (survey import) is recorded once per unit but replayed once.
         if payload["event_id"] in seen:
             continue
         seen.add(payload["event_id"])
+        if payload.get("type") == Published.TYPE and payload["event_id"] in frozen:
+            # The setups it was published with: a replay rebuilds the year as published, whatever
+            # the rules files say by then (issue 13).
+            payload = {**payload, "setups": frozen[payload["event_id"]]}
         yield json.dumps(payload, ensure_ascii=False)
 
 

@@ -57,6 +57,8 @@ CSV_SUFFIX = ".csv"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 DELIMITERS = ("\t", ";", ",")
+HTML_SNIFF_BYTES = 2048
+HTML_STARTS = (b"<!doctype html", b"<html", b"<?xml", b"<table")
 SNIFF_LINES = 60
 SNIFF_CHARS = 64 * 1024
 PERCENT_SIGN = "%"
@@ -98,6 +100,7 @@ class TableReason(StrEnum):
     UNREADABLE_FILE = "unreadable_file"
     UNKNOWN_FORMAT = "unknown_format"
     XLS_NOT_XLSX = "xls_not_xlsx"
+    HTML_NOT_XLSX = "html_not_xlsx"
     UNPACKS_TOO_LARGE = "unpacks_too_large"
     LEGACY_ENCODING = "legacy_encoding"
     TOO_MANY_SHEETS = "too_many_sheets"
@@ -475,6 +478,14 @@ def read_table_bytes(data: bytes, filename: str) -> tuple[Sheet, ...]:
         )
     if data.startswith(ZIP_MAGIC):
         return read_xlsx(data, name)
+    head = data[:HTML_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(HTML_STARTS) or b"<table" in head:
+        raise TableError(
+            TableReason.HTML_NOT_XLSX,
+            f"{name}: a web page (HTML) or XML spreadsheet saved under a spreadsheet name, as report "
+            "systems export; "
+            "open it in Excel and save as .xlsx",
+        )
     if suffix in (*XLSX_SUFFIXES, ".xls"):
         raise TableError(TableReason.UNREADABLE_FILE, f"{name}: not an xlsx (zip)")
     return read_csv(data, name)

@@ -29,10 +29,11 @@ from services.scoring.core.ranking import RankedUnit, Ranking
 from services.scoring.core.rules import ProvinceRules, default_rules, group_ranks
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
+from services.scoring.corrections import as_published
 from services.scoring.handlers import current_ledger, frozen_setup
 from services.scoring.service import CriteriaCatalogue, UnitInfo, figures, published_changes
 from services.scoring.store import ledger as ledger_rows
-from services.scoring.store import rankings, rejections, scores
+from services.scoring.store import published_setups, rankings, rejections, scores
 
 DISPLAY_PLACES = 2
 
@@ -190,6 +191,9 @@ class UnitScoreView(_View):
     projected_index_text: str | None = None
     band: str | None = None
     decimals: int = DISPLAY_PLACES
+    # The province's decimal mark that year (Thừa Thiên Huế 2023: a comma): pages print points
+    # with it too, at their own two decimals; `display` and `exact` keep a decimal point.
+    decimal_comma: bool = False
     # Whether the unit is ranked that year (the year's rules file may say otherwise than its
     # registration: seed 003's Ban Dân tộc and Thanh tra tỉnh are evaluated, not ranked).
     ranked: bool = True
@@ -294,6 +298,7 @@ def unit_score_view(
         projected_index_text=rules.text(numbers.projected_index) if numbers.has_result else None,
         band=rules.band(numbers.index) if numbers.has_result else None,
         decimals=rules.decimals,
+        decimal_comma=rules.decimal_comma,
         ranked=state.ranked,
     )
     return view, state
@@ -326,6 +331,16 @@ class RankingView(_View):
     not_ranked: list[RankRow]
 
 
+def level_published(session: Session, level: str, year: int) -> bool:
+    """Whether the level's year is published (some unit-year of it has a frozen setup)."""
+    found = session.execute(
+        select(published_setups.c.unit_id)
+        .where(published_setups.c.level == level, published_setups.c.year == year)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def ranking_view(
     session: Session,
     level: str,
@@ -333,16 +348,27 @@ def ranking_view(
     readable: Mapping[str, UnitInfo],
     rules: ProvinceRules | None = None,
 ) -> RankingView | None:
-    """The stored ranking; rank numbers are province-wide, rows cut to the readable units."""
+    """The stored ranking; rank numbers are province-wide, rows cut to the readable units.
+
+    Before publication a registered unit of the level with no score row for the year (it has
+    sent nothing yet) is listed among the not ranked as no result, never as 0, so the office
+    sees who is missing; publication gives each such unit its own no-result row. None when
+    neither a ranking nor a readable unit of the level exists."""
     row = session.execute(
         select(rankings.c.version, rankings.c.snapshot).where(
             rankings.c.level == level, rankings.c.year == year
         )
     ).first()
-    if row is None:
+    snapshot: dict[str, Any] = {"entries": [], "not_ranked": []} if row is None else row.snapshot
+    listed = {e["unit_id"] for e in (*snapshot["entries"], *snapshot.get("not_ranked", []))}
+    silent = sorted(u for u, info in readable.items() if info.level == level and u not in listed)
+    if silent and level_published(session, level, year):
+        silent = []  # a published year lists whom its publication covered
+    if row is None and not silent:
         return None
+    if rules is not None:  # a published unit keeps the group it was published in (issue 13)
+        rules = as_published(session, rules, year)
 
-    snapshot = row.snapshot
     shown = rules if rules is not None else default_rules(year)
     in_groups: dict[str, int] = {}
     if rules is not None:
@@ -376,12 +402,14 @@ def ranking_view(
             )
         return out
 
+    missing = [{"unit_id": u, "index": "0", "rank": None, "no_result": True} for u in silent]
+    apart = sorted((*snapshot.get("not_ranked", []), *missing), key=lambda e: str(e["unit_id"]))
     return RankingView(
         level=level,
         year=year,
-        version=int(row.version),
+        version=0 if row is None else int(row.version),
         ranked=rows(snapshot["entries"]),
-        not_ranked=rows(snapshot.get("not_ranked", [])),
+        not_ranked=rows(apart),
     )
 
 

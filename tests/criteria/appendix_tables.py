@@ -11,6 +11,7 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docx
 import openpyxl
@@ -66,8 +67,7 @@ def _merge_spans(top: tuple[str, ...], sub: tuple[str, ...]) -> list[tuple[int, 
     return spans
 
 
-def write_docx(appendix: Appendix, path: Path) -> Path:
-    document = docx.Document()
+def _add_to_document(document: Any, appendix: Appendix) -> None:
     for line in appendix.title:
         document.add_paragraph(line)
     grid = appendix.grid()
@@ -83,6 +83,23 @@ def write_docx(appendix: Appendix, path: Path) -> Path:
         for j, text in enumerate(heading.top):
             if text and not heading.sub[j]:
                 table.cell(0, j).merge(table.cell(1, j))
+
+
+def write_docx(appendix: Appendix, path: Path) -> Path:
+    return write_document([appendix], path)
+
+
+def write_document(parts: Sequence[Appendix | tuple[str, ...]], path: Path) -> Path:
+    """Several tables in one document: an Appendix is its title paragraphs and its table; a tuple
+    of texts is a one-row table (a letterhead: "ỦY BAN NHÂN DÂN TỈNH … | CỘNG HÒA …")."""
+    document = docx.Document()
+    for part in parts:
+        if isinstance(part, Appendix):
+            _add_to_document(document, part)
+        else:
+            letterhead = document.add_table(rows=1, cols=len(part))
+            for cell, text in zip(letterhead.rows[0].cells, part, strict=True):
+                cell.text = text
     document.add_paragraph("Ghi chú: điểm đạt được do Hội đồng thẩm định xác định.")
     document.save(str(path))
     return path

@@ -260,3 +260,27 @@ def test_the_command_prints_reasons_and_writes_nothing(
     assert not out.exists()
     missing = import_file(tmp_path / "missing.docx", META).report.issues
     assert [(i.reason, i.severity) for i in missing] == [(CriteriaReason.TABLE_UNREADABLE, Severity.ERROR)]
+
+
+def test_missing_fields_make_the_whole_set_a_template_that_is_never_scored(tmp_path: Path) -> None:
+    from services.scoring.core.errors import ScoringError, ScoringReason
+    from services.scoring.core.tree import compile_tree
+
+    rows = (*GOOD[:3], ("", "Tổng cộng", "100"))  # field II is missing, field I adds up
+    path = _docx(tmp_path, rows)
+    assert CriteriaReason.INCOMPLETE_SET in _reasons(path)
+    result = import_file(path, META, template=True)
+    assert result.report.ok
+    assert result.cset.template
+    assert not any(n.template for n in result.cset.walk())
+    assert "the fields sum to 60 of 100 (the total row)" in result.cset.note
+    with pytest.raises(ScoringError) as caught:
+        compile_tree(result.cset)
+    assert caught.value.reason is ScoringReason.INCOMPLETE_CRITERIA
+
+
+def test_a_problem_names_the_derived_code_not_the_stt_as_written(tmp_path: Path) -> None:
+    rows = list(GOOD)
+    rows[4] = ("1", "Công khai thủ tục hành chính", "bốn mươi")  # under field II: code 2.1
+    result = import_file(_docx(tmp_path, tuple(rows)), META)
+    assert (CriteriaReason.BAD_DECIMAL, "2.1", 6) in {(i.reason, i.path, i.row) for i in result.report.errors}

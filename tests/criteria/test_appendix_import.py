@@ -24,7 +24,14 @@ from criteria.model import CriteriaSet, Level, Node, Source
 from criteria.validation import validate
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.tree import compile_tree
-from tests.criteria.appendix_tables import Appendix, Heading, write_csv, write_docx, write_xlsx
+from tests.criteria.appendix_tables import (
+    Appendix,
+    Heading,
+    write_csv,
+    write_document,
+    write_docx,
+    write_xlsx,
+)
 from tests.criteria.test_xlsx_cli import run
 
 CA_MAU_SOURCE = Path("criteria-sources") / "partial" / "camau-1880-2013-field1.tsv"
@@ -173,6 +180,11 @@ def test_ca_mau_fragment_without_template_is_refused_with_rows(shared_dir: Path,
     # Row 4 of the Word table: heading (2 rows), column numbers, then field I.
     assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 4) in reasons
     assert CriteriaReason.INCOMPLETE_SET in {i.reason for i in result.report.errors}
+    # In a workbook the row is the sheet's: 4 title rows, a two-row heading, the column numbers.
+    in_sheet = import_file(_xlsx(_fragment(shared_dir), tmp_path), CA_MAU_META)
+    assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 8, "C (Điểm Tối đa)") in {
+        (i.reason, i.path, i.row, i.column) for i in in_sheet.report.errors
+    }
     out = tmp_path / "camau.yaml"
     argv = ["criteria", "import", str(path), "-o", str(out), "--level", "department", "--year", "2013"]
     assert run(argv) == 1
@@ -234,6 +246,7 @@ def test_seed_003_wording_imports_as_a_complete_scorable_set(tmp_path: Path) -> 
         "2023-08-11",
         Level.DEPARTMENT,
     )
+    assert cset.title == "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"
     assert [n.code for n in cset.walk()] == [
         "1",
         "1.1",
@@ -350,19 +363,147 @@ def test_points_that_are_not_a_maximum_are_bad(cell: str) -> None:
     ("lines", "expected"),
     [
         (VINH_LONG_TITLE, {"decision": "1877/QĐ-UBND", "decision_date": "2023-08-11",
-                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department"}),
+                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department",
+                           "title": "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"}),
         (("PHỤ LỤC II", "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
           "(Ban hành kèm theo Quyết định số 3463/QĐ-UBND",
           "ngày 25 tháng 11 năm 2022 của UBND tỉnh Quảng Ninh)"),
          {"decision": "3463/QĐ-UBND", "decision_date": "2022-11-25", "issuer": "UBND tỉnh Quảng Ninh",
-          "level": "district"}),
+          "level": "district", "title": "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ (PHỤ LỤC II)"}),
         (("Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn",
           "(Kèm theo QĐ số 947/QĐ-UBND ngày 26/5/2023 của Ủy ban nhân dân tỉnh Thái Bình)"),
          {"decision": "947/QĐ-UBND", "decision_date": "2023-05-26", "issuer": "UBND tỉnh Thái Bình",
-          "level": "commune"}),
+          "level": "commune", "title": "Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn"}),
     ],
 )  # fmt: skip
 def test_the_title_block_states_decision_date_issuer_and_level(
     lines: tuple[str, ...], expected: dict[str, str]
 ) -> None:
     assert read_title_block("\n".join(lines)) == expected
+
+
+DECISION_LINE = "(Kèm theo Quyết định số 1877/QĐ-UBND ngày 11/8/2023 của Ủy ban nhân dân tỉnh Vĩnh Long)"
+DISTRICT_ROWS: tuple[tuple[str, ...], ...] = (
+    ("I", "Công tác chỉ đạo, điều hành cải cách hành chính", "66"),
+    ("1", "Kế hoạch cải cách hành chính năm", "66"),
+    ("II", "Tác động của CCHC đến người dân, tổ chức và phát triển kinh tế xã hội", "34"),
+    ("1", "Kết quả chỉ số hài lòng (SIPAS)", "34", "", "", "Điều tra xã hội học"),
+    ("", "Tổng cộng", "100"),
+)
+
+
+def _seed_003_document(tmp_path: Path) -> Path:
+    """Seed 003 as one Word file: the letterhead, the decision's title (naming all three
+    levels), Phụ lục I split over two tables at a page break (heading repeated), Phụ lục II."""
+    split = 9  # field II starts the second page
+    first = Appendix(
+        ("QUYẾT ĐỊNH", "Về Chỉ số cải cách hành chính của các sở, ban, ngành tỉnh; UBND cấp huyện, cấp xã",
+         "PHỤ LỤC I", "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH", DECISION_LINE),
+        VINH_LONG_HEADING, VINH_LONG_ROWS[:split],
+    )  # fmt: skip
+    continued = Appendix((), VINH_LONG_HEADING, VINH_LONG_ROWS[split:], numbering=False)
+    second = Appendix(
+        ("PHỤ LỤC II", "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ", DECISION_LINE),
+        VINH_LONG_HEADING, DISTRICT_ROWS,
+    )  # fmt: skip
+    letterhead = ("ỦY BAN NHÂN DÂN TỈNH VĨNH LONG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    return write_document([letterhead, first, continued, second], tmp_path / "qd1877.docx")
+
+
+def test_a_document_with_several_appendices_needs_a_choice(tmp_path: Path) -> None:
+    path = _seed_003_document(tmp_path)
+    refused = import_file(path, SetMeta(years=(2023,)))
+    assert [i.reason for i in refused.report.errors] == [CriteriaReason.MULTIPLE_APPENDICES]
+    assert "1: PHỤ LỤC I (rows 2-" in refused.report.errors[0].message
+    assert "2: PHỤ LỤC II" in refused.report.errors[0].message
+    missing = import_file(path, SetMeta(years=(2023,)), appendix=3)
+    assert [i.reason for i in missing.report.errors] == [CriteriaReason.NO_SUCH_APPENDIX]
+
+
+def test_each_appendix_of_a_document_is_its_own_set_with_its_own_level(tmp_path: Path) -> None:
+    path = _seed_003_document(tmp_path)
+    department = import_file(path, SetMeta(years=(2023,)), appendix=1)
+    assert department.report.ok, [i.render() for i in department.report.issues]
+    # Both tables of Phụ lục I, the repeated heading skipped: the same set as in one table.
+    assert _shape(department.cset) == _shape(import_file(_vinh_long(tmp_path), SetMeta(years=(2023,))).cset)
+    assert department.cset.level is Level.DEPARTMENT
+    district = import_file(path, SetMeta(years=(2023,)), appendix=2)
+    assert district.report.ok, [i.render() for i in district.report.issues]
+    assert district.cset.level is Level.DISTRICT
+    assert (district.cset.decision, district.cset.issuer) == ("1877/QĐ-UBND", "UBND tỉnh Vĩnh Long")
+    assert [n.code for n in district.cset.walk()] == ["1", "1.1", "2", "2.1"]
+
+
+def test_a_workbook_sheet_is_chosen_by_name(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = write_xlsx(Appendix(VINH_LONG_TITLE, VINH_LONG_HEADING, VINH_LONG_ROWS), tmp_path / "pl.xlsx")
+    book = openpyxl.load_workbook(path)
+    book.active.title = "Phụ lục I"
+    cover = book.create_sheet("Bìa", 0)
+    cover.append(["Quyết định 1877/QĐ-UBND"])
+    book.save(path)
+    assert import_file(path, SetMeta(years=(2023,))).report.reasons() >= {("", CriteriaReason.NO_HEADER)}
+    chosen = import_file(path, SetMeta(years=(2023,)), sheet="Phụ lục I")
+    assert chosen.report.ok, [i.render() for i in chosen.report.issues]
+    unknown = import_file(path, SetMeta(years=(2023,)), sheet="Phụ lục IV")
+    assert [i.reason for i in unknown.report.errors] == [CriteriaReason.XLSX_NO_ROWS]
+
+
+def test_an_exported_template_set_comes_back_a_template(tmp_path: Path) -> None:
+    from criteria.xlsx import export_xlsx
+
+    committed = load_packaged_set(CA_MAU_SET)
+    export_xlsx(committed, tmp_path / "camau.xlsx")
+    again = import_file(tmp_path / "camau.xlsx")
+    assert again.report.ok, [i.render() for i in again.report.errors]
+    assert _shape(again.cset) == _shape(committed)
+    assert [n.code for n in again.cset.walk() if n.template] == ["1", "1.3"]
+    assert again.cset.note == committed.note
+
+
+def test_the_command_never_replaces_a_set_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _vinh_long(tmp_path)
+    out = tmp_path / "set.yaml"
+    out.write_text("kept: true\n", encoding="utf-8")
+    argv = ["criteria", "import", str(source), "-o", str(out), "--year", "2023"]
+    assert run(argv) == 1
+    assert "exists; nothing written" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "kept: true\n"
+    assert run([*argv, "--force"]) == 0
+    assert load_set(out).decision == "1877/QĐ-UBND"
+    assert (
+        run(["criteria", "import", str(source), "-o", str(tmp_path), "--id", "../evil", "--year", "2023"])
+        == 1
+    )
+    assert not (tmp_path.parent / "evil.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        ("TT", "Tiêu chí đánh giá", "Điểm chuẩn", "Hướng dẫn chấm điểm"),
+        ("Số TT", "Nội dung", "Thang điểm", "Cách tính điểm"),
+        ("STT", "Lĩnh vực/Tiêu chí/Tiêu chí thành phần", "Điểm tối đa", "Thang điểm"),
+        ("Mã số", "Tên tiêu chí", "Điểm tối đa (điểm)", "Phương pháp chấm điểm"),
+    ],
+)
+def test_heading_wordings_provinces_use(heading: tuple[str, str, str, str], tmp_path: Path) -> None:
+    rows = (
+        ("", "Lĩnh vực I: Công tác chỉ đạo, điều hành cải cách hành chính", "60", ""),
+        ("1", "Kế hoạch cải cách hành chính năm", "60", "Ban hành đúng hạn: 60; chậm: 30"),
+        ("", "Lĩnh vực II: Kết quả chỉ số hài lòng (SIPAS)", "40", "Điều tra xã hội học"),
+        ("", "Tổng cộng", "100", ""),
+    )
+    path = write_docx(Appendix(VINH_LONG_TITLE, Heading(heading), rows), tmp_path / "h.docx")
+    result = import_file(path, SetMeta(years=(2023,)))
+    assert result.report.ok, [i.render() for i in result.report.issues]
+    assert [(n.code, n.title, n.maximum) for n in result.cset.walk()] == [
+        ("1", "Công tác chỉ đạo, điều hành cải cách hành chính", Decimal(60)),
+        ("1.1", "Kế hoạch cải cách hành chính năm", Decimal(60)),
+        ("2", "Kết quả chỉ số hài lòng (SIPAS)", Decimal(40)),
+    ]
+    assert _node(result.cset, "1.1").note == "Ban hành đúng hạn: 60; chậm: 30"
+    assert result.cset.effective_sources()["2"] is Source.SURVEY

@@ -15,16 +15,19 @@ from types import MappingProxyType
 import pytest
 from sqlalchemy import func, select
 
-from contracts.events import RankingUpdated, ScoreUpdated
+from contracts.events import Published, PublishedSetup, RankingUpdated, ScoreUpdated
+from contracts.vocabulary import Level
 from kiemchung.runtime.messaging import Status
 from services.scoring.core import commands as cmd
 from services.scoring.core.errors import ScoringError, ScoringReason
 from services.scoring.core.ledger import Ledger, apply, recompute_totals
+from services.scoring.core.published import tree_digest
 from services.scoring.core.scores import ratio_index, score
+from services.scoring.service import DEMO_SET_ID
 from services.scoring.store import ledger as ledger_rows
 from services.scoring.store import published_setups
 from tests.scoring.conftest import vn
-from tests.scoring.kit import Scoring
+from tests.scoring.kit import Scoring, catalogue
 
 D = Decimal
 DECISION = "215/QĐ-UBND"
@@ -95,6 +98,8 @@ def test_a_correction_changes_points_and_records_the_totals_before_and_after(led
         (_correction(points=MappingProxyType({"1.3": D("1")})), ScoringReason.NOT_A_LEAF),
         (_correction(maximum=D("0")), ScoringReason.BAD_MAXIMUM),
         (_correction(maximum=D("101")), ScoringReason.BAD_MAXIMUM),
+        # 22 points achieved (7 appraised + 15 survey) cannot sit under a maximum of 20.
+        (_correction(maximum=D("20")), ScoringReason.BAD_MAXIMUM),
         (_correction(not_applicable=frozenset({"7"})), ScoringReason.UNKNOWN_LEAF),
         (_correction(), ScoringReason.EMPTY_COMMAND),
         (
@@ -113,6 +118,7 @@ def test_a_correction_changes_points_and_records_the_totals_before_and_after(led
         "not-a-leaf",
         "zero-max",
         "max-over-set",
+        "max-under-achieved",
         "bad-na",
         "empty",
         "na-leaf",
@@ -240,3 +246,29 @@ async def test_a_fresh_worker_replays_a_corrected_published_year_from_its_frozen
     await fresh.correct("so-noi-vu", points={"1.1": "4"})
     # (8 + 4) / 84: the corrected maximum and field 1 scored, as published.
     assert fresh.index("so-noi-vu") == ratio_index(D(12), D(84))
+
+
+async def test_a_replayed_publication_freezes_the_setups_it_carries(scoring: Scoring) -> None:
+    """What `ledger export` writes: Published with each unit's setup as published. A replay uses
+    it instead of today's files; a setup naming a set nobody has is refused with its reason."""
+    await scoring.register("so-noi-vu", "Sở Nội vụ")
+    await scoring.register("so-tu-phap", "Sở Tư pháp")
+    await scoring.self_score("so-noi-vu", "1.2", "8", explanation="BC số 1")
+    await scoring.self_score("so-tu-phap", "1.2", "6", explanation="BC số 2")
+    lock = vn(12, 16, 0)
+    digest = tree_digest(catalogue().trees[DEMO_SET_ID])
+    setups = [
+        PublishedSetup(
+            unit_id="so-noi-vu", criteria_set=DEMO_SET_ID, criteria_digest=digest, maximum=D(80), lock_at=lock
+        ),
+        PublishedSetup(unit_id="so-tu-phap", criteria_set="khong-co", criteria_digest=digest, lock_at=lock),
+    ]
+    published = scoring.make(
+        Published, vn(12, 30), year=2025, level=Level.DEPARTMENT, decision_number="99/QĐ-UBND", setups=setups
+    )
+    assert (await scoring.send(published)).status is Status.PROCESSED
+    assert scoring.index("so-noi-vu") == D(10)  # 8 over the published maximum of 80
+    assert ("so-tu-phap", "Published", "unknown_criteria_set") in scoring.rejection_reasons()
+    with scoring.sessions() as session:
+        frozen = session.execute(select(published_setups.c.unit_id, published_setups.c.maximum)).all()
+    assert frozen == [("so-noi-vu", "80")]

@@ -106,6 +106,16 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_unpacking(
         ("rong.csv", b"", "empty_file"),
         ("utf16.csv", "Tên đơn vị\tĐiểm\n".encode("utf-16-le"), "unreadable_file"),
         ("anh.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "unknown_format"),
+        (
+            "bao-cao.xls",
+            b"<html><body><table><tr><td>S\xe1\xbb\x9f N\xe1\xbb\x99i v\xe1\xbb\xa5</td></tr>",
+            "html_not_xlsx",
+        ),
+        (
+            "vni.csv",
+            "Teân ñôn vò;Ñieåm khaûo saùt\nSôû Noäi vuï;17,25\n".encode("latin-1"),
+            "legacy_encoding",
+        ),
     ],
 )
 def test_junk_renamed_xls_and_unknown_files_are_refused_with_a_reason(

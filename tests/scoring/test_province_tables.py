@@ -205,6 +205,10 @@ def test_vinh_long_appendix_sheet_per_unit_with_merged_points_heading(
     assert ("Hướng dẫn", 0, "sheet_ignored") in notes
     assert ("Biểu 01", 0, "sheet_used") in notes
     assert ("Biểu 01", data + 7, "total_row") in notes
+    ignored = [n["detail"] for n in report["notes"] if n["what"] == "column_ignored"]
+    assert ignored == [
+        "D 'Điểm Tự đánh giá': the unit's self-assessment is entered by the unit, not imported"
+    ]
 
 
 def test_thua_thien_hue_wide_appraisal_table_refuses_each_bad_row_and_records_nothing(
@@ -757,3 +761,95 @@ def test_criterion_codes_under_a_merged_field_title_name_their_columns(
         ("so-nnptnt", "1.2"): "8",
         ("so-nnptnt", "2.2.1"): "10",
     }
+
+
+def test_formulas_are_read_by_their_cached_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Vĩnh Long survey sheet whose points are formulas (=C3*0.2, as Excel saved them with
+    their results): the saved results are read, never evaluated; the binary noise of a computed
+    17.2534 (17.253400000000003) is the figure shown."""
+    import io
+    import zipfile
+
+    url = _units(tmp_path)
+    book, _ = new_book()
+    plain = io.BytesIO()
+    book.save(plain)
+    cells = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Tên đơn vị</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>Điểm điều tra XHH</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Sở Nội vụ</t></is></c>'
+        '<c r="B2"><f>86.267*0.2</f><v>17.253400000000003</v></c></row>'
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>Sở Tư pháp</t></is></c>'
+        '<c r="B3"><f>SUM(1,2)+12</f><v>15</v></c></row>'
+    )
+    xml = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{cells}</sheetData></worksheet>"
+    ).encode()
+    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    path = tmp_path / "cong-thuc.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(
+                item.filename, xml if item.filename.endswith("sheet1.xml") else source.read(item.filename)
+            )
+    code, report = _import(capsys, "survey", path, url, "--year", YEAR)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-noi-vu": "17.2534", "so-tu-phap": "15"}
+
+
+VINH_PHUC_GROUPS = Path(__file__).resolve().parents[2] / "criteria" / "provinces" / "vinhphuc-2019.yaml"
+
+
+def test_vinh_phuc_published_ranks_per_group_are_compared_with_our_group_ranks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Phúc ranks central agencies in the province and its departments separately (three
+    groups, criteria/provinces/vinhphuc-2019.yaml, declared here for the demo set's year): the
+    published "Xếp hạng" is the rank within the group, and ours is compared the same way."""
+    criteria = tmp_path / "criteria"
+    (criteria / "provinces").mkdir(parents=True)
+    rules = VINH_PHUC_GROUPS.read_text(encoding="utf-8").replace("year: 2019", f"year: {YEAR}")
+    rules = rules.replace(
+        "units: {}",
+        "units:\n  cuc-thue: {group: trung-uong}\n  kho-bac: {group: trung-uong}\n"
+        "  so-noi-vu: {group: so-nganh}\n  so-tu-phap: {group: so-nganh}\n",
+    )
+    (criteria / "provinces" / f"vinhphuc-{YEAR}.yaml").write_text(rules, encoding="utf-8")
+    more = ["--criteria-dir", str(criteria)]
+    url = _units(
+        tmp_path,
+        "cuc-thue,Cục Thuế tỉnh,sở,hdtd,demo-department,có,\n"
+        "kho-bac,Kho bạc Nhà nước tỉnh,sở,hdtd,demo-department,có,\n",
+        *more,
+    )
+    survey = tmp_path / "xhh.csv"
+    survey.write_text(
+        "Đơn vị;Điểm khảo sát\nCục Thuế;18\nKho bạc Nhà nước;15\nSở Nội vụ;17\nSở Tư pháp;16\n",
+        encoding="utf-8",
+    )
+    assert _import(capsys, "survey", survey, url, "--year", YEAR, *more)[0] == 0
+    book, sheet = new_book()
+    row = title_block(
+        sheet, "Vĩnh Phúc", f"KẾT QUẢ CHỈ SỐ CCHC NĂM {YEAR}", "Vĩnh Phúc, ngày 10 tháng 02 năm 2026", 4
+    )
+    put(
+        sheet,
+        row,
+        [
+            ["STT", "Cơ quan, đơn vị", "Chỉ số CCHC", "Xếp hạng"],
+            ["I", "Cơ quan Trung ương đóng trên địa bàn tỉnh"],
+            [1, "Cục Thuế tỉnh", "18,00", 1],
+            [2, "Kho bạc Nhà nước tỉnh", "15,00", 2],
+            ["II", "Sở, ban, ngành"],
+            [1, "Sở Nội vụ", "17,00", 1],
+            [2, "Sở Tư pháp", "16,00", 2],
+        ],
+    )
+    published = save(book, tmp_path / "vinh-phuc.xlsx")
+    capsys.readouterr()
+    assert _run("compare", str(published), "--year", YEAR, "--database-url", url, *more, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["compared"], result["agreeing"], result["differences"]) == (4, 4, [])

@@ -46,7 +46,11 @@ def test_thanh_hoa_2023_published_from_the_command_line_then_only_corrections_ch
     assert _run(*correction, "--reason", "Phúc tra", "--points", "1.1=2", *_common(url, criteria)) == 0
     # Publishing the same level-year again changes nothing already published.
     assert _run(*publish, *_common(url, criteria)) == 1
-    assert "already_published" in capsys.readouterr().err
+    assert capsys.readouterr().err == "kiemchung publish: refused: already_published\n"
+    assert _run(*correction, "--reason", "x", "--points", "1.1=abc", *_common(url, criteria)) == 2
+    assert capsys.readouterr().err == (
+        "kiemchung correct: bad_input: points.0.points: Input should be a valid decimal\n"
+    )
 
 
 @pytest.mark.parametrize(

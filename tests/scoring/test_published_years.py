@@ -9,7 +9,6 @@ and both sheets of the appendix workbook show it with the decision.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from decimal import Decimal
@@ -20,14 +19,9 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from contracts.events import Published
-from contracts.routing import Service
-from contracts.vocabulary import Level
-from kiemchung.runtime.clock import SeededIds, system_clock
 from kiemchung.runtime.db import make_engine, session_factory
-from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.export import HEADER_ROW, RANKING_SHEET
-from services.scoring.handlers import build_handlers, load_unit
+from services.scoring.handlers import load_unit
 from services.scoring.service import load_catalogue
 from services.scoring.views import unit_score_view
 from tests.scoring.test_province_rules import BAN_DAN_TOC, _criteria_dir, _load_year, _packaged, _run
@@ -51,24 +45,10 @@ DECISION = "215/QĐ-UBND"
 
 
 def _publish(url: str, criteria: Path, year: int) -> None:
-    """The province publishes the year's department results (as the web's publish form does)."""
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    catalogue = load_catalogue(criteria)
-    handlers = build_handlers(
-        catalogue, EventFactory("kiemchung.scoring", system_clock, SeededIds()), system_clock
-    )
-    runtime = ServiceRuntime(Service.SCORING, handlers, sessions, system_clock)
-    province = EventFactory("province.registry", system_clock, SeededIds(seed=3))
-    event = province.make(
-        Published,
-        correlation_id=province.ids(),
-        year=year,
-        level=Level.DEPARTMENT,
-        decision_number="QĐ công bố",
-    )
-    assert asyncio.run(runtime.handle(event)).status is Status.PROCESSED
-    engine.dispose()
+    """The province publishes the year's department results (`kiemchung publish`)."""
+    common = ("--database-url", url, "--criteria-dir", str(criteria))
+    publish = ("publish", "--year", str(year), "--level", "department", "--decision", "QĐ công bố")
+    assert _run(*publish, *common) == 0
 
 
 def _sheets(path: Path) -> dict[str, Any]:
@@ -183,15 +163,22 @@ def test_thanh_hoa_2023_stays_as_published_when_its_rules_file_changes_until_cor
     assert view.published_year_changed == ["maximum"]
     assert view.index.display == "71.81"
 
-    # The ledger (publication and corrections included) replays to the same result and rank.
+    # The ledger export carries the setups 2023 was published with: a replay rebuilds the
+    # corrected result and rank even with the edited file, and nothing is refused.
     ledger = tmp_path / "ledger.jsonl"
     assert _run("ledger", "export", "-o", str(ledger), "--database-url", url) == 0
-    original = _criteria_dir(tmp_path / "original", ("thanhhoa-2023.yaml", _packaged("thanhhoa-2023.yaml")))
     capsys.readouterr()
-    assert _run("replay", str(ledger), "--json", "--criteria-dir", str(original)) == 0
-    replayed = {s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR}
-    assert (replayed["ban-dan-toc"]["index_display"], replayed["ban-dan-toc"]["rank"]) == ("71.81", 2)
-    assert replayed["so-noi-vu"]["rank"] == 1
+    for rules_dir in (
+        criteria,
+        _criteria_dir(tmp_path / "original", ("thanhhoa-2023.yaml", _packaged("thanhhoa-2023.yaml"))),
+    ):
+        assert _run("replay", str(ledger), "--json", "--criteria-dir", str(rules_dir)) == 0
+        replayed = {
+            s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR
+        }
+        assert (replayed["ban-dan-toc"]["index_display"], replayed["ban-dan-toc"]["rank"]) == ("71.81", 2)
+        assert replayed["ban-dan-toc"]["maximum"] == "84"
+        assert replayed["so-noi-vu"]["rank"] == 1
 
 
 def test_a_correction_with_bad_input_is_refused_before_it_reaches_the_ledger(
@@ -205,3 +192,39 @@ def test_a_correction_with_bad_input_is_refused_before_it_reaches_the_ledger(
     # A unit nobody registered: refused by the ledger with its reason.
     assert _correct(url, criteria, "--ranked", "no") == 1
     assert "unknown_unit" in capsys.readouterr().err
+
+
+def test_vinh_phuc_2019_keeps_its_published_ranking_groups_when_the_file_moves_a_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Phúc 2019 ranks central agencies and departments apart: moving Kho bạc into the
+    departments' group in the 2019 file after publication changes neither group column nor the
+    rank in the group; the move is reported."""
+    groups = {
+        "cuc-thue": "trung-uong",
+        "kho-bac": "trung-uong",
+        "so-noi-vu": "so-nganh",
+        "so-tu-phap": "so-nganh",
+    }
+    rules = {**_packaged("vinhphuc-2019.yaml"), "units": {u: {"group": g} for u, g in groups.items()}}
+    criteria = _criteria_dir(tmp_path, ("vinhphuc-2019.yaml", rules))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    units = "".join(f"{u},{u},sở,hdtd,demo-department,có,\n" for u in groups)
+    survey = "cuc-thue,4.1,20\nso-noi-vu,4.1,19\nkho-bac,4.1,18\nso-tu-phap,4.1,17\n"
+    _load_year(tmp_path, url, criteria, 2019, units, {}, survey)
+    _publish(url, criteria, 2019)
+    moved = {**rules, "units": {**rules["units"], "kho-bac": {"group": "so-nganh"}}}
+    (criteria / "provinces" / "vinhphuc-2019.yaml").write_text(yaml.safe_dump(moved), encoding="utf-8")
+    capsys.readouterr()
+    out = tmp_path / "after-move.xlsx"
+    common = ("--database-url", url, "--criteria-dir", str(criteria))
+    assert _run("export", "xlsx", "--year", "2019", "--level", "department", "-o", str(out), *common) == 0
+    sheet = load_workbook(out)[RANKING_SHEET]
+    table = [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=HEADER_ROW + 1)]
+    assert [(r[1], r[5], r[6]) for r in table] == [
+        ("cuc-thue", "Cơ quan Trung ương đóng trên địa bàn tỉnh", 1),
+        ("so-noi-vu", "Sở, ban, ngành", 1),
+        ("kho-bac", "Cơ quan Trung ương đóng trên địa bàn tỉnh", 2),
+        ("so-tu-phap", "Sở, ban, ngành", 2),
+    ]
+    assert "published_year_changed: kho-bac 2019: group" in capsys.readouterr().err

@@ -41,6 +41,7 @@ RULES: dict[str, Any] = {
     "units": {unit.unit_id: {"group": "so-nganh"} for unit in UNITS if unit.ranked},
 }
 THREE_DECIMALS_WITH_COMMA = re.compile(r"^\d{1,3},\d{3}$")
+TWO_DECIMALS_WITH_COMMA = re.compile(r"^\d{1,3},\d{2}$")
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +73,18 @@ def test_unit_page_and_rankings_print_three_decimals_with_a_comma_and_the_band(
 
     expect(page.locator("#unit-index")).to_have_text(printed)
     expect(page.locator("#unit-band")).to_have_text(band)
+    # Points keep their two decimals but take the province's decimal comma too, so the page never
+    # mixes "59,500" with "59.50 / 100.00"; the API keeps the exact values with a point.
+    scores = api.json()
+    points = f"{scores['achieved']['display']} / {scores['maximum']['display']}"
+    assert "." in points
+    expect(page.locator("#unit-points")).to_have_text(points.replace(".", ","))
     components = page.locator("table").filter(has_text="Chỉ số thành phần").locator("tbody td.num")
-    for cell in components.all_inner_texts()[2::3]:  # maximum, achieved, index per row
+    cells = components.all_inner_texts()
+    for cell in cells[2::3]:  # maximum, achieved, index per row
         assert cell == "—" or THREE_DECIMALS_WITH_COMMA.match(cell), cell
+    for cell in cells[0::3] + cells[1::3]:
+        assert TWO_DECIMALS_WITH_COMMA.match(cell), cell
     assert serious_violations(page) == []
     shoot(page, "unit-three-decimals")
     page.context.close()

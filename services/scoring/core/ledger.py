@@ -475,6 +475,11 @@ def _correct(ledger: Ledger, cmd: ResultCorrected, now: datetime) -> Ledger:
     after = _with_leaves(corrected, changes, **fields)
     achieved_before, maximum_before = published_total(ledger)
     achieved_after, maximum_after = published_total(after)
+    if achieved_after > maximum_after:
+        # An index above 100: the applicable maximum must hold the points achieved.
+        raise _refuse(
+            ScoringReason.BAD_MAXIMUM, f"{achieved_after} achieved over a maximum of {maximum_after}"
+        )
     record = Correction(
         cmd.decision_number,
         cmd.reason,
