@@ -73,6 +73,10 @@ _TABLE: dict[TableReason, tuple[str, str]] = {
         "Tệp Excel 97-2003 (.xls) hoặc có mật khẩu: hãy lưu lại dạng .xlsx không mật khẩu",
         "An Excel 97-2003 (.xls) or password-protected workbook: save it as .xlsx without a password",
     ),
+    TableReason.HTML_NOT_XLSX: (
+        "Trang web (HTML) hoặc bảng XML đặt tên như bảng tính: mở bằng Excel và lưu lại dạng .xlsx",
+        "A web page (HTML) or XML table under a spreadsheet name: open it in Excel and save as .xlsx",
+    ),
     TableReason.UNPACKS_TOO_LARGE: ("Tệp giải nén quá lớn", "The workbook unpacks too large"),
     TableReason.LEGACY_ENCODING: (
         "Bảng mã cũ (TCVN3/VNI): hãy chuyển sang Unicode",

@@ -11,6 +11,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,13 @@ from kiemchung.demo_serving import DemoKey, demo_keys, write_serving_files
 from kiemchung.runtime.clock import FrozenClock
 from kiemchung.runtime.settings import Settings
 from kiemchung.web.app import UPLOADS_DIR
+from kiemchung.web.errors import UploadReason
+from kiemchung.web.import_texts import import_text
 from kiemchung.web.uploads import MAX_PENDING, UPLOAD_TTL, UploadStore
 from services.scoring.access import Role
-from services.scoring.tables import MAX_FILE_BYTES
+from services.scoring.importer import ImportReason, NoteKind
+from services.scoring.layout import Skip
+from services.scoring.tables import MAX_FILE_BYTES, CellReason, TableReason
 from tests.web.conftest import DEMO_UNITS
 from tests.web.province_tables import LEAVES, appraisal_book
 
@@ -221,3 +226,12 @@ def test_kept_uploads_expire_belong_to_their_sender_and_stay_bounded(tmp_path: P
     assert len(list((tmp_path / "uploads").glob("*.bin"))) == MAX_PENDING
     assert store.get(tokens[0], "p") is None  # the oldest made room
     assert store.get(tokens[-1], "p") is not None
+
+
+@pytest.mark.parametrize("codes", [ImportReason, TableReason, CellReason, NoteKind, Skip, UploadReason])
+def test_every_code_an_import_can_show_is_explained_in_both_languages(codes: type[StrEnum]) -> None:
+    for code in codes:
+        vietnamese, english = import_text(code.value, False), import_text(code.value, True)
+        assert vietnamese, code
+        assert english, code
+        assert vietnamese != english, code
