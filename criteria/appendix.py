@@ -1214,7 +1214,7 @@ def import_file(
     try:
         grid = read_table(path, sheet)
     except CriteriaError as exc:  # TableRefusedError, XlsxRefusedError
-        return _refused(exc.reason, str(exc))
+        return _refused(exc.reason, exc.message)
     return import_grid(grid, meta or SetMeta(), template, appendix)
 
 

@@ -235,6 +235,9 @@ def test_a_renamed_file_is_unreadable_not_a_traceback(tmp_path: Path) -> None:
     assert _reasons(path) == {CriteriaReason.TABLE_UNREADABLE}
     shutil.copy(path, tmp_path / "phuluc.xlsx")
     assert _reasons(tmp_path / "phuluc.xlsx") == {CriteriaReason.XLSX_UNREADABLE}
+    # Said once, where and why: not "<set>: xlsx_unreadable: <set>: xlsx_unreadable: …".
+    [issue] = import_file(tmp_path / "phuluc.xlsx", META).report.errors
+    assert issue.render().count("xlsx_unreadable") == 1
 
 
 def test_the_command_prints_reasons_and_writes_nothing(

@@ -853,3 +853,27 @@ def test_vinh_phuc_published_ranks_per_group_are_compared_with_our_group_ranks(
     assert _run("compare", str(published), "--year", YEAR, "--database-url", url, *more, "--json") == 0
     result = json.loads(capsys.readouterr().out)
     assert (result["compared"], result["agreeing"], result["differences"]) == (4, 4, [])
+
+
+def test_a_column_headed_ma_holding_criterion_codes_is_the_code_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Some appendices head the code column "Mã" (seed 003's Phụ lục I numbers its rows by code):
+    with criterion codes under it and no unit column, it is read as codes, not unit ids."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    sheet.title = "Sở Tư pháp"
+    put(
+        sheet,
+        1,
+        [
+            [f"KẾT QUẢ THẨM ĐỊNH NĂM {YEAR}"],
+            ["Mã", "Nội dung", "Điểm tối đa", "Điểm đạt được"],
+            ["1", "Công tác chỉ đạo, điều hành", 30, None],
+            ["1.1", "Kế hoạch CCHC", 10, "8,5"],
+            ["1.2", "Báo cáo CCHC", 8, 7],
+        ],
+    )
+    code, report = _import(capsys, "appraisals", save(book, tmp_path / "ma.xlsx"), url)
+    assert (code, report["refused"]) == (0, [])
+    assert _appraised(url) == {("so-tu-phap", "1.1"): "8.5", ("so-tu-phap", "1.2"): "7"}
