@@ -500,6 +500,12 @@ def read_title_block(text: str) -> dict[str, str]:
     levels = [level for level, pattern in _LEVEL_PATTERNS if pattern.search(own)]
     if len(levels) == 1:
         out["level"] = levels[0].value
+    # Title: the line under "PHỤ LỤC I" ("CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH").
+    if marks:
+        heading = _one_line(lines[marks[-1]])
+        below = next((_one_line(x) for x in lines[marks[-1] + 1 :] if x.strip()), "")
+        name = below if below and not below.startswith("(") and "quyết định" not in fold(below) else ""
+        out["title"] = f"{name} ({heading})" if name else heading
     return out
 
 
@@ -1130,7 +1136,7 @@ def import_grid(
         decision_date=pick("decision_date", meta.decision_date),
         level=level,
         years=years,
-        title=meta.title or stored.get("title", ""),
+        title=meta.title or stored.get("title", "") or stated.get("title", ""),
         total=total,
         total_basis=meta.total_basis or stored.get("total_basis", ""),
         note=stored.get("note", ""),
@@ -1208,7 +1214,7 @@ def import_file(
     try:
         grid = read_table(path, sheet)
     except CriteriaError as exc:  # TableRefusedError, XlsxRefusedError
-        return _refused(exc.reason, str(exc))
+        return _refused(exc.reason, exc.message)
     return import_grid(grid, meta or SetMeta(), template, appendix)
 
 

@@ -103,6 +103,7 @@ class CriteriaError(Exception):
         super().__init__(f"{path or '<set>'}: {reason.value}: {message}")
         self.reason = reason
         self.path = path
+        self.message = message
 
 
 class CriteriaLoadError(CriteriaError):

@@ -19,6 +19,7 @@ from kiemchung.web.context import WebContext
 from kiemchung.web.documents import PageRenderer
 from kiemchung.web.routes import PREFIX, WEB_STATE, SignInRequiredError, build_router, render
 from kiemchung.web.session import SessionCodec
+from kiemchung.web.uploads import UploadStore
 from services.evidence_verifier.fetch import FetchPolicy
 from services.indexer.port import SearchIndex
 from services.scoring.access import KeyRing
@@ -31,6 +32,8 @@ HERE = Path(__file__).parent
 # npm ci (make install) fills this from package-lock.json; nothing from it is committed.
 NODE_MODULES = HERE / "assets" / "node_modules"
 SECRET_BYTES = 32
+# Uploaded tables waiting for their commit (private, short-lived: kiemchung/web/uploads.py).
+UPLOADS_DIR = "web-uploads"
 
 
 def session_secret(configured: str | None) -> str:
@@ -99,6 +102,7 @@ def build_web_context(
         renderer=PageRenderer(fetch_policy(settings), settings.max_pages),
         commands=commands,
         events=EventFactory(f"{settings.producer_name}.web", clock, random_ids),
+        uploads=UploadStore(settings.data_dir / UPLOADS_DIR, clock),
         secure_cookies=settings.web_secure_cookies,
     )
 

@@ -11,6 +11,7 @@ from kiemchung.runtime.messaging import EventFactory
 from kiemchung.web.commands import CommandSink
 from kiemchung.web.documents import PageRenderer
 from kiemchung.web.session import SessionCodec
+from kiemchung.web.uploads import UploadStore
 from services.indexer.port import SearchIndex
 from services.scoring.access import KeyRing
 from services.scoring.service import CriteriaCatalogue
@@ -27,4 +28,5 @@ class WebContext:
     renderer: PageRenderer
     commands: CommandSink | None  # None: a read-only deployment (writes are refused)
     events: EventFactory
+    uploads: UploadStore  # tables kept between an import's preview and its commit
     secure_cookies: bool = False

@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -18,8 +19,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.events import (
+    YEAR_MAX,
+    YEAR_MIN,
     AppraisalRecorded,
     CorrectedPoints,
     Published,
@@ -30,11 +36,15 @@ from contracts.vocabulary import Level, ReasonCode
 from kiemchung.web.charts import Bar, bar_chart
 from kiemchung.web.context import WebContext
 from kiemchung.web.documents import MAX_ZOOM, MIN_ZOOM, stored_document
+from kiemchung.web.errors import UploadReason
 from kiemchung.web.i18n import LANG_COOKIE, Lang, translate
+from kiemchung.web.import_texts import import_text
+from kiemchung.web.imports import MAX_SHOWN_ROWS, ImportOutcome, run_upload
 from kiemchung.web.live import change_stream
 from kiemchung.web.pages import highlighted, latest_year, leaf_inputs, supplements, tree_rows
 from kiemchung.web.remedies import remedy
 from kiemchung.web.session import SESSION_COOKIE, SESSION_SECONDS, Viewer, csrf_matches
+from kiemchung.web.uploads import UPLOAD_TTL, PendingUpload, shown_name
 from services.evidence_verifier.errors import FetchError
 from services.indexer.errors import IndexerError
 from services.indexer.model import Decision, Facet, SearchQuery
@@ -45,7 +55,9 @@ from services.scoring.display import display_rules
 from services.scoring.errors import AccessError, AccessReason, LookupReason, NotFoundError
 from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
 from services.scoring.handlers import current_ledger, load_unit, load_units
+from services.scoring.importer import ImportKind, ImportOptions
 from services.scoring.service import UnitInfo
+from services.scoring.tables import MAX_FILE_BYTES, TableReason
 from services.scoring.views import (
     Figure,
     UnitScoreView,
@@ -66,6 +78,12 @@ MAX_QUERY = 200
 # documents and forms) in one page cost seconds to read and render.
 COUNCIL_PAGE_UNITS = 100
 MAX_PAGE = 10_000
+# An upload's request: the table (bounded as the API bounds it) and the form's few short fields.
+MULTIPART_SLACK = 64 * 1024
+MAX_UPLOAD_REQUEST = MAX_FILE_BYTES + MULTIPART_SLACK
+UPLOAD_FIELDS = 8
+UPLOAD_FIELD_BYTES = 1024
+READ_CHUNK = 1024 * 1024
 
 
 class SignInRequiredError(Exception):
@@ -117,7 +135,7 @@ def reason_text(code: str, lang: Lang) -> str:
     try:
         reason = ReasonCode(code)
     except ValueError:
-        return code
+        return import_text(code, lang is Lang.EN) or code
     return reason.vietnamese if lang is Lang.VI else reason.english
 
 
@@ -376,6 +394,130 @@ def build_router() -> APIRouter:
             return RedirectResponse(with_params(back, refused=f"bad_input: {exc}"[:300]), 303)
         return await submit(ctx, event, back)
 
+    @router.get("/imports", response_class=HTMLResponse)
+    def imports_page(request: Request, viewer: Who, ctx: Ctx, year: int | None = None) -> Response:
+        """The province's upload form: a table of units, appraisals or survey results."""
+        viewer.key.require_role(Role.PROVINCE)
+        with ctx.sessions() as db:
+            year = year if year is not None and YEAR_MIN <= year <= YEAR_MAX else None
+            year = year or latest_year(db, ctx.clock().year)
+        return import_page(request, viewer, ctx, year=year)
+
+    @router.post("/imports", response_class=HTMLResponse)
+    async def import_preview(request: Request, viewer: Who, ctx: Ctx) -> Response:
+        """A dry run of the uploaded table: what it would record and every refused row; the file
+        waits (private, short-lived) for the "Ghi nhận" button."""
+        viewer.key.require_role(Role.PROVINCE)
+        default_year = ctx.clock().year
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():
+            return import_page(request, viewer, ctx, default_year, 411, UploadReason.LENGTH_REQUIRED)
+        if int(length) > MAX_UPLOAD_REQUEST:
+            detail = f"> {MAX_FILE_BYTES // (1024 * 1024)} MB"
+            return import_page(request, viewer, ctx, default_year, 413, TableReason.FILE_TOO_LARGE, detail)
+        try:
+            form = await request.form(max_files=1, max_fields=UPLOAD_FIELDS, max_part_size=UPLOAD_FIELD_BYTES)
+        except StarletteHTTPException as exc:
+            return import_page(
+                request, viewer, ctx, default_year, 400, UploadReason.BAD_FORM, str(exc.detail)
+            )
+        try:
+            csrf = form.get("csrf")
+            require_csrf(viewer, csrf if isinstance(csrf, str) else None)
+            kind_value, year_value, upload = form.get("kind"), form.get("year"), form.get("file")
+            year_text = year_value.strip() if isinstance(year_value, str) else ""
+            year = int(year_text) if year_text.isdigit() else None
+            if year_text and (year is None or not YEAR_MIN <= year <= YEAR_MAX):
+                return import_page(
+                    request, viewer, ctx, default_year, 422, UploadReason.BAD_YEAR, year_text[:20]
+                )
+            try:
+                kind = ImportKind(kind_value if isinstance(kind_value, str) else "")
+            except ValueError:
+                detail = str(kind_value)[:40] if isinstance(kind_value, str) else ""
+                return import_page(
+                    request, viewer, ctx, year or default_year, 422, UploadReason.BAD_KIND, detail
+                )
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return import_page(
+                    request, viewer, ctx, year or default_year, 422, UploadReason.NO_FILE, kind=kind
+                )
+            data = await bounded_read(upload)
+            filename = shown_name(upload.filename)
+        finally:
+            await form.close()
+        if data is None:
+            detail = f"> {MAX_FILE_BYTES // (1024 * 1024)} MB"
+            return import_page(
+                request, viewer, ctx, year or default_year, 413, TableReason.FILE_TOO_LARGE, detail, kind=kind
+            )
+        options = ImportOptions(year=year, source=filename, actor=viewer.key.name)
+        outcome = await run_in_threadpool(
+            run_upload, ctx.sessions, ctx.catalogue, ctx.clock, kind, data, filename, options, dry_run=True
+        )
+        pending = None
+        if outcome.ok and outcome.would_record and ctx.commands is not None:
+            pending = await run_in_threadpool(
+                ctx.uploads.put, data, kind=kind.value, year=year, filename=filename, owner=viewer.key.sha256
+            )
+        return import_page(
+            request,
+            viewer,
+            ctx,
+            year or default_year,
+            200 if outcome.ok else 422,
+            kind=kind,
+            outcome=outcome,
+            pending=pending,
+            filename=filename,
+            size=len(data),
+        )
+
+    @router.post("/imports/commit", response_class=HTMLResponse)
+    async def import_commit(
+        request: Request,
+        viewer: Who,
+        ctx: Ctx,
+        token: Annotated[str, Form(max_length=64)],
+        csrf: Annotated[str, Form(max_length=100)] = "",
+    ) -> Response:
+        """Import the previewed file (the same bytes, by the server's token): all rows or none."""
+        require_csrf(viewer, csrf)
+        viewer.key.require_role(Role.PROVINCE)
+        year = ctx.clock().year
+        if ctx.commands is None:
+            return import_page(request, viewer, ctx, year, 409, UploadReason.READ_ONLY)
+        found = await run_in_threadpool(ctx.uploads.get, token, viewer.key.sha256)
+        if found is None:
+            return import_page(request, viewer, ctx, year, 410, UploadReason.UPLOAD_EXPIRED)
+        pending, data = found
+        ctx.uploads.discard(pending.token)
+        kind = ImportKind(pending.kind)
+        options = ImportOptions(year=pending.year, source=pending.filename, actor=viewer.key.name)
+        outcome = await run_in_threadpool(
+            run_upload,
+            ctx.sessions,
+            ctx.catalogue,
+            ctx.clock,
+            kind,
+            data,
+            pending.filename,
+            options,
+            dry_run=False,
+        )
+        years = sorted({p.year for p in outcome.planned})
+        return import_page(
+            request,
+            viewer,
+            ctx,
+            pending.year or (years[-1] if years else year),
+            200 if outcome.ok else 422,
+            kind=kind,
+            outcome=outcome,
+            filename=pending.filename,
+            size=pending.size,
+        )
+
     @router.get("/documents/{link_id}", response_class=HTMLResponse)
     def document(
         request: Request, link_id: str, viewer: Who, ctx: Ctx, page: int = 1, zoom: float = 1.0
@@ -586,3 +728,62 @@ async def submit(ctx: WebContext, event: Any, back: str) -> Response:
     if result.accepted:
         return RedirectResponse(with_params(target, ok=event.type), 303)
     return RedirectResponse(with_params(target, refused=f"{result.reason}: {result.detail}"[:300]), 303)
+
+
+async def bounded_read(upload: UploadFile) -> bytes | None:
+    """The uploaded file's bytes, or None when it holds more than the importer reads."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await upload.read(READ_CHUNK):
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def import_page(
+    request: Request,
+    viewer: Viewer,
+    ctx: WebContext,
+    year: int,
+    status: int = 200,
+    error: StrEnum | None = None,
+    detail: str = "",
+    *,
+    kind: ImportKind = ImportKind.APPRAISALS,
+    outcome: ImportOutcome | None = None,
+    pending: PendingUpload | None = None,
+    filename: str = "",
+    size: int = 0,
+) -> Response:
+    """The import page: the form, then the preview or the result of the file sent."""
+    with ctx.sessions() as db:
+        names = {u.unit_id: u.name for u in load_units(db)}
+    return render(
+        request,
+        "imports.html",
+        viewer,
+        status=status,
+        year=year,
+        kinds=list(ImportKind),
+        kind=kind.value,
+        error=error.value if error is not None else None,
+        detail=detail,
+        outcome=outcome,
+        pending=pending,
+        filename=filename,
+        size=size,
+        names=names,
+        max_mb=MAX_FILE_BYTES // (1024 * 1024),
+        max_shown=MAX_SHOWN_ROWS,
+        ttl_minutes=int(UPLOAD_TTL.total_seconds()) // 60,
+        may_commit=ctx.commands is not None,
+        points_text=lambda value: points_text(value, language(request)),
+    )
+
+
+def points_text(value: Decimal, lang: Lang) -> str:
+    """Points as the file meant them: a decimal comma in Vietnamese pages."""
+    shown = format(value, "f")
+    return shown.replace(".", ",") if lang is Lang.VI else shown

@@ -281,7 +281,8 @@ def _accept_values(survey: bool) -> tuple[frozenset[Field], ...]:
     values = (Field.SURVEY, Field.APPRAISED, Field.POINTS) if survey else (Field.APPRAISED, Field.POINTS)
     out: list[frozenset[Field]] = []
     for value in values:
-        out += [frozenset({code, value}) for code in (Field.CODE, Field.STT)]
+        # A lone "Mã" (UNIT_ID) may head the criterion codes (_codes_under_ma).
+        out += [frozenset({code, value}) for code in (Field.CODE, Field.STT, Field.UNIT_ID)]
         out += [frozenset({unit, Field.CODE, value}) for unit in _UNIT_COLUMNS]
     if survey:
         out += [frozenset({unit, Field.SURVEY}) for unit in _UNIT_COLUMNS]
@@ -611,6 +612,7 @@ class _Planner:
             if sheet.hidden:
                 self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, "hidden sheet")
                 continue
+            layout = _codes_under_ma(layout)
             unit_column = next((f for f in _UNIT_COLUMNS if f in layout.columns), None)
             value = _value_field(layout, survey)
             if unit_column is None and value is not None:
@@ -1041,6 +1043,21 @@ def _year_of(cell: Cell) -> int | None:
         return int(cell)
     found = _FOUR_DIGITS.fullmatch(fold(text(cell)).removeprefix("nam ").strip())
     return int(found.group()) if found else None
+
+
+def _codes_under_ma(layout: Layout) -> Layout:
+    """A column headed only "Mã" holding criterion codes (1, 1.1, 1.1.2) in a sheet naming no
+    unit is the criterion code column, not a unit id column."""
+    column = layout.columns.get(Field.UNIT_ID)
+    if column is None or Field.NAME in layout.columns or Field.CODE in layout.columns:
+        return layout
+    cells = [text(layout.sheet.cell(row, column)) for row in layout.data_rows()]
+    filled = [c for c in cells if c]
+    if not filled or sum(1 for c in filled if CODE_PATTERN.match(c.rstrip("."))) * 2 <= len(filled):
+        return layout
+    columns: dict[Field, int] = {k: v for k, v in layout.columns.items() if k is not Field.UNIT_ID}
+    columns[Field.CODE] = column
+    return replace(layout, columns=MappingProxyType(columns))
 
 
 def _code_column(layout: Layout) -> Field:

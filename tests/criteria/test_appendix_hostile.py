@@ -235,6 +235,9 @@ def test_a_renamed_file_is_unreadable_not_a_traceback(tmp_path: Path) -> None:
     assert _reasons(path) == {CriteriaReason.TABLE_UNREADABLE}
     shutil.copy(path, tmp_path / "phuluc.xlsx")
     assert _reasons(tmp_path / "phuluc.xlsx") == {CriteriaReason.XLSX_UNREADABLE}
+    # Said once, where and why: not "<set>: xlsx_unreadable: <set>: xlsx_unreadable: …".
+    [issue] = import_file(tmp_path / "phuluc.xlsx", META).report.errors
+    assert issue.render().count("xlsx_unreadable") == 1
 
 
 def test_the_command_prints_reasons_and_writes_nothing(
@@ -284,3 +287,30 @@ def test_a_problem_names_the_derived_code_not_the_stt_as_written(tmp_path: Path)
     rows[4] = ("1", "Công khai thủ tục hành chính", "bốn mươi")  # under field II: code 2.1
     result = import_file(_docx(tmp_path, tuple(rows)), META)
     assert (CriteriaReason.BAD_DECIMAL, "2.1", 6) in {(i.reason, i.path, i.row) for i in result.report.errors}
+
+
+def test_a_docx_whose_zip_directory_lies_about_sizes_is_unreadable(tmp_path: Path) -> None:
+    """A member declared at 1 KB that inflates to 100 MB: zipfile stops at the declared size and
+    the CRC fails, so the bomb is neither unpacked nor parsed."""
+    import struct
+
+    huge = _body("<w:p/>" + " " * (100 * MIB))
+    path = _rebuild_docx(_docx(tmp_path, GOOD), tmp_path / "liar.docx", {"word/document.xml": huge}, {})
+    data = bytearray(path.read_bytes())
+    name = b"word/document.xml"
+    local = patched = 0
+    while (local := data.find(b"PK\x03\x04", local)) >= 0:
+        if data[local + 30 : local + 30 + len(name)] == name:
+            struct.pack_into("<I", data, local + 22, 1024)
+            patched += 1
+        local += 4
+    central = 0
+    while (central := data.find(b"PK\x01\x02", central)) >= 0:
+        if data[central + 46 : central + 46 + len(name)] == name:
+            struct.pack_into("<I", data, central + 24, 1024)
+            patched += 1
+        central += 4
+    assert patched == 2
+    path.write_bytes(bytes(data))
+    assert path.stat().st_size < MIB
+    assert _reasons(path) == {CriteriaReason.TABLE_UNREADABLE}

@@ -180,6 +180,11 @@ def test_ca_mau_fragment_without_template_is_refused_with_rows(shared_dir: Path,
     # Row 4 of the Word table: heading (2 rows), column numbers, then field I.
     assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 4) in reasons
     assert CriteriaReason.INCOMPLETE_SET in {i.reason for i in result.report.errors}
+    # In a workbook the row is the sheet's: 4 title rows, a two-row heading, the column numbers.
+    in_sheet = import_file(_xlsx(_fragment(shared_dir), tmp_path), CA_MAU_META)
+    assert (CriteriaReason.PARENT_SUM_MISMATCH, "1", 8, "C (Điểm Tối đa)") in {
+        (i.reason, i.path, i.row, i.column) for i in in_sheet.report.errors
+    }
     out = tmp_path / "camau.yaml"
     argv = ["criteria", "import", str(path), "-o", str(out), "--level", "department", "--year", "2013"]
     assert run(argv) == 1
@@ -241,6 +246,7 @@ def test_seed_003_wording_imports_as_a_complete_scorable_set(tmp_path: Path) -> 
         "2023-08-11",
         Level.DEPARTMENT,
     )
+    assert cset.title == "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"
     assert [n.code for n in cset.walk()] == [
         "1",
         "1.1",
@@ -357,16 +363,17 @@ def test_points_that_are_not_a_maximum_are_bad(cell: str) -> None:
     ("lines", "expected"),
     [
         (VINH_LONG_TITLE, {"decision": "1877/QĐ-UBND", "decision_date": "2023-08-11",
-                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department"}),
+                           "issuer": "UBND tỉnh Vĩnh Long", "level": "department",
+                           "title": "CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CỦA CÁC SỞ, BAN, NGÀNH TỈNH (PHỤ LỤC I)"}),
         (("PHỤ LỤC II", "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ",
           "(Ban hành kèm theo Quyết định số 3463/QĐ-UBND",
           "ngày 25 tháng 11 năm 2022 của UBND tỉnh Quảng Ninh)"),
          {"decision": "3463/QĐ-UBND", "decision_date": "2022-11-25", "issuer": "UBND tỉnh Quảng Ninh",
-          "level": "district"}),
+          "level": "district", "title": "CHỈ SỐ CCHC CỦA UBND CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ (PHỤ LỤC II)"}),
         (("Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn",
           "(Kèm theo QĐ số 947/QĐ-UBND ngày 26/5/2023 của Ủy ban nhân dân tỉnh Thái Bình)"),
          {"decision": "947/QĐ-UBND", "decision_date": "2023-05-26", "issuer": "UBND tỉnh Thái Bình",
-          "level": "commune"}),
+          "level": "commune", "title": "Phụ lục III: Chỉ số CCHC của UBND các xã, phường, thị trấn"}),
     ],
 )  # fmt: skip
 def test_the_title_block_states_decision_date_issuer_and_level(

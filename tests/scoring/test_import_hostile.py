@@ -136,3 +136,17 @@ def test_a_file_with_only_headings_past_the_row_limit_is_refused_in_csv() -> Non
     with pytest.raises(TableError) as caught:
         read_table_bytes(text.encode(), "dai.csv")
     assert caught.value.reason.value == "too_many_rows"
+
+
+def test_entity_expansion_in_a_sheet_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A "billion laughs" DTD in the sheet XML is refused (defusedxml under openpyxl), not expanded."""
+    entities = '<!ENTITY l0 "haha">' + "".join(
+        f'<!ENTITY l{n} "{("&l" + str(n - 1) + ";") * 10}">' for n in range(1, 10)
+    )
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData></worksheet>'
+    ).encode()
+    err = _refused(tmp_path, capsys, "laughs.xlsx", _with_sheet_xml(Workbook(), xml))
+    assert "unreadable_file" in err

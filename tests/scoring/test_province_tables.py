@@ -798,3 +798,82 @@ def test_formulas_are_read_by_their_cached_results(
     code, report = _import(capsys, "survey", path, url, "--year", YEAR)
     assert (code, report["refused"]) == (0, [])
     assert _survey(url) == {"so-noi-vu": "17.2534", "so-tu-phap": "15"}
+
+
+VINH_PHUC_GROUPS = Path(__file__).resolve().parents[2] / "criteria" / "provinces" / "vinhphuc-2019.yaml"
+
+
+def test_vinh_phuc_published_ranks_per_group_are_compared_with_our_group_ranks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vĩnh Phúc ranks central agencies in the province and its departments separately (three
+    groups, criteria/provinces/vinhphuc-2019.yaml, declared here for the demo set's year): the
+    published "Xếp hạng" is the rank within the group, and ours is compared the same way."""
+    criteria = tmp_path / "criteria"
+    (criteria / "provinces").mkdir(parents=True)
+    rules = VINH_PHUC_GROUPS.read_text(encoding="utf-8").replace("year: 2019", f"year: {YEAR}")
+    rules = rules.replace(
+        "units: {}",
+        "units:\n  cuc-thue: {group: trung-uong}\n  kho-bac: {group: trung-uong}\n"
+        "  so-noi-vu: {group: so-nganh}\n  so-tu-phap: {group: so-nganh}\n",
+    )
+    (criteria / "provinces" / f"vinhphuc-{YEAR}.yaml").write_text(rules, encoding="utf-8")
+    more = ["--criteria-dir", str(criteria)]
+    url = _units(
+        tmp_path,
+        "cuc-thue,Cục Thuế tỉnh,sở,hdtd,demo-department,có,\n"
+        "kho-bac,Kho bạc Nhà nước tỉnh,sở,hdtd,demo-department,có,\n",
+        *more,
+    )
+    survey = tmp_path / "xhh.csv"
+    survey.write_text(
+        "Đơn vị;Điểm khảo sát\nCục Thuế;18\nKho bạc Nhà nước;15\nSở Nội vụ;17\nSở Tư pháp;16\n",
+        encoding="utf-8",
+    )
+    assert _import(capsys, "survey", survey, url, "--year", YEAR, *more)[0] == 0
+    book, sheet = new_book()
+    row = title_block(
+        sheet, "Vĩnh Phúc", f"KẾT QUẢ CHỈ SỐ CCHC NĂM {YEAR}", "Vĩnh Phúc, ngày 10 tháng 02 năm 2026", 4
+    )
+    put(
+        sheet,
+        row,
+        [
+            ["STT", "Cơ quan, đơn vị", "Chỉ số CCHC", "Xếp hạng"],
+            ["I", "Cơ quan Trung ương đóng trên địa bàn tỉnh"],
+            [1, "Cục Thuế tỉnh", "18,00", 1],
+            [2, "Kho bạc Nhà nước tỉnh", "15,00", 2],
+            ["II", "Sở, ban, ngành"],
+            [1, "Sở Nội vụ", "17,00", 1],
+            [2, "Sở Tư pháp", "16,00", 2],
+        ],
+    )
+    published = save(book, tmp_path / "vinh-phuc.xlsx")
+    capsys.readouterr()
+    assert _run("compare", str(published), "--year", YEAR, "--database-url", url, *more, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["compared"], result["agreeing"], result["differences"]) == (4, 4, [])
+
+
+def test_a_column_headed_ma_holding_criterion_codes_is_the_code_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Some appendices head the code column "Mã" (seed 003's Phụ lục I numbers its rows by code):
+    with criterion codes under it and no unit column, it is read as codes, not unit ids."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    sheet.title = "Sở Tư pháp"
+    put(
+        sheet,
+        1,
+        [
+            [f"KẾT QUẢ THẨM ĐỊNH NĂM {YEAR}"],
+            ["Mã", "Nội dung", "Điểm tối đa", "Điểm đạt được"],
+            ["1", "Công tác chỉ đạo, điều hành", 30, None],
+            ["1.1", "Kế hoạch CCHC", 10, "8,5"],
+            ["1.2", "Báo cáo CCHC", 8, 7],
+        ],
+    )
+    code, report = _import(capsys, "appraisals", save(book, tmp_path / "ma.xlsx"), url)
+    assert (code, report["refused"]) == (0, [])
+    assert _appraised(url) == {("so-tu-phap", "1.1"): "8.5", ("so-tu-phap", "1.2"): "7"}
