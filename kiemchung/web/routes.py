@@ -778,6 +778,8 @@ def import_page(
         max_mb=MAX_FILE_BYTES // (1024 * 1024),
         max_shown=MAX_SHOWN_ROWS,
         ttl_minutes=int(UPLOAD_TTL.total_seconds()) // 60,
+        year_min=YEAR_MIN,
+        year_max=YEAR_MAX,
         may_commit=ctx.commands is not None,
         points_text=lambda value: points_text(value, language(request)),
     )

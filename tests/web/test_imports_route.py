@@ -235,3 +235,25 @@ def test_every_code_an_import_can_show_is_explained_in_both_languages(codes: typ
         assert vietnamese, code
         assert english, code
         assert vietnamese != english, code
+
+
+def test_a_units_table_previews_the_units_to_register_then_registers_them(served: Served) -> None:
+    csrf = sign_in(served, Role.PROVINCE)
+    table = (
+        "DANH SÁCH CƠ QUAN, ĐƠN VỊ NĂM 2024\n"
+        "\n"
+        "Mã đơn vị;Tên đơn vị;Cấp;Hội đồng thẩm định;Bộ tiêu chí\n"
+        "so-xay-dung;Sở Xây dựng;Sở;hdtd-tinh;demo-department\n"
+    ).encode("utf-8-sig")
+    status, text = send(served, csrf, kind="units", data=table, name="don-vi.csv")
+    assert status == 200
+    assert 'id="new-units"' in text
+    assert "Sở Xây dựng" in text
+    key = {"X-API-Key": served.keys[Role.PROVINCE].plaintext}
+    assert "so-xay-dung" not in {u["unit_id"] for u in served.client.get("/units", headers=key).json()}
+    found = TOKEN.search(text)
+    assert found is not None
+    response = served.client.post("/ui/imports/commit", data={"csrf": csrf, "token": found.group(1)})
+    assert response.status_code == 200
+    assert 'id="recorded">1<' in response.text
+    assert "so-xay-dung" in {u["unit_id"] for u in served.client.get("/units", headers=key).json()}

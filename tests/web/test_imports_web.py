@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from kiemchung.demo import DEMO_YEAR
 from services.scoring.access import Role
-from tests.web.conftest import Site, serious_violations, shoot, signed_in
+from tests.web.conftest import PHONE, Site, serious_violations, shoot, signed_in
 from tests.web.province_tables import FIRST_DATA_ROW, LEAVES, SHEET, appraisal_book, column_of
 
 pytestmark = pytest.mark.browser
@@ -140,4 +140,29 @@ def test_unit_and_council_keys_cannot_reach_the_import_page(browser: Browser, si
         page.goto(f"{site.url}/ui/province?year={DEMO_YEAR}")
         expect(page.locator("#ranking-department")).to_be_visible()
         expect(page.locator("#import-link")).to_have_count(0)
+    page.context.close()
+
+
+def test_on_a_phone_in_english_a_survey_file_naming_an_unknown_unit_is_refused(
+    browser: Browser, site: Site
+) -> None:
+    page = signed_in(browser, site, Role.PROVINCE, viewport=PHONE)
+    page.goto(f"{site.url}/ui/imports?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import from a workbook")
+    survey = "Tên đơn vị;Điểm khảo sát\nSở Nội vụ;17,2534\nSở Không Tồn Tại;15\n".encode("utf-8-sig")
+    form = page.locator("#import-form")
+    form.get_by_label("Survey results").check()
+    form.get_by_label("Workbook file").set_input_files(
+        files=[FilePayload(name="khao-sat.csv", mimeType="text/csv", buffer=survey)]
+    )
+    form.get_by_role("button", name="Preview").click()
+    page.wait_for_load_state()
+    refusal = page.locator("#refusals tbody tr")
+    expect(refusal).to_have_count(1)
+    expect(refusal.locator("td").nth(1)).to_have_text("3")
+    expect(refusal.locator("td").nth(3)).to_have_text("unknown_unit")
+    expect(refusal.locator("td").nth(4)).to_have_text("No such unit")
+    expect(page.get_by_role("button", name="Record")).to_have_count(0)
+    assert serious_violations(page) == []
+    shoot(page, "province-import-phone-en")
     page.context.close()
