@@ -5,6 +5,7 @@ scoring handlers (commands.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -48,15 +49,23 @@ from services.evidence_verifier.errors import FetchError
 from services.indexer.errors import IndexerError
 from services.indexer.model import Decision, Facet, SearchQuery
 from services.scoring.access import ApiKey, Role
-from services.scoring.core.rules import ProvinceRules
+from services.scoring.core.rules import ProvinceRules, default_rules
 from services.scoring.criterion_view import criterion_view, units_without_evidence
+from services.scoring.display import display_rules
 from services.scoring.errors import AccessError, AccessReason, LookupReason, NotFoundError
 from services.scoring.export import MIMETYPE, build_workbook, workbook_bytes
 from services.scoring.handlers import current_ledger, load_unit, load_units
 from services.scoring.importer import ImportKind, ImportOptions
 from services.scoring.service import UnitInfo
 from services.scoring.tables import MAX_FILE_BYTES, TableReason
-from services.scoring.views import Figure, evidence_view, ledger_view, ranking_view, unit_score_view
+from services.scoring.views import (
+    Figure,
+    UnitScoreView,
+    evidence_view,
+    ledger_view,
+    ranking_view,
+    unit_score_view,
+)
 
 WEB_STATE = "kiemchung_web"
 PREFIX = "/ui"
@@ -133,6 +142,11 @@ def reason_text(code: str, lang: Lang) -> str:
 def shown_index(index: Figure, rules: ProvinceRules) -> Decimal:
     """An index at the province's decimals that year (the bar's length and its label agree)."""
     return rules.shown(Decimal(index.exact))
+
+
+def shown_rules_of(view: UnitScoreView) -> ProvinceRules:
+    """The decimals the unit's view was printed with (a published year's, as published)."""
+    return dataclasses.replace(default_rules(view.year), decimals=view.decimals)
 
 
 def readable_units(key: ApiKey, db: Session) -> list[UnitInfo]:
@@ -559,7 +573,7 @@ def build_router() -> APIRouter:
             evidence = evidence_view(db, current_ledger(db, unit, year, ctx.catalogue), None)
             history = list(reversed(ledger_view(db, unit_id, year, None)))[:LEDGER_ROWS]
             asked = supplements(db, unit_id, year)
-        rules = ctx.catalogue.rules_for(year)
+        rules = shown_rules_of(view)
         chart = bar_chart(
             translate(language(request), "component_indices"),
             [
@@ -589,14 +603,15 @@ def build_router() -> APIRouter:
         with ctx.sessions() as db:
             year = year or latest_year(db, ctx.clock().year)
             readable = {u.unit_id: u for u in readable_units(viewer.key, db)}
-            year_rules = ctx.catalogue.rules.get(year)
-            tables = [(lv.value, ranking_view(db, lv.value, year, readable, year_rules)) for lv in Level]
-        rules = ctx.catalogue.rules_for(year)
+            # Each level's year as shown: a published one as published (display.py).
+            shown = {lv.value: display_rules(db, ctx.catalogue, lv.value, year) for lv in Level}
+            tables = [(lv.value, ranking_view(db, lv.value, year, readable, shown[lv.value])) for lv in Level]
+        every = [r for r in shown.values() if r is not None]
         charts = {
             level: bar_chart(
                 f"{translate(language(request), 'index')} {level} {year}",
                 [
-                    Bar(r.name, shown_index(r.index, rules), r.index_text)
+                    Bar(r.name, shown_index(r.index, shown[level] or default_rules(year)), r.index_text)
                     for r in view.ranked + view.not_ranked
                     if not r.no_result
                 ],
@@ -611,8 +626,8 @@ def build_router() -> APIRouter:
             year=year,
             tables=[(lv, v) for lv, v in tables if v is not None],
             charts=charts,
-            bands=bool(rules.bands),
-            groups={g.id: g.name for g in rules.groups},
+            bands=any(r.bands for r in every),
+            groups={g.id: g.name for r in every for g in r.groups},
             may_publish=viewer.key.role is Role.PROVINCE and ctx.commands is not None,
         )
 

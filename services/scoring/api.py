@@ -36,6 +36,7 @@ from services.scoring.corrections import (
     submit_correction,
 )
 from services.scoring.criterion_view import CriterionAcrossUnitsView, criterion_view
+from services.scoring.display import display_rules
 from services.scoring.errors import (
     AccessError,
     AccessReason,
@@ -384,7 +385,8 @@ def build_router() -> APIRouter:
     def ranking(level: Level, year: YearPath, key: Key, db: Db, ctx: Ctx) -> RankingView:
         """Ranked and not-ranked units apart; rank numbers are province-wide, rows cut to the key."""
         readable_units = {u.unit_id: u for u in readable(key, db)}
-        view = ranking_view(db, level.value, year, readable_units, ctx.catalogue.rules.get(year))
+        rules = display_rules(db, ctx.catalogue, level.value, year)  # a published year: as published
+        view = ranking_view(db, level.value, year, readable_units, rules)
         if view is None:
             raise NotFoundError(LookupReason.NO_RANKING, f"{level.value} {year}")
         return view

@@ -42,6 +42,7 @@ from kiemchung.runtime.clock import Clock, IdSource
 from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.core.errors import ScoringReason
 from services.scoring.core.rules import ProvinceRules, UnitYear
+from services.scoring.display import display_changes
 from services.scoring.handlers import build_handlers, frozen_setups, load_units
 from services.scoring.service import CriteriaCatalogue, published_changes
 from services.scoring.store import ledger, rejections, scores
@@ -153,12 +154,14 @@ def published_year_changes(
 ) -> list[PublishedChange]:
     """Every published unit-year whose files now say something else (each also logged)."""
     units = {u.unit_id: u for u in load_units(session)}
+    shown = display_changes(session, catalogue, year)  # decimals, bands, …: per level-year
     out: list[PublishedChange] = []
     for (unit_id, published_year), frozen in sorted(frozen_setups(session, year).items()):
         unit = units.get(unit_id)
         if unit is None:
             continue
         fields = published_changes(unit, published_year, catalogue, frozen)
+        fields += shown.get((frozen.level, published_year), ())
         if fields:
             change = PublishedChange(unit_id, published_year, fields)
             log.warning("%s", change.render())

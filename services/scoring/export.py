@@ -26,6 +26,7 @@ from services.evidence_verifier.register.reading import flagged_for
 from services.evidence_verifier.register.views import FlaggedLink
 from services.scoring.core.rules import ProvinceRules, default_rules
 from services.scoring.corrections import SheetLabels, mark_corrections
+from services.scoring.display import display_rules
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.views import (
     EvidenceView,
@@ -289,7 +290,7 @@ def build_workbook(
         book.remove(default)
     taken: set[str] = {RANKING_SHEET.lower(), REGISTER_SHEET.lower()}
     chosen = sorted((u for u in readable if u.level == level), key=lambda u: (u.name, u.unit_id))
-    rules = catalogue.rules.get(year)
+    rules = display_rules(session, catalogue, level, year)  # a published year: as published
     for unit in chosen:
         view, state = unit_score_view(session, unit, year, catalogue)
         sheet = book.create_sheet(sheet_title(unit.name, taken))

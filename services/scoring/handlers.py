@@ -72,6 +72,7 @@ from services.scoring.core.ledger import LeafState, Ledger, apply
 from services.scoring.core.published import YearSetup, year_setup
 from services.scoring.core.ranking import RankEntry
 from services.scoring.core.standings import Standings, standings
+from services.scoring.display import freeze_display
 from services.scoring.service import (
     CriteriaCatalogue,
     ScoreFigures,
@@ -678,6 +679,8 @@ class ScoringHandlers:
         out: list[Event] = []
         for unit_id in list(unit_ids):
             out.extend(self.for_unit(session, unit_id, event.year, event, work))
+        # How the level's year is shown is kept as published too (display.py).
+        freeze_display(session.connection(), self.catalogue, event.level.value, event.year, event)
         return out + self._end_message(session, work)
 
     def on_unit(self, event: UnitRegistered, _: None, session: Session) -> Sequence[Event]:

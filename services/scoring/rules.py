@@ -9,7 +9,7 @@ name sets and overlays of the criteria folder: `check_criteria` checks them once
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -22,6 +22,7 @@ from criteria.model import CriteriaSet, Level, Overlay
 from criteria.safe_yaml import MAX_YAML_BYTES, safe_load
 from services.scoring.core.deadlines import MonthDay
 from services.scoring.core.rules import Band, CriteriaChoice, ProvinceRules, RankingGroup, UnitYear
+from services.scoring.core.tree import ScoringTree
 
 PROVINCES_DIR = "provinces"
 MAX_DECIMALS = 4
@@ -61,6 +62,9 @@ class RulesReason(StrEnum):
     OVERLAY_NOT_FOR_SET = "overlay_not_for_set"
     OVERLAY_NOT_FOR_YEAR = "overlay_not_for_year"
     AMENDED_SET_NOT_SCORABLE = "amended_set_not_scorable"
+    # A unit's attributes against the set its level scores with that year (check_units).
+    UNKNOWN_CODE = "unknown_code"
+    MAXIMUM_ABOVE_TOTAL = "maximum_above_total"
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,61 @@ def check_criteria(
             if rules.year not in overlay.years:
                 detail = f"{overlay_id} is for {list(overlay.years)}, not {rules.year}"
                 problems.append(RulesProblem(RulesReason.OVERLAY_NOT_FOR_YEAR, opath, detail))
+    return tuple(problems)
+
+
+def tree_total(tree: ScoringTree) -> Decimal:
+    """The points a set scored with `tree` can give: its leaves' maxima."""
+    return sum((spec.maximum for spec in tree.leaves.values()), Decimal(0))
+
+
+def check_units(
+    rules: ProvinceRules,
+    sets: Mapping[str, CriteriaSet],
+    tree_for: Callable[[str, int], ScoringTree | None],
+) -> tuple[RulesProblem, ...]:
+    """Each unit's `not_applicable` codes and `maximum` against the set scoring it that year, so
+    a typo never silently exempts nothing. The set is the `criteria` choice of the unit's level
+    when its group names the level; otherwise the unit's registered set decides, known only when
+    scoring (`service.fresh_ledger` checks it there), and here the candidates are, for the
+    unit's level (every level without a group), the level's choice, else each scorable set of
+    the level covering the year. A code none of them has is
+    `unknown_code`; a maximum above every candidate's total is `maximum_above_total`.
+    `tree_for(set_id, year)`: the set as amended for the year, None when it cannot be scored."""
+    problems: list[RulesProblem] = []
+    where = f"{rules.origin}: " if rules.origin else ""
+    group_levels = {g.id: g.level for g in rules.groups}
+    for unit_id, attributes in sorted(rules.units.items()):
+        if attributes.not_applicable is None and attributes.maximum is None:
+            continue
+        level = group_levels.get(attributes.group) if attributes.group is not None else None
+        candidates: list[str] = []
+        for each in (level,) if level is not None else tuple(Level):
+            choice = rules.criteria.get(each)
+            if choice is not None:
+                candidates.append(choice.set_id)
+                continue
+            candidates.extend(
+                sorted(
+                    set_id
+                    for set_id, cset in sets.items()
+                    if cset.level is each and (not cset.years or rules.year in cset.years)
+                )
+            )
+        trees = [tree for tree in (tree_for(set_id, rules.year) for set_id in candidates) if tree is not None]
+        if not trees:
+            continue  # nothing scorable to check against: check_criteria or scoring says why
+        path = f"{where}units.{unit_id}"
+        named = ", ".join(candidates)
+        for code in sorted(attributes.not_applicable or ()):
+            if all(code not in tree.leaves_under for tree in trees):
+                detail = f"{code!r} is in no criterion of {named} ({rules.year})"
+                problems.append(RulesProblem(RulesReason.UNKNOWN_CODE, f"{path}.not_applicable", detail))
+        maximum = attributes.maximum
+        if maximum is not None and all(maximum > tree_total(tree) for tree in trees):
+            totals = ", ".join(str(tree_total(tree)) for tree in trees)
+            detail = f"{maximum} is above the total of {named} ({totals})"
+            problems.append(RulesProblem(RulesReason.MAXIMUM_ABOVE_TOTAL, f"{path}.maximum", detail))
     return tuple(problems)
 
 

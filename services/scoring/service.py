@@ -45,7 +45,9 @@ from services.scoring.rules import (
     RulesProblem,
     RulesReason,
     check_criteria,
+    check_units,
     load_rules_dir,
+    tree_total,
 )
 
 log = logging.getLogger(__name__)
@@ -261,6 +263,18 @@ def _chosen_criteria(
                 where = f"{year_rules.origin}: " if year_rules.origin else ""
                 path = f"{where}criteria.{level.value}.overlays"
                 problems.append(RulesProblem(RulesReason.AMENDED_SET_NOT_SCORABLE, path, str(exc)))
+
+    def tree_for(set_id: str, year: int) -> ScoringTree | None:
+        """The set as it will score `year` once the choices apply (None: cannot be scored)."""
+        if (set_id, year) in chosen:
+            result = chosen[(set_id, year)]
+            return trees.get(set_id) if result is None else result[0]
+        if (set_id, year) in unamendable:
+            return None
+        return amended.get((set_id, year), trees.get(set_id))
+
+    for year_rules in rules.values():
+        problems.extend(check_units(year_rules, sets, tree_for))
     if problems:
         raise RulesError(tuple(problems))
     for key, result in chosen.items():
@@ -344,10 +358,24 @@ def fresh_ledger(
     attributes = rules.units.get(unit.unit_id) if rules is not None else None
     not_applicable = unit.not_applicable
     maximum = None
-    if attributes is not None:
+    if attributes is not None and rules is not None:
+        # The set is known here (the year's choice, else the registered one): the year's file
+        # must name its criteria and a maximum it can hold (checked at load where it could be).
+        path = f"{rules.origin}: units.{unit.unit_id}" if rules.origin else f"units.{unit.unit_id}"
         if attributes.not_applicable is not None:
+            unknown = sorted(c for c in attributes.not_applicable if c not in tree.leaves_under)
+            if unknown:
+                raise ScoringError(
+                    ScoringReason.UNKNOWN_LEAF,
+                    f"{path}.not_applicable: {unknown} not in {set_id} ({year})",
+                )
             not_applicable = attributes.not_applicable
         maximum = attributes.maximum
+        if maximum is not None and maximum > tree_total(tree):
+            raise ScoringError(
+                ScoringReason.BAD_MAXIMUM,
+                f"{path}.maximum: {maximum} above the total of {set_id} ({tree_total(tree)})",
+            )
     ranked = catalogue.ranked_for(unit.unit_id, unit.ranked, year)
     setup = unit_setup(
         unit.unit_id, year, tree, catalogue.deadlines_for(year), not_applicable, ranked, maximum

@@ -114,3 +114,23 @@ published_setups = Table(
     Column("event_id", String(36), nullable=False),
     Column("published_at", UtcDateTime(), nullable=False),
 )
+
+# How a published level-year was shown (core/published.py: PublishedDisplay): the index's decimals
+# and decimal mark, the rating bands and the level's ranking group names as the year's rules file
+# said at publication. Written once, with the first publication of the level's year; the views,
+# pages and the workbook of that year use it whatever the file says later.
+published_displays = Table(
+    "scoring_published_displays",
+    metadata,
+    Column("level", String(16), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("from_file", Boolean, nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("decimal_comma", Boolean, nullable=False),
+    # [{"name", "min"}] highest first, minimums as exact decimal strings.
+    Column("bands", JSON, nullable=False),
+    # [{"id", "name", "level"}] in the file's order.
+    Column("groups", JSON, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+)

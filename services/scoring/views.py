@@ -30,6 +30,7 @@ from services.scoring.core.rules import ProvinceRules, default_rules, group_rank
 from services.scoring.core.scores import display, ratio_index
 from services.scoring.core.totals import ZERO_SUMS
 from services.scoring.corrections import as_published
+from services.scoring.display import display_changes_of, shown_rules
 from services.scoring.handlers import current_ledger, frozen_setup
 from services.scoring.service import CriteriaCatalogue, UnitInfo, figures, published_changes
 from services.scoring.store import ledger as ledger_rows
@@ -236,7 +237,11 @@ def changed_since_publication(
     session: Session, unit: UnitInfo, year: int, catalogue: CriteriaCatalogue
 ) -> tuple[str, ...]:
     frozen = frozen_setup(session, unit.unit_id, year)
-    return () if frozen is None else published_changes(unit, year, catalogue, frozen)
+    if frozen is None:
+        return ()
+    return published_changes(unit, year, catalogue, frozen) + display_changes_of(
+        session, catalogue, frozen.level, year
+    )
 
 
 def stored_score_version(session: Session, unit_id: str, year: int) -> int:
@@ -256,7 +261,7 @@ def unit_score_view(
     state = current_ledger(session, unit, year, catalogue)
     set_id = catalogue.set_id_for(unit.level, unit.criteria_set, year)
     cset = catalogue.set_for(set_id, year)
-    rules = catalogue.rules_for(year)
+    rules = shown_rules(session, catalogue, state.level.value, year)  # a published year: as published
     sources = cset.effective_sources()
     names = titles(cset)
     numbers = figures(state)

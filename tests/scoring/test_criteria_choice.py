@@ -191,3 +191,90 @@ def test_a_year_the_set_cannot_score_refuses_the_row_with_the_scoring_reason(
     folder = _folder(tmp_path / "criteria", None)  # the packaged seed 000 overlay leaves 2023 unscorable
     assert _import_units(tmp_path, folder, "7.1", "--year", "2023") == 1
     assert "units.csv!E2: incomplete_criteria" in capsys.readouterr().err
+
+
+# ---- a rules file's unit attributes against the set scoring the unit that year ----------------
+
+GROUPED = {"groups": [{"id": "phong", "name": "Phòng, ban", "level": "department"}]}
+CHOSEN = {"criteria": {"department": {"set": SET_ID, "overlays": [COMPLETE]}}}
+# A 60-point set for central agencies located in the province (issue 13: a set's declared total
+# may differ from 100 when the decision says so).
+CENTRAL_60 = "trung-uong-60"
+CENTRAL: dict[str, Any] = {
+    **BASE,
+    "decision": "3333/QĐ-UBND",
+    "years": [2023],
+    "total": 60,
+    "total_basis": "QĐ 3333/QĐ-UBND (bộ tiêu chí 60 điểm, cho kiểm thử)",
+    "fields": [BASE["fields"][0]],
+}
+
+
+@pytest.mark.parametrize(
+    ("rules", "reason", "path"),
+    [
+        # Seed 000: 7.3 is no longer scored in 2023 (the chosen overlay excludes it); exempting a
+        # unit of that level from it exempts nothing.
+        (
+            {**GROUPED, **CHOSEN, "units": {"phong-noi-vu": {"group": "phong", "not_applicable": ["7.3"]}}},
+            RulesReason.UNKNOWN_CODE,
+            "units.phong-noi-vu.not_applicable",
+        ),
+        # Without a group the unit's level is unknown; 7.3 is in no set a level scores 2023 with.
+        (
+            {**CHOSEN, "units": {"phong-noi-vu": {"not_applicable": ["7.3"]}}},
+            RulesReason.UNKNOWN_CODE,
+            "units.phong-noi-vu.not_applicable",
+        ),
+        # A typo: no set in the folder has a criterion 7.9.
+        (
+            {"units": {"phong-noi-vu": {"not_applicable": ["7.1", "7.9"]}}},
+            RulesReason.UNKNOWN_CODE,
+            "units.phong-noi-vu.not_applicable",
+        ),
+        # Thanh Hóa's published reduced maximum of 84 on a level scored with a 60-point set.
+        (
+            {
+                **GROUPED,
+                "criteria": {"department": {"set": CENTRAL_60}},
+                "units": {"cuc-thue": {"group": "phong", "maximum": 84}},
+            },
+            RulesReason.MAXIMUM_ABOVE_TOTAL,
+            "units.cuc-thue.maximum",
+        ),
+    ],
+    ids=["excluded-that-year", "no-group", "typo", "maximum"],
+)
+def test_a_units_exemption_the_years_set_does_not_have_refuses_the_rules_naming_file_and_path(
+    tmp_path: Path, rules: dict[str, Any], reason: RulesReason, path: str
+) -> None:
+    folder = _folder(tmp_path, rules)
+    (folder / f"{CENTRAL_60}.yaml").write_text(yaml.safe_dump(CENTRAL, allow_unicode=True), encoding="utf-8")
+    catalogue = load_catalogue(folder)
+    assert catalogue.rules == {}
+    assert f"hongngu-2023.yaml: {path}: {reason.value}" in catalogue.refused["provinces"]
+
+
+def test_a_units_exemption_the_set_has_that_year_is_accepted(tmp_path: Path) -> None:
+    rules = {**GROUPED, **CHOSEN, "units": {"phong-noi-vu": {"group": "phong", "not_applicable": ["7.2"]}}}
+    catalogue = load_catalogue(_folder(tmp_path, rules))
+    assert "provinces" not in catalogue.refused
+    ledger = fresh_ledger(UNIT, 2023, catalogue)
+    assert ledger.not_applicable == frozenset({"7.2"})
+
+
+def test_seed_000_where_only_scoring_knows_the_set_an_exemption_it_lacks_names_the_file_and_path(
+    tmp_path: Path,
+) -> None:
+    """No group, so the load accepts 7.3 (the commune set registered here still has it); the
+    department unit scores 2023 with the chosen, amended set, which has not: refused when scoring
+    with the file and path, never an exemption of nothing."""
+    commune = {**BASE, "decision": "4444/QĐ-UBND", "level": "commune"}
+    folder = _folder(tmp_path, {**CHOSEN, "units": {"phong-noi-vu": {"not_applicable": ["7.3"]}}})
+    (folder / "xa-2971.yaml").write_text(yaml.safe_dump(commune, allow_unicode=True), encoding="utf-8")
+    catalogue = load_catalogue(folder)
+    assert "provinces" not in catalogue.refused
+    with pytest.raises(ScoringError) as caught:
+        fresh_ledger(UNIT, 2023, catalogue)
+    assert caught.value.reason is ScoringReason.UNKNOWN_LEAF
+    assert "hongngu-2023.yaml: units.phong-noi-vu.not_applicable: ['7.3']" in str(caught.value)

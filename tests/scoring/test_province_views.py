@@ -247,7 +247,9 @@ def test_a_deadline_for_a_level_that_does_not_exist_is_refused_not_a_traceback()
 def test_a_correction_of_a_published_year_shows_its_indices_as_the_province_prints_them(
     tmp_path: Path,
 ) -> None:
-    """Thừa Thiên Huế's three decimals also print the before and after of a recorded correction."""
+    """A recorded correction's before and after print as the year was published: published with
+    no rules file (two decimals, a point), Thừa Thiên Huế's file added afterwards is reported,
+    not applied (tests/scoring/test_published_display.py: published with its three decimals)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
     create_schema(engine)
     sessions = session_factory(engine)
@@ -276,6 +278,7 @@ def test_a_correction_of_a_published_year_shows_its_indices_as_the_province_prin
         view = client.get("/units/so-noi-vu/scores/2025", headers=header("province")).json()
     engine.dispose()
     assert [(c["index_before_text"], c["index_after_text"]) for c in view["corrections"]] == [
-        ("8,000", "4,000")
+        ("8.00", "4.00")
     ]
-    assert view["index_text"] == "4,000"
+    assert view["index_text"] == "4.00"
+    assert {"decimals", "decimal_comma"} <= set(view["published_year_changed"])
