@@ -267,6 +267,41 @@ class PublishedSetup(BaseModel):
     lock_at: AwareDatetime
 
 
+MAX_PUBLISHED_BANDS = 20
+MAX_PUBLISHED_GROUPS = 200
+SHOWN_NAME_CHARS = 300
+
+
+class PublishedBand(BaseModel):
+    """A rating band as published: its name and the lowest printed index it takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(max_length=SHOWN_NAME_CHARS)
+    minimum: Decimal = Field(ge=0, le=100)
+
+
+class PublishedGroup(BaseModel):
+    """A ranking group of the level as published: its id (the setups' `group`) and name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, max_length=100)
+    name: str = Field(max_length=SHOWN_NAME_CHARS)
+    level: Level
+
+
+class PublishedDisplay(BaseModel):
+    """How the level's year was shown when it was published (issue 13): the index's decimals
+    and decimal mark, the rating bands (highest first) and the level's ranking groups, as the
+    year's rules file said then; `from_file` false: there was none (two decimals, a point)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    from_file: bool = True
+    decimals: int = Field(ge=0, le=4)
+    decimal_comma: bool = False
+    bands: list[PublishedBand] = Field(default_factory=list, max_length=MAX_PUBLISHED_BANDS)
+    groups: list[PublishedGroup] = Field(default_factory=list, max_length=MAX_PUBLISHED_GROUPS)
+
+
 class Published(Event):
     TYPE: ClassVar[str] = "Published"
     VERSION: ClassVar[int] = 1
@@ -282,6 +317,13 @@ class Published(Event):
         description=(
             "The setup each unit was published with, as `kiemchung ledger export` writes it so a "
             "replay rebuilds the published year as published; absent, today's rules files decide"
+        ),
+    )
+    display: PublishedDisplay | None = Field(
+        default=None,
+        description=(
+            "How the level's year was shown when published, as `kiemchung ledger export` writes it "
+            "so a replay shows it as published; absent, the year's rules file at hand decides"
         ),
     )
 

@@ -12,11 +12,14 @@ correction changes results, not the display.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select
 from sqlalchemy.orm import Session
 
 from contracts.envelope import Event
+from contracts.events import Published
+from contracts.events import PublishedDisplay as DisplayPayload
 from criteria.model import Level
 from services.scoring.core.published import (
     PublishedDisplay,
@@ -56,20 +59,51 @@ def freeze_display(
     ).first()
     if published is None or kept is not None:
         return
-    shown = published_display(catalogue.rules.get(year), as_level)
+    given = event.display if isinstance(event, Published) else None
+    # A replayed publication (`ledger export` writes it) shows as it was published then.
+    shown = published_display(catalogue.rules.get(year), as_level) if given is None else from_payload(given)
     conn.execute(
         insert(published_displays).values(
             level=level,
             year=year,
-            from_file=shown.from_file,
-            decimals=shown.decimals,
-            decimal_comma=shown.decimal_comma,
-            bands=[{"name": b.name, "min": str(b.minimum)} for b in shown.bands],
-            groups=[{"id": g.id, "name": g.name, "level": g.level.value} for g in shown.groups],
             event_id=str(event.event_id),
             published_at=event.occurred_at,
+            **_columns(shown),
         )
     )
+
+
+def _columns(shown: PublishedDisplay) -> dict[str, Any]:
+    return {
+        "from_file": shown.from_file,
+        "decimals": shown.decimals,
+        "decimal_comma": shown.decimal_comma,
+        "bands": [{"name": b.name, "min": str(b.minimum)} for b in shown.bands],
+        "groups": [{"id": g.id, "name": g.name, "level": g.level.value} for g in shown.groups],
+    }
+
+
+def from_payload(given: DisplayPayload) -> PublishedDisplay:
+    """A display as Published's `display` carries it."""
+    return PublishedDisplay(
+        from_file=given.from_file,
+        decimals=given.decimals,
+        decimal_comma=given.decimal_comma,
+        bands=tuple(Band(b.name, b.minimum) for b in given.bands),
+        groups=tuple(RankingGroup(g.id, g.name, Level(g.level.value)) for g in given.groups),
+    )
+
+
+def displays_by_event(session: Session) -> dict[str, dict[str, Any]]:
+    """Each kept display as Published's `display` (JSON), by the publication's event id."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(select(published_displays)).mappings():
+        shown = _columns(_from_row(row))
+        out[str(row["event_id"])] = {
+            **shown,
+            "bands": [{"name": b["name"], "minimum": b["min"]} for b in shown["bands"]],
+        }
+    return out
 
 
 def _from_row(row: RowMapping) -> PublishedDisplay:

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from services.scoring.tables import Cell, Sheet, column_letter, text
 from services.scoring.vntext import fold
 
-HEADING_SEARCH_ROWS = 30
+HEADING_SEARCH_ROWS = 50
 MAX_HEADING_DEPTH = 3
 EXACT_SCORE = 100
 HIDDEN_PENALTY = 1_000

@@ -25,6 +25,7 @@ from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
 from services.scoring.core.ranking import RankedUnit, Ranking
 from services.scoring.core.rules import group_ranks
 from services.scoring.core.scores import display
+from services.scoring.display import display_rules, displays_by_event
 from services.scoring.handlers import build_handlers, frozen_from_row, setup_payload
 from services.scoring.service import CriteriaCatalogue
 from services.scoring.store import ledger, published_setups, rankings, rejections, scores, units
@@ -61,6 +62,7 @@ def export_ledger(session: Session) -> Iterator[str]:
     frozen: dict[str, list[dict[str, Any]]] = {}
     for row in session.execute(select(published_setups).order_by(published_setups.c.unit_id)).mappings():
         frozen.setdefault(row["event_id"], []).append(setup_payload(row["unit_id"], frozen_from_row(row)))
+    shown = displays_by_event(session)
     for payload in session.execute(select(ledger.c.payload).order_by(ledger.c.seq)).scalars():
         # A multi-unit event (survey import) is recorded once per unit but replayed once.
         if payload["event_id"] in seen:
@@ -70,6 +72,9 @@ def export_ledger(session: Session) -> Iterator[str]:
             # The setups it was published with: a replay rebuilds the year as published, whatever
             # the rules files say by then (issue 13).
             payload = {**payload, "setups": frozen[payload["event_id"]]}
+        if payload.get("type") == Published.TYPE and payload["event_id"] in shown:
+            # And how the level's year was shown then (decimals, decimal mark, bands, groups).
+            payload = {**payload, "display": shown[payload["event_id"]]}
         yield json.dumps(payload, ensure_ascii=False)
 
 
@@ -130,13 +135,16 @@ class ReplayReport:
 def _ranks(
     session: Session, catalogue: CriteriaCatalogue
 ) -> tuple[dict[tuple[str, int], int | None], dict[tuple[str, int], int]]:
-    """Each unit's rank in its level, and in its ranking group where the year's rules name one."""
+    """Each unit's rank in its level, and in its ranking group where the year's rules name one
+    (a published year's groups as published)."""
     out: dict[tuple[str, int], int | None] = {}
     in_groups: dict[tuple[str, int], int] = {}
-    for year, snapshot in session.execute(select(rankings.c.year, rankings.c.snapshot)):
+    for level, year, snapshot in session.execute(
+        select(rankings.c.level, rankings.c.year, rankings.c.snapshot)
+    ):
         for entry in (*snapshot["entries"], *snapshot.get("not_ranked", [])):
             out[(entry["unit_id"], int(year))] = entry["rank"]
-        rules = catalogue.rules.get(int(year))
+        rules = display_rules(session, catalogue, str(level), int(year))
         if rules is not None:
             ordered = tuple(
                 RankedUnit(e["rank"], e["unit_id"], Decimal(e["index"])) for e in snapshot["entries"]
@@ -192,7 +200,8 @@ def replay_report(
                 item["rank"] = ranks.get((item["unit_id"], int(item["year"])))
                 has = bool(item.get("has_result", True))
                 key = (item["unit_id"], int(item["year"]))
-                rules = catalogue.rules.get(key[1])
+                # A published year as it was shown then (display.py), else the year's file.
+                rules = display_rules(session, catalogue, str(item["level"]), key[1])
                 index = Decimal(item["index"])
                 places = rules.decimals if rules is not None else DISPLAY_PLACES
                 item["index_display"] = str(display(index, places)) if has else None

@@ -28,6 +28,11 @@ PROVINCES_DIR = "provinces"
 MAX_DECIMALS = 4
 MAX_UNITS = 20_000
 MAX_OVERLAYS = 50
+# What a publication keeps of the display (contracts.events.PublishedDisplay) is bounded alike.
+MAX_BANDS = 20
+MAX_GROUPS = 200
+MAX_NAME_CHARS = 300
+MAX_GROUP_ID_CHARS = 100
 TOP_KEYS = frozenset(
     {"province", "name", "year", "source", "display", "groups", "bands", "deadlines", "units", "criteria"}
 )
@@ -45,6 +50,7 @@ class RulesReason(StrEnum):
     BAD_LEVEL = "bad_level"
     DUPLICATE_GROUP = "duplicate_group"
     UNKNOWN_GROUP = "unknown_group"
+    TOO_LONG = "too_long"
     BAD_NUMBER = "bad_number"
     BANDS_NOT_DESCENDING = "bands_not_descending"
     BAD_DEADLINE = "bad_deadline"
@@ -98,6 +104,19 @@ class _Reader:
             self.problem(RulesReason.UNKNOWN_KEY, f"{path}.{key}")
         return {str(k): v for k, v in value.items()}
 
+    def bounded_list(self, value: Any, path: str, most: int) -> list[Any]:
+        """A list of at most `most` items (None: empty)."""
+        if value is None:
+            return []
+        if not isinstance(value, list) or len(value) > most:
+            self.problem(RulesReason.BAD_LIST, path, f"a list of at most {most} items")
+            return []
+        return value
+
+    def short(self, value: str, path: str, most: int) -> None:
+        if len(value) > most:
+            self.problem(RulesReason.TOO_LONG, path, f"more than {most} characters")
+
     def number(self, value: Any, path: str) -> Decimal | None:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             self.problem(RulesReason.BAD_NUMBER, path, repr(value))
@@ -138,10 +157,13 @@ def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
         r.problem(RulesReason.BAD_DECIMALS, "display.decimals", repr(decimals))
         decimals = 2
     groups: list[RankingGroup] = []
-    for i, raw in enumerate(top.get("groups") or []):
+    raw_groups = r.bounded_list(top.get("groups"), "groups", MAX_GROUPS)
+    for i, raw in enumerate(raw_groups):
         item = r.mapping(raw, f"groups[{i}]", frozenset({"id", "name", "level"}))
         level = r.level(item.get("level"), f"groups[{i}].level")
         group_id = str(item.get("id", "")).strip()
+        r.short(group_id, f"groups[{i}].id", MAX_GROUP_ID_CHARS)
+        r.short(str(item.get("name", group_id)), f"groups[{i}].name", MAX_NAME_CHARS)
         if not group_id:
             r.problem(RulesReason.MISSING_KEY, f"groups[{i}].id")
         elif any(g.id == group_id for g in groups):
@@ -149,8 +171,9 @@ def parse_rules(document: Any, origin: str = "") -> ProvinceRules:
         elif level is not None:
             groups.append(RankingGroup(group_id, str(item.get("name", group_id)), level))
     bands: list[Band] = []
-    for i, raw in enumerate(top.get("bands") or []):
+    for i, raw in enumerate(r.bounded_list(top.get("bands"), "bands", MAX_BANDS)):
         item = r.mapping(raw, f"bands[{i}]", frozenset({"name", "min"}))
+        r.short(str(item.get("name", "")), f"bands[{i}].name", MAX_NAME_CHARS)
         minimum = r.number(item.get("min"), f"bands[{i}].min")
         if minimum is None:
             continue

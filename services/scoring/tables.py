@@ -47,7 +47,7 @@ MAX_COLUMNS = 256
 MAX_CELLS = 3_000_000
 MAX_CELL_CHARS = 10_000
 # Merged cells are filled in (headings read as on screen) on the first rows only.
-MERGE_ROWS = 40
+MERGE_ROWS = 60
 # A point value with more places than this is not a published figure (provinces publish 2-4).
 MAX_POINT_PLACES = 6
 FLOAT_NOISE = Decimal("1e-12")

@@ -877,3 +877,23 @@ def test_a_column_headed_ma_holding_criterion_codes_is_the_code_column(
     code, report = _import(capsys, "appraisals", save(book, tmp_path / "ma.xlsx"), url)
     assert (code, report["refused"]) == (0, [])
     assert _appraised(url) == {("so-tu-phap", "1.1"): "8.5", ("so-tu-phap", "1.2"): "7"}
+
+
+def test_a_table_below_the_decisions_text_is_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seed 003's decision (QĐ 1877/QĐ-UBND) pasted above its appendix: forty lines of "Căn cứ …"
+    before the heading, the table is still found."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    lines = [
+        [f"Căn cứ văn bản số {n}/QĐ-UBND năm 2023 của Ủy ban nhân dân tỉnh Vĩnh Long;"] for n in range(40)
+    ]
+    put(
+        sheet,
+        1,
+        [*lines, [f"PHỤ LỤC: KẾT QUẢ KHẢO SÁT NĂM {YEAR}"], ["Đơn vị", "Điểm khảo sát"], ["Sở Nội vụ", 17]],
+    )
+    code, report = _import(capsys, "survey", save(book, tmp_path / "qd.xlsx"), url, "--year", YEAR)
+    assert (code, report["refused"]) == (0, [])
+    assert _survey(url) == {"so-noi-vu": "17"}

@@ -12,6 +12,7 @@ stderr, `GET /published/changes`, the unit view), and a correction keeps the pub
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import yaml
 from openpyxl import load_workbook
 
 from services.scoring.export import BAND_LABEL, HEADER_ROW, INDEX_LABEL, RANKING_SHEET
+from services.scoring.rules import RulesError, RulesReason, parse_rules
 from tests.scoring.test_province_rules import _criteria_dir, _load_year, _packaged, _run
 from tests.scoring.test_province_views import PROVINCE_KEY, _api
 
@@ -165,6 +167,21 @@ def test_thua_thien_hue_2023_is_shown_as_published_after_its_file_is_edited_and_
     assert after["units"]["ban-dan-toc"][:2] == ("66,322", "Khá")
     assert after["units"]["ban-dan-toc"][5] == [("68,322", "66,322")]
 
+    # The exported ledger carries the publication's display: a replay with the edited file at
+    # hand still prints the year as published.
+    ledger = tmp_path / "ledger.jsonl"
+    assert _run("ledger", "export", "-o", str(ledger), "--database-url", url) == 0
+    capsys.readouterr()
+    assert _run("replay", str(ledger), "--json", "--criteria-dir", str(criteria)) == 0
+    replayed = {s["unit_id"]: s for s in json.loads(capsys.readouterr().out)["scores"] if s["year"] == YEAR}
+    assert [
+        (s["unit_id"], s["rank"], s["index_display"], s["index_text"], s["band"], s["group_rank"])
+        for s in sorted(replayed.values(), key=lambda s: str(s["unit_id"]))
+    ] == [
+        ("ban-dan-toc", 2, "66.322", "66,322", "Khá", 2),
+        ("so-noi-vu", 1, "77.000", "77,000", "Tốt", 1),
+    ]
+
 
 def test_a_year_published_without_a_rules_file_keeps_the_default_display_when_one_is_added(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -187,3 +204,23 @@ def test_a_year_published_without_a_rules_file_keeps_the_default_display_when_on
     assert after["ranking"] == before["ranking"]
     assert after["units"]["ban-dan-toc"][:6] == before["units"]["ban-dan-toc"][:6]
     assert after["units"]["ban-dan-toc"][6] == ["group", "decimals", "decimal_comma", "bands", "groups"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "path"),
+    [
+        ({"bands": [{"name": f"Mức {i}", "min": 100 - i} for i in range(21)]}, RulesReason.BAD_LIST, "bands"),
+        ({"bands": [{"name": "X" * 301, "min": 0}]}, RulesReason.TOO_LONG, "bands[0].name"),
+        ({"groups": [{**GROUP, "name": "S" * 301}]}, RulesReason.TOO_LONG, "groups[0].name"),
+        ({"groups": {"so-nganh": GROUP}}, RulesReason.BAD_LIST, "groups"),
+    ],
+    ids=["bands", "band-name", "group-name", "groups-not-a-list"],
+)
+def test_the_display_a_publication_keeps_is_bounded_in_the_rules_file(
+    change: dict[str, Any], reason: RulesReason, path: str
+) -> None:
+    """What a publication keeps and `ledger export` writes (Published's `display`) stays within
+    the contract's bounds: a rules file beyond them is refused with the path."""
+    with pytest.raises(RulesError) as caught:
+        parse_rules({**RULES, **change})
+    assert (reason, path) in [(p.reason, p.path) for p in caught.value.problems]
