@@ -45,6 +45,10 @@ _IMPORT: dict[ImportReason, tuple[str, str]] = {
     ),
     ImportReason.NOT_A_CRITERION_CODE: ("Không phải là mã tiêu chí", "Not a criterion code"),
     ImportReason.AMBIGUOUS_CODE: ("Mã tiêu chí không rõ ràng", "Ambiguous criterion code"),
+    ImportReason.AMBIGUOUS_COLUMN: (
+        "Một tiêu chí đứng trên nhiều cột điểm: không rõ cột nào là điểm thẩm định",
+        "A criterion heads several points columns: which is the council's is unclear",
+    ),
     ImportReason.SURVEY_TOTAL_AMBIGUOUS: (
         "Tổng điểm điều tra không chia được cho các tiêu chí con",
         "The survey total cannot be split over its criteria",
