@@ -81,7 +81,8 @@ def _shown(client: TestClient) -> tuple[list[tuple[str, ...]], str, str]:
     unit = client.get(f"/ui/units/{UNITS[0].unit_id}?year={DEMO_YEAR}").text
     index = re.search(r'id="unit-index">([^<]+)<', unit)
     points = re.search(r'id="unit-points">([^<]+)<', unit)
-    assert index is not None and points is not None
+    assert index is not None
+    assert points is not None
     return rows, index.group(1), points.group(1) + ("|changed" if "published-year-changed" in unit else "")
 
 
@@ -101,10 +102,13 @@ def test_the_rankings_and_unit_pages_show_a_published_year_as_published_after_it
         assert client.post("/ui/publish", data=form, follow_redirects=False).status_code == 303
         published = _shown(client)
     rows, index, points = published
-    assert rows and all(re.fullmatch(r"\d{1,3},\d{3}", row[2]) for row in rows), rows
+    assert rows
+    assert all(re.fullmatch(r"\d{1,3},\d{3}", row[2]) for row in rows), rows
     assert {row[4] for row in rows} == {"Sở, ban, ngành"}
     assert re.fullmatch(r"\d{1,3},\d{3}", index), index
-    assert "," in points and "." not in points and not points.endswith("|changed")
+    assert "," in points
+    assert "." not in points
+    assert not points.endswith("|changed")
 
     _write(criteria, EDITED)
     with _client(workdir, criteria) as client:
