@@ -45,6 +45,10 @@ _IMPORT: dict[ImportReason, tuple[str, str]] = {
     ),
     ImportReason.NOT_A_CRITERION_CODE: ("Không phải là mã tiêu chí", "Not a criterion code"),
     ImportReason.AMBIGUOUS_CODE: ("Mã tiêu chí không rõ ràng", "Ambiguous criterion code"),
+    ImportReason.AMBIGUOUS_COLUMN: (
+        "Một tiêu chí đứng trên nhiều cột điểm: không rõ cột nào là điểm thẩm định",
+        "A criterion heads several points columns: which is the council's is unclear",
+    ),
     ImportReason.SURVEY_TOTAL_AMBIGUOUS: (
         "Tổng điểm điều tra không chia được cho các tiêu chí con",
         "The survey total cannot be split over its criteria",
@@ -138,6 +142,34 @@ _SCORING: dict[ScoringReason, tuple[str, str]] = {
         "The year is published: only a correction changes it",
     ),
     ScoringReason.STALE_APPRAISAL_ROUND: ("Vòng thẩm định đã cũ", "A stale appraisal round"),
+    ScoringReason.INCOMPLETE_CRITERIA: ("Bộ tiêu chí chưa đầy đủ", "The criteria set is incomplete"),
+    ScoringReason.UNKNOWN_LEVEL_DEADLINE: (
+        "Chưa có thời hạn cho cấp này trong năm",
+        "No deadline for the level that year",
+    ),
+    ScoringReason.SURVEY_LEAF_SELF_SCORED: (
+        "Tiêu chí điều tra xã hội học không tự chấm",
+        "A survey criterion is not self-assessed",
+    ),
+    ScoringReason.EVIDENCE_ON_SURVEY_LEAF: (
+        "Tiêu chí điều tra xã hội học không cần văn bản kiểm chứng",
+        "A survey criterion takes no evidence",
+    ),
+    ScoringReason.NAIVE_TIME: ("Thời điểm không có múi giờ", "A time without a time zone"),
+    ScoringReason.ALREADY_SUBMITTED: ("Đơn vị đã nộp tự chấm", "The unit has already submitted"),
+    ScoringReason.EVIDENCE_AFTER_LOCK: ("Văn bản kiểm chứng sau khi khóa sổ", "Evidence after the lock"),
+    ScoringReason.UNKNOWN_LINK: ("Không có liên kết văn bản này", "No such evidence link"),
+    ScoringReason.LINK_LEAF_MISMATCH: (
+        "Liên kết thuộc tiêu chí khác",
+        "The link belongs to another criterion",
+    ),
+    ScoringReason.LINK_REMOVED: ("Liên kết văn bản đã bị gỡ", "The evidence link was removed"),
+    ScoringReason.STALE_VERDICT: ("Kết luận văn bản đã cũ", "A stale verdict"),
+    ScoringReason.BAD_ROUND: ("Vòng thẩm định không hợp lệ", "Invalid appraisal round"),
+    ScoringReason.SUPPLEMENT_IN_PAST: ("Hạn bổ sung đã qua", "The supplement deadline is past"),
+    ScoringReason.EMPTY_COMMAND: ("Lệnh không có nội dung", "An empty command"),
+    ScoringReason.NOT_PUBLISHED: ("Kết quả năm này chưa công bố", "The year is not published"),
+    ScoringReason.BAD_MAXIMUM: ("Điểm tối đa không hợp lệ", "Invalid maximum"),
     ScoringReason.PUBLISHED_YEAR_CHANGED: (
         "Năm đã công bố: không thay đổi",
         "A published year: not changed",

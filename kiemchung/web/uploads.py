@@ -81,6 +81,7 @@ class UploadStore:
         """The upload and its bytes, if `token` names one of `owner`'s that has not expired."""
         if not _TOKEN.fullmatch(token):
             return None
+        self.sweep()
         pending = self._meta(token)
         if pending is None or pending.owner != owner:
             return None

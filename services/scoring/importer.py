@@ -114,6 +114,7 @@ class ImportReason(StrEnum):
     NOT_SCORED_THAT_YEAR = "not_scored_that_year"
     NOT_A_CRITERION_CODE = "not_a_criterion_code"
     AMBIGUOUS_CODE = "ambiguous_code"
+    AMBIGUOUS_COLUMN = "ambiguous_column"
     SURVEY_TOTAL_AMBIGUOUS = "survey_total_ambiguous"
     DUPLICATE_ROW = "duplicate_row"
     NO_ROWS = "no_rows"
@@ -619,13 +620,21 @@ class _Planner:
                 shape = "appendix"
             elif unit_column is not None and Field.CODE in layout.columns and value is not None:
                 shape = "flat"
-            elif unit_column is not None and (layout.codes or (survey and Field.SURVEY in layout.columns)):
+            elif unit_column is not None and (
+                layout.codes or layout.conflicts or (survey and Field.SURVEY in layout.columns)
+            ):
                 shape = "wide"
             else:
                 self.note(sheet.name, 0, NoteKind.SHEET_IGNORED, f"no points column ({layout.describe()})")
                 continue
             used += 1
             self.note(sheet.name, 0, NoteKind.SHEET_USED, f"{shape} table, {layout.describe()}")
+            unread = layout.unread()
+            if unread:
+                names = ", ".join(
+                    f"{column_letter(c)} {' '.join(layout.labels[c].split())!r}" for c in unread
+                )
+                self.note(sheet.name, layout.first, NoteKind.COLUMN_IGNORED, f"not read: {names}")
             for unused in (Field.SELF, Field.TOTAL, Field.INDEX, Field.RANK):
                 if unused in layout.columns:
                     heading = " ".join(layout.labels[layout.columns[unused]].split())
@@ -856,6 +865,17 @@ class _Planner:
         total_column = layout.columns.get(Field.SURVEY) if survey and not columns else None
         value_columns = [*columns.values(), *([total_column] if total_column else [])]
         sums: set[tuple[str, int]] = set()
+        for code, heading in sorted(layout.conflicts.items()):
+            letters = ", ".join(column_letter(c) for c in heading)
+            self.refuse(
+                sheet.name,
+                layout.last,
+                column_letter(heading[0]),
+                ImportReason.AMBIGUOUS_COLUMN,
+                f"{code} heads columns {letters}: name the council's one (Điểm thẩm định) or the survey's",
+            )
+        if layout.conflicts:
+            return
         for row in layout.data_rows():
             skipped = skip_reason(layout, row, _UNIT_COLUMNS)
             if skipped is not None:

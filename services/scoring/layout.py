@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -189,6 +189,8 @@ _TOTAL_STARTS = (
 )
 _TOTAL_WORDS = frozenset({"tong", "cong", "chi so", "tong hop"})
 _GROUP_STARTS = ("khoi ", "nhom ")
+_NOT_POINTS = frozenset({Field.SELF, Field.MAXIMUM, Field.TOTAL, Field.INDEX, Field.RANK, Field.NOTE})
+_POINTS = frozenset({Field.APPRAISED, Field.SURVEY, Field.POINTS})
 
 
 class Skip(StrEnum):
@@ -212,6 +214,8 @@ class Layout:
     codes: Mapping[str, int]
     labels: Mapping[int, str]
     score: int
+    # Criterion codes heading more than one points column: which is meant cannot be told.
+    conflicts: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def value(self, row: int, key: Field) -> Cell:
         column = self.columns.get(key)
@@ -236,6 +240,12 @@ class Layout:
                 if isinstance(value, str) and value.strip():
                     out.append((row, column, value.strip()))
         return out
+
+    def unread(self) -> list[int]:
+        """Headed columns that are neither a field nor a criterion's points."""
+        used = {*self.columns.values(), *self.codes.values()}
+        used.update(c for columns in self.conflicts.values() for c in columns)
+        return [c for c in sorted(self.labels) if c not in used]
 
     def describe(self) -> str:
         named = ", ".join(
@@ -273,6 +283,10 @@ def heading_code(label: str) -> str | None:
         for w in fold(label, drop_parentheses=True).split()
     ]
     codes = [w for w in words if CODE_PATTERN.match(w)]
+    if len(codes) > 1:
+        # "1.1 / Lần 1": a dotted code among plain numbers is the criterion.
+        codes = [w for w in codes if "." in w]
+        words = [w for w in words if "." in w or not CODE_PATTERN.match(w)]
     if len(codes) != 1:
         return None
     code = codes[0]
@@ -298,20 +312,54 @@ def _labels(sheet: Sheet, first: int, last: int) -> dict[int, str]:
     return labels
 
 
-def _assign(
-    sheet: Sheet, labels: Mapping[int, str], wanted: frozenset[Field]
-) -> tuple[dict[Field, int], dict[str, int], int, frozenset[Field]]:
-    # A heading naming a criterion code ("TC 2.1", "Tiêu chí 2.2") is that criterion's column.
-    codes: dict[str, int] = {}
+def _qualifiers(label: str, code: str) -> frozenset[Field]:
+    """What the words around a criterion code say the column holds ("1.1 / Tự đánh giá")."""
+    found: set[Field] = set()
+    for part in label.split("\n"):
+        words = [
+            w for w in fold(part, drop_parentheses=True).split() if w != code and not _GLUED_CODE.match(w)
+        ]
+        rest = " ".join(words)
+        if rest:
+            found.update(key for key, _ in _match(rest))
+    return frozenset(found)
+
+
+def _code_columns(
+    sheet: Sheet, labels: Mapping[int, str]
+) -> tuple[dict[str, int], dict[str, tuple[int, ...]], set[int]]:
+    """Criterion code → its points column. A code heading several columns ("1.1" over "Tự đánh
+    giá | Thẩm định") keeps the one holding points: not the self-assessment, maximum, totals; a
+    visible one before a hidden one; one named as points (Thẩm định, Điều tra XHH) before an
+    unnamed one. Codes still heading two columns are conflicts (never a guess)."""
+    candidates: dict[str, list[tuple[int, frozenset[Field]]]] = {}
     for column, label in labels.items():
         # A code on the heading's lowest row names the column even under a merged field title
         # ("Công tác chỉ đạo, điều hành" over "1.1 | 1.2").
         code = heading_code(label.rsplit("\n", 1)[-1]) or heading_code(label)
-        if code is None:
-            continue
-        if code not in codes or (codes[code] in sheet.hidden_columns and column not in sheet.hidden_columns):
-            codes[code] = column
-    code_columns = set(codes.values())
+        if code is not None:
+            candidates.setdefault(code, []).append((column, _qualifiers(label, code)))
+    codes: dict[str, int] = {}
+    conflicts: dict[str, tuple[int, ...]] = {}
+    every: set[int] = set()
+    for code, found in candidates.items():
+        every.update(column for column, _ in found)
+        usable = [(c, q) for c, q in found if not q & _NOT_POINTS]
+        usable = [(c, q) for c, q in usable if c not in sheet.hidden_columns] or usable
+        if len(usable) > 1:
+            usable = [(c, q) for c, q in usable if q & _POINTS] or usable
+        if len(usable) == 1:
+            codes[code] = usable[0][0]
+        elif usable:
+            conflicts[code] = tuple(c for c, _ in usable)
+    return codes, conflicts, every
+
+
+def _assign(
+    sheet: Sheet, labels: Mapping[int, str], wanted: frozenset[Field]
+) -> tuple[dict[Field, int], dict[str, int], int, frozenset[Field], dict[str, tuple[int, ...]]]:
+    # A heading naming a criterion code ("TC 2.1", "Tiêu chí 2.2") is that criterion's column.
+    codes, conflicts, code_columns = _code_columns(sheet, labels)
     pairs: list[tuple[int, int, Field]] = []
     for column, label in labels.items():
         if column in code_columns:
@@ -333,7 +381,37 @@ def _assign(
         total += max(score, 1)
         if score >= EXACT_SCORE:
             exact.add(key)
-    return columns, codes, total + len(codes), frozenset(exact)
+    return columns, codes, total + len(codes), frozenset(exact), conflicts
+
+
+def _layout(
+    sheet: Sheet,
+    first: int,
+    last: int,
+    wanted: frozenset[Field],
+    accept: Sequence[frozenset[Field]],
+    wide: bool,
+) -> Layout | None:
+    labels = _labels(sheet, first, last)
+    columns, codes, score, exact, conflicts = _assign(sheet, labels, wanted)
+    found = frozenset(columns)
+    ok = any(need <= found and need & exact for need in accept)
+    if wide and (codes or conflicts) and (Field.NAME in exact or Field.UNIT_ID in exact):
+        # Criterion columns need a unit column headed as such ("Tên đơn vị"), not a data row
+        # whose name and figures ("Đơn vị 1", 10.39) merely look like headings.
+        ok = True
+    if not ok:
+        return None
+    return Layout(
+        sheet,
+        first,
+        last,
+        MappingProxyType(columns),
+        MappingProxyType(codes),
+        labels,
+        score,
+        MappingProxyType(conflicts),
+    )
 
 
 def find_layouts(
@@ -345,7 +423,8 @@ def find_layouts(
 ) -> Layout | None:
     """The best heading in the first rows: the rows and depth whose labels match the most (exact
     matches first); it must hold one of the `accept` field sets (or, `wide`, a unit column and
-    criterion code columns)."""
+    criterion code columns). A heading whose cells are merged across rows above or below it
+    takes those rows in (a multi-row heading is read whole, whatever scores best alone)."""
     best: Layout | None = None
     last_row = min(HEADING_SEARCH_ROWS, len(sheet.rows))
     for first in range(1, last_row + 1):
@@ -355,31 +434,20 @@ def find_layouts(
             last = first + depth
             if last > len(sheet.rows):
                 break
-            labels = _labels(sheet, first, last)
-            columns, codes, score, exact = _assign(sheet, labels, wanted)
-            found = frozenset(columns)
-            ok = any(need <= found and need & exact for need in accept)
-            if wide and codes and (Field.NAME in exact or Field.UNIT_ID in exact):
-                # Criterion columns need a unit column headed as such ("Tên đơn vị"), not a data
-                # row whose name and figures ("Đơn vị 1", 10.39) merely look like headings.
-                ok = True
-            if not ok:
-                continue
-            if best is None or score > best.score:
-                best = Layout(
-                    sheet, first, last, MappingProxyType(columns), MappingProxyType(codes), labels, score
-                )
-    if best is not None and best.last < len(sheet.rows) and sheet.continues_above(best.last + 1):
-        # The heading's cells are merged down over the next rows: they are part of the heading.
-        last = best.last + 1
-        while last < len(sheet.rows) and sheet.continues_above(last + 1):
-            last += 1
-        labels = _labels(sheet, best.first, last)
-        columns, codes, score, _ = _assign(sheet, labels, wanted)
-        if score >= best.score:
-            best = Layout(
-                sheet, best.first, last, MappingProxyType(columns), MappingProxyType(codes), labels, score
-            )
+            found = _layout(sheet, first, last, wanted, accept, wide)
+            if found is not None and (best is None or found.score > best.score):
+                best = found
+    if best is None:
+        return None
+    first, last = best.first, best.last
+    while first > 1 and sheet.continues_above(first):
+        first -= 1
+    while last < len(sheet.rows) and sheet.continues_above(last + 1):
+        last += 1
+    if (first, last) != (best.first, best.last):
+        grown = _layout(sheet, first, last, wanted, accept, wide)
+        if grown is not None:
+            best = grown
     return best
 
 

@@ -897,3 +897,35 @@ def test_a_table_below_the_decisions_text_is_found(
     code, report = _import(capsys, "survey", save(book, tmp_path / "qd.xlsx"), url, "--year", YEAR)
     assert (code, report["refused"]) == (0, [])
     assert _survey(url) == {"so-noi-vu": "17"}
+
+
+def test_a_criterion_over_self_and_council_columns_reads_the_councils(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seed 003's Phụ lục columns, per criterion in a wide summary: "1.1" merged over "Tự đánh
+    giá | Thẩm định". The council's column is read, never the unit's own; a code over two
+    columns that say nothing more is refused (ambiguous_column), not guessed."""
+    url = _units(tmp_path)
+    book, sheet = new_book()
+    put(
+        sheet,
+        1,
+        [
+            [f"TỔNG HỢP NĂM {YEAR}"],
+            ["STT", "Tên đơn vị", "1.1", None, "1.2", None],
+            [None, None, "Tự đánh giá", "Thẩm định", "Tự đánh giá", "Điểm HĐTĐ"],
+            [1, "Sở Tư pháp", 10, "9,5", 8, 7],
+        ],
+    )
+    for merged in ("C2:D2", "E2:F2", "A2:A3", "B2:B3"):
+        sheet.merge_cells(merged)
+    path = save(book, tmp_path / "hai-cot.xlsx")
+    code, report = _import(capsys, "appraisals", path, url)
+    assert (code, report["refused"]) == (0, [])
+    assert _appraised(url) == {("so-tu-phap", "1.1"): "9.5", ("so-tu-phap", "1.2"): "7"}
+    sheet["C3"] = "Lần 1"
+    sheet["D3"] = "Lần 2"
+    save(book, path)
+    code, report = _import(capsys, "appraisals", path, url)
+    assert code == 1
+    assert _refused(report) == {("Sheet", 3, "C", "ambiguous_column")}

@@ -257,3 +257,16 @@ def test_a_units_table_previews_the_units_to_register_then_registers_them(served
     assert response.status_code == 200
     assert 'id="recorded">1<' in response.text
     assert "so-xay-dung" in {u["unit_id"] for u in served.client.get("/units", headers=key).json()}
+
+
+def test_a_form_with_two_files_is_refused_as_unreadable(served: Served) -> None:
+    csrf = sign_in(served, Role.PROVINCE)
+    book = appraisal_book(DEMO_YEAR, ROWS)
+    response = served.client.post(
+        "/ui/imports",
+        data={"csrf": csrf, "kind": "appraisals"},
+        files=[("file", ("a.xlsx", book, XLSX)), ("file", ("b.xlsx", book, XLSX))],
+    )
+    assert response.status_code == 400
+    assert "bad_form" in response.text
+    assert "Biểu mẫu gửi lên không đọc được" in response.text

@@ -15,11 +15,13 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from kiemchung.demo import DEMO_YEAR
 from services.scoring.access import Role
+from services.scoring.tables import MAX_FILE_BYTES
 from tests.web.conftest import PHONE, Site, serious_violations, shoot, signed_in
 from tests.web.province_tables import FIRST_DATA_ROW, LEAVES, SHEET, appraisal_book, column_of
 
 pytestmark = pytest.mark.browser
 
+MB = 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Sở Nội vụ and Sở Tư pháp (both submitted in the demo), below the leaves' maxima.
 GOOD: dict[str, list[Any]] = {
@@ -165,4 +167,21 @@ def test_on_a_phone_in_english_a_survey_file_naming_an_unknown_unit_is_refused(
     expect(page.get_by_role("button", name="Record")).to_have_count(0)
     assert serious_violations(page) == []
     shoot(page, "province-import-phone-en")
+    page.context.close()
+
+
+def test_a_file_larger_than_the_importer_reads_is_refused_with_a_message(
+    browser: Browser, site: Site
+) -> None:
+    page = signed_in(browser, site, Role.PROVINCE)
+    page.goto(f"{site.url}/ui/imports")
+    form = page.locator("#import-form")
+    form.get_by_label("Tệp bảng tính").set_input_files(
+        files=[FilePayload(name="lon.csv", mimeType="text/csv", buffer=b"x" * (MAX_FILE_BYTES + 5 * MB))]
+    )
+    form.get_by_role("button", name="Xem trước").click()
+    page.wait_for_load_state()
+    expect(page.locator("#import-error")).to_contain_text("file_too_large")
+    expect(page.locator("#import-error")).to_contain_text("Tệp quá lớn")
+    expect(page.locator("#import-outcome")).to_have_count(0)
     page.context.close()
