@@ -606,7 +606,6 @@ def build_router() -> APIRouter:
             # Each level's year as shown: a published one as published (display.py).
             shown = {lv.value: display_rules(db, ctx.catalogue, lv.value, year) for lv in Level}
             tables = [(lv.value, ranking_view(db, lv.value, year, readable, shown[lv.value])) for lv in Level]
-        every = [r for r in shown.values() if r is not None]
         charts = {
             level: bar_chart(
                 f"{translate(language(request), 'index')} {level} {year}",
@@ -626,8 +625,12 @@ def build_router() -> APIRouter:
             year=year,
             tables=[(lv, v) for lv, v in tables if v is not None],
             charts=charts,
-            bands=any(r.bands for r in every),
-            groups={g.id: g.name for r in every for g in r.groups},
+            bands={lv: bool(r.bands) for lv, r in shown.items() if r is not None},
+            groups={
+                lv: {g.id: g.name for g in r.groups if g.level.value == lv}
+                for lv, r in shown.items()
+                if r is not None
+            },
             may_publish=viewer.key.role is Role.PROVINCE and ctx.commands is not None,
         )
 
