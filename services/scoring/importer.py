@@ -53,7 +53,16 @@ from services.scoring.core.ledger import Ledger, apply
 from services.scoring.core.tree import ScoringTree
 from services.scoring.export import HEADINGS
 from services.scoring.handlers import build_handlers, current_ledger, load_units
-from services.scoring.layout import CODE_PATTERN, Field, Layout, Skip, find_layouts, is_roman, skip_reason
+from services.scoring.layout import (
+    CODE_PATTERN,
+    Field,
+    Layout,
+    Skip,
+    find_layouts,
+    heading_code,
+    is_roman,
+    skip_reason,
+)
 from services.scoring.service import CriteriaCatalogue, UnitInfo
 from services.scoring.store import rejections
 from services.scoring.tables import (
@@ -300,7 +309,10 @@ def normal_code(value: Cell, tree: ScoringTree) -> tuple[str, ImportReason | Non
     number loses a trailing zero (1.10 becomes 1.1): refused when the set has both."""
     raw = text(value).replace(" ", "").rstrip(".")
     if not CODE_PATTERN.match(raw):
-        return raw, ImportReason.NOT_A_CRITERION_CODE
+        prefixed = heading_code(text(value))  # "TC 1.1", "Tiêu chí 2.2.1"
+        if prefixed is None:
+            return raw, ImportReason.NOT_A_CRITERION_CODE
+        raw = prefixed
     if isinstance(value, float) and f"{raw}0" in tree.leaves_under:
         return raw, ImportReason.AMBIGUOUS_CODE
     return raw, None

@@ -265,7 +265,7 @@ def test_dry_run_prints_what_would_be_recorded_and_writes_nothing(
     url = _units(tmp_path)
     path = tmp_path / "sipas.csv"
     path.write_text(
-        "Tên đơn vị;Mã tiêu chí;Điểm\nSở Nội vụ;4.1;17,25\nBan Dân tộc tỉnh;4.1;15\n", encoding="utf-8"
+        "Tên đơn vị;Mã tiêu chí;Điểm\nSở Nội vụ;4.1;17,25\nBan Dân tộc tỉnh;TC 4.1;15\n", encoding="utf-8"
     )
     capsys.readouterr()
     assert _run("import", "survey", str(path), "--year", YEAR, "--database-url", url, "--dry-run") == 0
