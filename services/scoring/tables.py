@@ -44,7 +44,7 @@ MAX_SHEETS = 2_000
 MAX_ROWS = 20_000
 MAX_COLUMNS = 256
 # Cells parsed in a whole workbook, empty ones included: bounds the time a crafted sheet costs.
-MAX_CELLS = 3_000_000
+MAX_CELLS = 1_000_000
 MAX_CELL_CHARS = 10_000
 # Merged cells are filled in (headings read as on screen) on the first rows only.
 MERGE_ROWS = 60

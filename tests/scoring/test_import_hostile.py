@@ -150,3 +150,19 @@ def test_entity_expansion_in_a_sheet_is_refused(tmp_path: Path, capsys: pytest.C
     ).encode()
     err = _refused(tmp_path, capsys, "laughs.xlsx", _with_sheet_xml(Workbook(), xml))
     assert "unreadable_file" in err
+
+
+def test_a_workbook_with_more_cells_than_the_bound_is_refused_while_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cells are counted as the parser meets them (empty ones too): past the bound the file is
+    refused without reading the rest (bound lowered here so the test stays quick)."""
+    monkeypatch.setattr("services.scoring.tables.MAX_CELLS", 1_000)
+    row = "<c><v>1</v></c>" * 20
+    rows = "".join(f'<row r="{n}">{row}</row>' for n in range(1, 101))
+    xml = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    ).encode()
+    err = _refused(tmp_path, capsys, "nhieu-o.xlsx", _with_sheet_xml(Workbook(), xml))
+    assert "too_many_cells" in err
