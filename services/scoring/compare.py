@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.scoring.core.scores import display
+from services.scoring.display import display_rules
 from services.scoring.handlers import load_units
 from services.scoring.layout import Field, Layout, find_layouts, skip_reason
 from services.scoring.service import CriteriaCatalogue
@@ -264,7 +265,8 @@ def our_results(session: Session, catalogue: CriteriaCatalogue, year: int) -> di
             None,
         )
     for level in sorted({o.level for o in found.values()}):
-        view = ranking_view(session, level, year, units, catalogue.rules.get(year))
+        # A published year's groups as published (display.py), else the year's file.
+        view = ranking_view(session, level, year, units, display_rules(session, catalogue, level, year))
         if view is None:
             continue
         for entry in view.ranked:

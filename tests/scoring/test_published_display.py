@@ -13,6 +13,7 @@ stderr, `GET /published/changes`, the unit view), and a correction keeps the pub
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
+from criteria.model import Level
+from services.scoring.core.published import (
+    DISPLAY_COMPARED,
+    display_differences,
+    published_display,
+    shown_as_published,
+)
 from services.scoring.export import BAND_LABEL, HEADER_ROW, INDEX_LABEL, RANKING_SHEET
 from services.scoring.rules import RulesError, RulesReason, parse_rules
 from tests.scoring.test_province_rules import _criteria_dir, _load_year, _packaged, _run
@@ -224,3 +232,25 @@ def test_the_display_a_publication_keeps_is_bounded_in_the_rules_file(
     with pytest.raises(RulesError) as caught:
         parse_rules({**RULES, **change})
     assert (reason, path) in [(p.reason, p.path) for p in caught.value.problems]
+
+
+def test_the_core_keeps_thua_thien_hues_display_and_names_what_an_edit_changes() -> None:
+    """Pure: the display a level's year is published with, what an edit differs in, and the rules
+    shown afterwards (the frozen display, the frozen group memberships; none without a file)."""
+    published = parse_rules(RULES)
+    frozen = published_display(published, Level.DEPARTMENT)
+    assert (frozen.decimals, frozen.decimal_comma, [g.name for g in frozen.groups]) == (
+        3,
+        True,
+        ["Sở, ban, ngành"],
+    )
+    assert published_display(published, Level.COMMUNE).groups == ()  # the level's groups only
+    edited = parse_rules(EDITED)
+    assert display_differences(frozen, published_display(edited, Level.DEPARTMENT)) == DISPLAY_COMPARED
+    assert display_differences(frozen, published_display(published, Level.DEPARTMENT)) == ()
+    shown = shown_as_published(edited, YEAR, frozen, {"so-noi-vu": "so-nganh"})
+    assert shown is not None
+    assert (shown.text(Decimal("68.3215")), shown.band(Decimal("68.3215"))) == ("68,322", "Khá")
+    assert (shown.group_of("so-noi-vu"), shown.group_of("ban-dan-toc")) == ("so-nganh", None)
+    without = published_display(None, Level.DEPARTMENT)
+    assert shown_as_published(edited, YEAR, without, {}) is None  # shown with the defaults, as then
