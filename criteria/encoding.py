@@ -4,14 +4,19 @@ Before Unicode (and still in many offices), Vietnamese was typed with 8-bit font
 TCVN3/ABC (.VnTime fonts) and VNI (VNI-Times). Saved as .docx, .xlsx or CSV, such text is
 stored as ordinary Latin-1 letters and symbols ("C«ng t¸c chØ ®¹o" is TCVN3 for "Công tác chỉ
 đạo"; "Coâng taùc chæ ñaïo" is VNI), so it decodes without error and would be imported as
-mojibake. `legacy_encoding` recognises both from characters Vietnamese never uses; the importer
-refuses such files with `legacy_encoding` (convert them to Unicode first, e.g. with Unikey's
-converter) instead of guessing a conversion.
+mojibake; Windows-1258 keeps tones as combining marks. `legacy_encoding` recognises them from
+characters Vietnamese never uses; both importers (criteria appendices, and the province tables of
+services/scoring) refuse such files with `legacy_encoding` (convert them to Unicode first, e.g.
+with Unikey's converter) instead of guessing a conversion: that needs the font each cell was
+typed in, which a CSV or a cell value does not carry.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
 
 UTF8_BOM = codecs.BOM_UTF8
@@ -21,43 +26,56 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 class LegacyEncoding(StrEnum):
     TCVN3 = "TCVN3 (ABC, .VnTime fonts)"
     VNI = "VNI (VNI-Times fonts)"
+    WINDOWS_1258 = "Windows-1258"
 
 
-# TCVN3 writes ă â ê ô ơ ư đ and many toned vowels as Latin-1 symbols (0xA1-0xBF, ...).
-_TCVN3_MARKS = frozenset("¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾")
-# VNI writes đ as "ñ", ư as "ö", tone marks as the letters after the vowel ("aù", "eà", "chæ").
-_VNI_MARKS = frozenset("ñöæïøûåëîÑÖÆÏØÛÅËÎ")
-# Letters a Vietnamese text in Unicode uses beyond ASCII (precomposed, NFC).
-_VIETNAMESE_RANGES = ((0x1EA0, 0x1EF9),)
-_VIETNAMESE_EXTRA = frozenset("àáâãèéêìíòóôõùúýăđĩũơưÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝĂĐĨŨƠƯ")
-# At least this many marks, and more marks than Vietnamese letters, before a text is refused.
-MIN_LEGACY_MARKS = 3
+# Characters that Unicode Vietnamese has and Latin-1 does not: their presence means the text is
+# Unicode Vietnamese, whatever else it holds.
+_UNICODE_VIETNAMESE = re.compile("[ăĂđĐơƠưƯ\u1ea0-\u1ef9]")
+# TCVN3 (ABC) maps Vietnamese letters to Latin-1 symbols that ordinary text never holds together
+# with letters: ® đ, § Đ, ¬ ơ, ­ ư, ¨ ă, © â, ª ê, « ô, · ã, ¸ á, ¹ ạ, µ à, Þ ị, Ó ể, æ ổ, é ộ ...
+_TCVN3_MARKS = frozenset("®§¬\u00ad¨©ª«µ¶·¸¹»¼½¾ÆÇÈÉÊËÌÎÏÐÑÒÓÔÕÖ×ØÜÝÞßãäåæçèéêëìíîïñòóôõö÷øùúûüýþ")
+_TCVN3_STRONG = frozenset("®§¬\u00ad¨©ª«µ¸¹Þ")
+# VNI writes a base letter followed by a tone or shape character: "Maõ ñôn vò" (Mã đơn vị). Only
+# the characters Vietnamese itself never uses count (ñ đ, ö ư, æ ỉ, ï ạ, ø ờ, û ả, å ẩ, ë ặ, ä ậ ...):
+# "ê", "ô", "ù", "õ" are Vietnamese letters too.
+_VNI_MARKS = frozenset("ñÑöÖæÆïÏøØûÛåÅëËîÎäÄüÜ")
+# Windows-1258 keeps tones as combining marks after the letter.
+_COMBINING_TONE = re.compile("[\u0300\u0301\u0303\u0309\u0323]")
+_MIN_LEGACY_HITS = 2
 
 
-def _is_vietnamese_letter(char: str) -> bool:
-    code = ord(char)
-    return char in _VIETNAMESE_EXTRA or any(low <= code <= high for low, high in _VIETNAMESE_RANGES)
-
-
-def legacy_encoding(text: str) -> LegacyEncoding | None:
-    """The legacy font encoding `text` is written in, or None for Unicode (or plain ASCII)."""
-    tcvn3 = vni = vietnamese = 0
-    for char in text:
-        if char in _TCVN3_MARKS:
-            tcvn3 += 1
-        if char in _VNI_MARKS:
-            vni += 1
-        if _is_vietnamese_letter(char):
-            vietnamese += 1
-    # VNI shares "â ê ô ù ..." with Unicode, so they count as Vietnamese letters; its own marks
-    # (ñ, ö, æ, ï, ø, û) never occur in Vietnamese.
-    if max(tcvn3, vni) < MIN_LEGACY_MARKS:
-        return None
-    if tcvn3 >= vni and tcvn3 > vietnamese:
+def legacy_encoding(texts: Iterable[str]) -> LegacyEncoding | None:
+    """The legacy encoding these texts look typed in, or None when they read as Unicode (or as
+    plain ASCII, which every encoding shares). Each text is judged alone: a title retyped in
+    Unicode above a table pasted from a TCVN3 file does not hide the table."""
+    tcvn3 = strong = vni = combining = 0
+    for value in texts:
+        if _UNICODE_VIETNAMESE.search(value):
+            continue  # this text is Unicode; a table pasted from an old file beside it still counts
+        tcvn3 += sum(1 for ch in value if ch in _TCVN3_MARKS)
+        strong += sum(1 for ch in value if ch in _TCVN3_STRONG)
+        vni += sum(1 for ch in value if ch in _VNI_MARKS)
+        combining += len(_COMBINING_TONE.findall(unicodedata.normalize("NFC", value)))
+    if strong >= _MIN_LEGACY_HITS and tcvn3 >= vni:
         return LegacyEncoding.TCVN3
-    if vni > tcvn3 and vni * 2 > vietnamese:
+    if vni >= _MIN_LEGACY_HITS:
         return LegacyEncoding.VNI
+    if combining >= _MIN_LEGACY_HITS:
+        return LegacyEncoding.WINDOWS_1258
     return None
+
+
+def legacy_bytes(data: bytes) -> LegacyEncoding:
+    """Which legacy encoding bytes that are not UTF-8 most likely are: TCVN3 or VNI when their
+    symbols stand out, else Windows-1258 (the code page Windows itself offers)."""
+    as_latin = data.decode("latin-1")
+    if sum(1 for ch in as_latin if ch in _TCVN3_STRONG) >= _MIN_LEGACY_HITS:
+        return LegacyEncoding.TCVN3
+    as_1258 = unicodedata.normalize("NFC", data.decode("cp1258", errors="replace"))
+    if len(_UNICODE_VIETNAMESE.findall(as_1258)) >= _MIN_LEGACY_HITS:
+        return LegacyEncoding.WINDOWS_1258
+    return legacy_encoding([as_latin]) or LegacyEncoding.WINDOWS_1258
 
 
 class DecodeFailure(StrEnum):
@@ -78,7 +96,7 @@ def decode_text(data: bytes) -> tuple[str, None] | tuple[None, str]:
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        guess = legacy_encoding(data.decode("latin-1"))
+        guess = legacy_encoding([data.decode("latin-1")])
         if guess is not None:
             return None, f"{DecodeFailure.LEGACY.value}: {guess.value}"
         return None, (

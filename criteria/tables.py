@@ -104,7 +104,7 @@ def _check_encoding(rows: Iterable[GridRow], paragraphs: Iterable[tuple[int, str
         if seen > ENCODING_SAMPLE_CHARS:
             return
         seen += len(text)
-        guess = legacy_encoding(text)
+        guess = legacy_encoding([text])
         if guess is not None:
             where = f"row {number}" if number else "the title block"
             raise TableRefusedError(
