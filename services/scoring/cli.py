@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.vocabulary import Level
 from kiemchung.runtime.db import make_engine, session_factory
@@ -175,18 +176,39 @@ def _correct(args: argparse.Namespace) -> int:
     engine = make_engine(args.database_url or settings.resolved_database_url())
     create_schema(engine)
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
+    shown: dict[str, str | None] = {"index_text": None, "band": None}
     try:
-        result = submit_correction(event, session_factory(engine), catalogue, system_clock, random_ids)
+        sessions = session_factory(engine)
+        result = submit_correction(event, sessions, catalogue, system_clock, random_ids)
+        if result.accepted and result.index:
+            shown = _as_published(sessions, catalogue, args.unit, args.year, Decimal(result.index))
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
+        print(json.dumps({**result.__dict__, **shown}, ensure_ascii=False, indent=2))
     if not result.accepted:
         print(f"{args.unit} {args.year}: refused: {_refusal(result.reason, result.detail)}", file=sys.stderr)
         return EXIT_REFUSED
     if not args.json:
-        print(f"{args.unit} {args.year}: corrected by {args.decision}: index {result.index}")
+        band = f" ({shown['band']})" if shown["band"] else ""
+        index = shown["index_text"] or result.index
+        print(f"{args.unit} {args.year}: corrected by {args.decision}: index {index}{band}")
     return EXIT_OK
+
+
+def _as_published(
+    sessions: sessionmaker[Session], catalogue: CriteriaCatalogue, unit_id: str, year: int, index: Decimal
+) -> dict[str, str | None]:
+    """The index as the province prints that year (a published year: as it was published)."""
+    from services.scoring.display import shown_rules
+    from services.scoring.handlers import load_unit
+
+    with sessions() as session:
+        unit = load_unit(session, unit_id)
+        if unit is None:
+            return {"index_text": None, "band": None}
+        rules = shown_rules(session, catalogue, unit.level, year)
+    return {"index_text": rules.text(index), "band": rules.band(index)}
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -184,7 +184,10 @@ def test_a_province_office_runs_its_year_from_its_own_workbooks(
 
     # Only a recorded correction by a decision changes it: Sở Tư pháp's 1.1 re-appraised 8 → 10.
     correct = ("correct", "so-tu-phap", "--year", str(YEAR), "--decision", "120/QĐ-UBND")
+    capsys.readouterr()
     assert _run(*correct, "--reason", "Phúc tra kết quả thẩm định", "--points", "1.1=10", *common) == 0
+    # Said as the province prints it that year: 3 decimals, a decimal comma, the band.
+    assert capsys.readouterr().out == "so-tu-phap 2025: corrected by 120/QĐ-UBND: index 82,000 (Tốt)\n"
     assert _run(*export, "-o", str(tmp_path / "dinh-chinh.xlsx"), *common) == 0
     corrected = _ranking(tmp_path / "dinh-chinh.xlsx")
     assert corrected["so-tu-phap"][1] == Decimal("82.000")
