@@ -15,9 +15,11 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiemchung.runtime.clock import Clock
+from kiemchung.runtime.failures import is_transient
 from kiemchung.runtime.settings import Settings
 from services.indexer.port import SearchIndex
 from services.indexer.timed import timed
@@ -28,6 +30,10 @@ from services.scoring.errors import ScoringServiceError
 from services.scoring.service import load_catalogue
 
 API_TITLE = "kiemchung"
+# A dependency failed (the database): the client may retry after this many seconds.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "unavailable"
+log = logging.getLogger(__name__)
 API_VERSION = "1"
 API_DESCRIPTION = (
     "Scores, rankings, ledger, evidence and the appendix export of the provincial "
@@ -73,6 +79,21 @@ def create_app(
     async def _not_scoreable(request: Request, exc: ScoringError) -> JSONResponse:
         # The unit's criteria set does not score that year or level (set_not_for_year, …).
         return JSONResponse(status_code=422, content={"reason": exc.reason.value, "detail": str(exc)})
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_failed(request: Request, exc: SQLAlchemyError) -> Response:
+        # A database that is down or restarting is a failing dependency, not a server bug: 503
+        # with a reason and when to retry, never a 500 (web pages and the API alike).
+        if not is_transient(exc):
+            log.error("database error on %s: %s", request.url.path, type(exc).__name__)
+            return JSONResponse(status_code=500, content={"reason": "internal_error", "detail": ""})
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return JSONResponse(
+            status_code=503,
+            headers=headers,
+            content={"reason": UNAVAILABLE, "detail": "the database is not answering; try again shortly"},
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

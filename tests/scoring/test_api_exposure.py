@@ -68,3 +68,22 @@ def test_data_dir_is_private_and_database_files_are_0600(tmp_path: Path) -> None
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for name in ("kiemchung.db", "search.db"):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize(
+    "route", ["/units", "/units/so-noi-vu/scores/2025", "/rankings/department/2025", "/published/changes"]
+)
+def test_a_database_that_does_not_answer_is_503_with_a_reason_not_500(route: str) -> None:
+    # A real connection to a port where no PostgreSQL listens (refused at once): the failing
+    # dependency is reported as such, with when to retry, and no traceback reaches the client.
+    from tests.scoring.test_api import KEYS
+
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/kiemchung")
+    app = create_app(
+        Settings(), sessions=session_factory(engine), search_index=None, keys=keyring(), clock=lambda: NOW
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.get(route, headers={"X-API-Key": KEYS["province"][0]})
+    assert response.status_code == 503
+    assert response.json()["reason"] == "unavailable"
+    assert response.headers["Retry-After"] == "5"
