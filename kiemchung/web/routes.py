@@ -50,6 +50,7 @@ from services.indexer.errors import IndexerError
 from services.indexer.model import Decision, Facet, SearchQuery
 from services.scoring.access import ApiKey, Role
 from services.scoring.core.rules import ProvinceRules, default_rules
+from services.scoring.corrections import published_year_changes
 from services.scoring.criterion_view import criterion_view, units_without_evidence
 from services.scoring.display import display_rules
 from services.scoring.errors import AccessError, AccessReason, LookupReason, NotFoundError
@@ -606,6 +607,11 @@ def build_router() -> APIRouter:
             # Each level's year as shown: a published one as published (display.py).
             shown = {lv.value: display_rules(db, ctx.catalogue, lv.value, year) for lv in Level}
             tables = [(lv.value, ranking_view(db, lv.value, year, readable, shown[lv.value])) for lv in Level]
+            # What the rules files now say otherwise about this published year: never applied,
+            # shown so the office sees it (a change needs a correction by decision).
+            changed = (
+                published_year_changes(db, ctx.catalogue, year) if viewer.key.role is Role.PROVINCE else []
+            )
         charts = {
             level: bar_chart(
                 f"{translate(language(request), 'index')} {level} {year}",
@@ -632,6 +638,7 @@ def build_router() -> APIRouter:
                 if r is not None
             },
             may_publish=viewer.key.role is Role.PROVINCE and ctx.commands is not None,
+            changed=[(readable[c.unit_id].name if c.unit_id in readable else c.unit_id, c) for c in changed],
         )
 
     @router.get("/exports/{level}/{year}.xlsx")

@@ -101,6 +101,7 @@ def test_the_rankings_and_unit_pages_show_a_published_year_as_published_after_it
         form = {"level": "department", "year": str(DEMO_YEAR), "decision_number": "99/QĐ-UBND", "csrf": csrf}
         assert client.post("/ui/publish", data=form, follow_redirects=False).status_code == 303
         published = _shown(client)
+        assert 'id="published-year-changed"' not in client.get(f"/ui/province?year={DEMO_YEAR}").text
     rows, index, points = published
     assert rows
     assert all(re.fullmatch(r"\d{1,3},\d{3}", row[2]) for row in rows), rows
@@ -114,5 +115,12 @@ def test_the_rankings_and_unit_pages_show_a_published_year_as_published_after_it
     with _client(workdir, criteria) as client:
         _sign_in(client, keys[Role.PROVINCE].plaintext)
         rows_after, index_after, points_after = _shown(client)
+        province_page = client.get(f"/ui/province?year={DEMO_YEAR}").text
     assert (rows_after, index_after) == (rows, index)
     assert points_after == points + "|changed"
+    # The province page says so too, once, naming the units and what differs: the office sees
+    # the edit was not applied (a change to a published year needs a correction by decision).
+    assert province_page.count('id="published-year-changed"') == 1
+    banner = province_page.split('id="published-year-changed"', 1)[1].split("</section>", 1)[0]
+    assert UNITS[0].name in banner
+    assert "decimals" in banner
