@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.routing import Service
 from kiemchung.runtime.clock import Clock, random_ids
-from kiemchung.runtime.messaging import EventFactory, ServiceRuntime
+from kiemchung.runtime.messaging import EventFactory
 from kiemchung.runtime.settings import Settings
 from kiemchung.web.commands import CommandSink, EmbeddedScoringSink
 from kiemchung.web.context import WebContext
@@ -24,8 +24,8 @@ from services.evidence_verifier.fetch import FetchPolicy
 from services.indexer.port import SearchIndex
 from services.scoring.access import KeyRing
 from services.scoring.api import error_response
+from services.scoring.commands import scoring_runtime
 from services.scoring.errors import ScoringServiceError
-from services.scoring.handlers import build_handlers as scoring_handlers
 from services.scoring.service import CriteriaCatalogue
 
 HERE = Path(__file__).parent
@@ -111,6 +111,5 @@ def embedded_scoring_sink(
     sessions: sessionmaker[Session], catalogue: CriteriaCatalogue, clock: Clock, producer: str
 ) -> EmbeddedScoringSink:
     """The scoring service's handler table run in this process for the pages' commands."""
-    events = EventFactory(f"{producer}.{Service.SCORING.value}", clock, random_ids)
-    runtime = ServiceRuntime(Service.SCORING, scoring_handlers(catalogue, events, clock), sessions, clock)
+    runtime = scoring_runtime(catalogue, sessions, clock, random_ids, f"{producer}.{Service.SCORING.value}")
     return EmbeddedScoringSink(runtime, sessions)

@@ -10,32 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.envelope import Event
-from kiemchung.runtime.messaging import ServiceRuntime, Status
-from services.scoring.store import rejections
+from kiemchung.runtime.messaging import ServiceRuntime
+from services.scoring.commands import CommandResult, submit_command
 
-
-@dataclass(frozen=True)
-class CommandResult:
-    accepted: bool
-    reason: str = ""
-    detail: str = ""
+__all__ = ["CommandResult", "CommandSink", "EmbeddedScoringSink"]
 
 
 class CommandSink(Protocol):
     async def submit(self, event: Event) -> CommandResult: ...
-
-
-def refusal_of(session: Session, event: Event) -> CommandResult | None:
-    row = session.execute(
-        select(rejections.c.reason, rejections.c.detail).where(rejections.c.event_id == str(event.event_id))
-    ).first()
-    if row is None:
-        return None
-    return CommandResult(False, row.reason, row.detail)
 
 
 @dataclass(frozen=True)
@@ -44,9 +29,4 @@ class EmbeddedScoringSink:
     sessions: sessionmaker[Session]
 
     async def submit(self, event: Event) -> CommandResult:
-        outcome = await self.runtime.handle(event)
-        if outcome.status in (Status.REJECTED, Status.FAILED):
-            return CommandResult(False, outcome.reason or outcome.status.value, outcome.detail)
-        with self.sessions() as session:
-            refused = refusal_of(session, event)
-        return refused or CommandResult(True)
+        return await submit_command(self.runtime, self.sessions, event)

@@ -23,7 +23,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 2
 PUBLISH_PRODUCER = "province.registry"
-SCORING_PRODUCER = "kiemchung.scoring"
 # The embedded runtime's database file inside KIEMCHUNG_DATA_DIR (settings.resolved_database_url).
 STATE_DB = "kiemchung.db"
 
@@ -222,12 +221,12 @@ def _publish(args: argparse.Namespace) -> int:
 
     from contracts.events import Published
     from contracts.registry import summarise
-    from contracts.routing import Service
     from kiemchung.runtime.clock import random_ids, system_clock
     from kiemchung.runtime.db import create_schema
-    from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
-    from services.scoring.handlers import NO_RESULT, build_handlers
-    from services.scoring.store import rejections, scores
+    from kiemchung.runtime.messaging import EventFactory
+    from services.scoring.commands import scoring_runtime, submit_command
+    from services.scoring.handlers import NO_RESULT
+    from services.scoring.store import scores
 
     settings = get_settings()
     try:
@@ -245,17 +244,10 @@ def _publish(args: argparse.Namespace) -> int:
     create_schema(engine)
     sessions = session_factory(engine)
     catalogue = load_catalogue(Path(args.criteria_dir) if args.criteria_dir else settings.criteria_dir)
-    handlers = build_handlers(
-        catalogue, EventFactory(SCORING_PRODUCER, system_clock, random_ids), system_clock
-    )
     try:
-        outcome = asyncio.run(ServiceRuntime(Service.SCORING, handlers, sessions, system_clock).handle(event))
+        runtime = scoring_runtime(catalogue, sessions, system_clock, random_ids)
+        answer = asyncio.run(submit_command(runtime, sessions, event))
         with sessions() as session:
-            refused = session.execute(
-                select(rejections.c.reason, rejections.c.detail).where(
-                    rejections.c.event_id == str(event.event_id)
-                )
-            ).first()
             counts = session.execute(
                 select(scores.c.index_value == NO_RESULT, func.count())
                 .where(scores.c.level == args.level, scores.c.year == args.year)
@@ -263,10 +255,8 @@ def _publish(args: argparse.Namespace) -> int:
             ).all()
     finally:
         engine.dispose()
-    if outcome.status in (Status.REJECTED, Status.FAILED) or refused is not None:
-        reason = refused.reason if refused is not None else outcome.reason or outcome.status.value
-        detail = refused.detail if refused is not None else outcome.detail
-        print(f"kiemchung publish: refused: {_refusal(reason, detail)}", file=sys.stderr)
+    if not answer.accepted:
+        print(f"kiemchung publish: refused: {_refusal(answer.reason, answer.detail)}", file=sys.stderr)
         return EXIT_REFUSED
     no_result = sum(n for empty, n in counts if empty)
     with_result = sum(n for empty, n in counts if not empty)

@@ -37,15 +37,15 @@ from contracts.events import (
     CorrectedPoints,
     ResultCorrected,
 )
-from contracts.routing import Service
 from kiemchung.runtime.clock import Clock, IdSource
-from kiemchung.runtime.messaging import EventFactory, ServiceRuntime, Status
+from kiemchung.runtime.messaging import EventFactory
+from services.scoring.commands import scoring_runtime, submit_command
 from services.scoring.core.errors import ScoringReason
 from services.scoring.core.rules import ProvinceRules, UnitYear
 from services.scoring.display import display_changes
-from services.scoring.handlers import build_handlers, frozen_setups, load_units
+from services.scoring.handlers import frozen_setups, load_units
 from services.scoring.service import CriteriaCatalogue, published_changes
-from services.scoring.store import ledger, rejections, scores
+from services.scoring.store import ledger, scores
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +105,12 @@ def submit_correction(
 ) -> CorrectionResult:
     """Score the correction through the scoring handlers (one transaction, the inbox makes a
     second delivery of the same event id a no-op) and read back the ledger's answer."""
-    handlers = build_handlers(catalogue, EventFactory(CORRECTION_PRODUCER, clock, ids), clock)
-    runtime = ServiceRuntime(Service.SCORING, handlers, sessions, clock)
-    outcome = asyncio.run(runtime.handle(event))
+    runtime = scoring_runtime(catalogue, sessions, clock, ids, CORRECTION_PRODUCER)
+    answer = asyncio.run(submit_command(runtime, sessions, event))
     event_id = str(event.event_id)
-    if outcome.status in (Status.REJECTED, Status.FAILED):
-        return CorrectionResult(False, event_id, outcome.reason or outcome.status.value, outcome.detail)
+    if not answer.accepted:
+        return CorrectionResult(False, event_id, answer.reason, answer.detail)
     with sessions() as session:
-        refused = session.execute(
-            select(rejections.c.reason, rejections.c.detail).where(rejections.c.event_id == event_id)
-        ).first()
-        if refused is not None:
-            return CorrectionResult(False, event_id, refused.reason, refused.detail)
         recorded = session.execute(
             select(ledger.c.seq).where(ledger.c.event_id == event_id).limit(1)
         ).scalar_one_or_none()
