@@ -9,7 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from contracts.registry import summarise
 from contracts.routing import Service
+from kiemchung.runtime.settings import DEFAULT_ENV_FILE, Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -137,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"kiemchung: error:{where}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    except (SettingsError, ValidationError) as exc:
+        # A KIEMCHUNG_* variable or env-file line that does not parse: say which, not a traceback.
+        if isinstance(exc, ValidationError) and exc.title != Settings.__name__:
+            raise
+        detail = summarise(exc) if isinstance(exc, ValidationError) else str(exc)
+        print(
+            f"kiemchung: bad_setting: {detail} (KIEMCHUNG_* environment or {DEFAULT_ENV_FILE})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return code
 
 
